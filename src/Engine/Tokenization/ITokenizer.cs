@@ -1,0 +1,22 @@
+namespace MixLens.Engine.Tokenization;
+
+/// <summary>A tokenizer with HuggingFace semantics (normalise, pre-tokenise, model, post-process).</summary>
+public interface ITokenizer
+{
+    /// <summary>
+    /// Encodes a text (and an optional second text) with special tokens added.
+    /// With <paramref name="maxLength"/> null there is no truncation; otherwise the result is truncated to at most
+    /// maxLength tokens (specials included) with HF's longest_first strategy.
+    /// </summary>
+    Encoding Encode(string text, string? pair = null, int? maxLength = null);
+
+    int VocabSize { get; }
+    /// <summary>Token string of an id (the vocabulary entry).</summary>
+    string IdToToken(int id);
+    /// <summary>Id of a token string, or null.</summary>
+    int? TokenToId(string token);
+    /// <summary>Id of the padding token.</summary>
+    int PadId { get; }
+    /// <summary>Id of the mask token, if any.</summary>
+    int? MaskId { get; }
+}
