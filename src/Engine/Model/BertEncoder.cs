@@ -1,0 +1,165 @@
+using MixLens.Engine.Interventions;
+using MixLens.Engine.Tracing;
+
+namespace MixLens.Engine.Model;
+
+/// <summary>The result of a forward pass: per text, the last hidden state [n, d] and the requested trace.</summary>
+public sealed record EncoderOutput(IReadOnlyList<Tensor> LastHiddenStates, IReadOnlyList<Trace> Traces);
+
+/// <summary>
+/// A BERT-layout transformer encoder (embeddings, then L post-LayerNorm layers) in float32, with every sub-step
+/// observable (<see cref="TraceRequest"/>) and patchable (<see cref="IActivationPatch"/>).
+/// Thread-safe: weights are read-only and every call owns its activations.
+/// </summary>
+public sealed class BertEncoder
+{
+    public EncoderConfig Config { get; }
+    public BertWeights Weights { get; }
+
+    public BertEncoder(EncoderConfig config, BertWeights weights)
+    {
+        Config = config;
+        Weights = weights;
+    }
+
+    /// <summary>
+    /// Runs a batch of texts of any lengths. Texts are packed (no compute on padding), so a text's outputs do not
+    /// depend on what else is in the batch.
+    /// </summary>
+    /// <param name="batch">the texts; each input_ids [n] with 1 ≤ n ≤ max_position_embeddings.</param>
+    /// <param name="trace">tensors to capture per text (null: none).</param>
+    /// <param name="patch">an intervention applied in every text (null: none).</param>
+    /// <exception cref="EncoderInputException">an empty batch or text, a text longer than max_position_embeddings,
+    /// an id or type id out of range, or mismatched array lengths.</exception>
+    public EncoderOutput Forward(IReadOnlyList<EncoderInput> batch, TraceRequest? trace = null, IActivationPatch? patch = null)
+    {
+        if (batch.Count == 0) throw new EncoderInputException("the batch is empty: give at least one text");
+        for (int s = 0; s < batch.Count; s++) Validate(batch[s], s);
+
+        var packed = Pack(batch);
+        var traces = new Trace[batch.Count];
+        for (int s = 0; s < traces.Length; s++) traces[s] = new Trace();
+        var hooks = new StepHooks(trace, patch, traces, packed, Config.NumAttentionHeads);
+
+        // X⁰ = embeddings                                                               [T, d]
+        var x = BertEmbeddings.Forward(Weights.Embeddings, Config, batch, packed);
+        hooks.AfterEmbeddings(x, Config.HiddenSize);
+        // Xˡ = Layerₗ(Xˡ⁻¹)
+        for (int l = 0; l < Config.NumHiddenLayers; l++)
+            x = EncoderLayer.Forward(l, Weights.Layers[l], Config, x, packed, hooks);
+
+        var outputs = new Tensor[batch.Count];
+        for (int s = 0; s < batch.Count; s++)
+            outputs[s] = new Tensor(packed.Rows(x, s, Config.HiddenSize).ToArray(), packed.Lengths[s], Config.HiddenSize);
+        return new EncoderOutput(outputs, traces);
+    }
+
+    /// <summary>Runs one text (see <see cref="Forward(IReadOnlyList{EncoderInput}, TraceRequest?, IActivationPatch?)"/>).</summary>
+    public (Tensor LastHiddenState, Trace Trace) Forward(EncoderInput input, TraceRequest? trace = null, IActivationPatch? patch = null)
+    {
+        var output = Forward([input], trace, patch);
+        return (output.LastHiddenStates[0], output.Traces[0]);
+    }
+
+    /// <summary>
+    /// Re-runs layer <paramref name="layer"/> alone on its input (its traced input: <c>embeddings.output</c> for layer
+    /// 0, else <c>layers.{layer-1}.output</c>), optionally patched, e.g. with value vectors zeroed
+    /// (<see cref="ZeroValueVectors"/>). Several inputs run as one packed batch, so n perturbations of one text are
+    /// one call.
+    /// </summary>
+    /// <param name="layer">0-based layer index.</param>
+    /// <param name="inputs">layer inputs, each [n, d].</param>
+    /// <param name="attentionMask">per input, the attention mask [n] (null: all tokens real).</param>
+    /// <param name="patches">per input, its patch (null entries: unpatched).</param>
+    /// <param name="trace">sub-steps of this layer to capture per input.</param>
+    /// <returns>the layer outputs [n, d] and traces, one per input.</returns>
+    public EncoderOutput RunLayer(int layer, IReadOnlyList<Tensor> inputs, IReadOnlyList<int[]?>? attentionMask = null,
+        IReadOnlyList<IActivationPatch?>? patches = null, TraceRequest? trace = null)
+    {
+        if ((uint)layer >= (uint)Config.NumHiddenLayers)
+            throw new ArgumentOutOfRangeException(nameof(layer), $"layer {layer} does not exist; the model has layers 0..{Config.NumHiddenLayers - 1}");
+        if (inputs.Count == 0) throw new EncoderInputException("no layer inputs given");
+        int d = Config.HiddenSize;
+        var lengths = new int[inputs.Count];
+        var masks = new bool[]?[inputs.Count];
+        for (int s = 0; s < inputs.Count; s++)
+        {
+            var t = inputs[s];
+            if (t.Rank != 2 || t.Shape[1] != d || t.Shape[0] == 0)
+                throw new EncoderInputException($"layer input {s} has shape [{string.Join(", ", t.Shape)}], expected [n, {d}] with n ≥ 1");
+            lengths[s] = t.Shape[0];
+            masks[s] = KeyMask(attentionMask?[s], t.Shape[0], s);
+        }
+        if (patches != null && patches.Count != inputs.Count)
+            throw new ArgumentException($"{patches.Count} patches given for {inputs.Count} layer inputs", nameof(patches));
+        var packed = new PackedBatch(lengths, masks);
+        var x = new float[packed.TotalTokens * d];
+        for (int s = 0; s < inputs.Count; s++) inputs[s].Data.CopyTo(x, packed.Starts[s] * d);
+
+        var traces = new Trace[inputs.Count];
+        for (int s = 0; s < traces.Length; s++) traces[s] = new Trace();
+        var patch = patches is null ? null : new PerTextPatch(patches);
+        var hooks = new StepHooks(trace, patch, traces, packed, Config.NumAttentionHeads);
+        var y = EncoderLayer.Forward(layer, Weights.Layers[layer], Config, x, packed, hooks);
+
+        var outputs = new Tensor[inputs.Count];
+        for (int s = 0; s < inputs.Count; s++) outputs[s] = new Tensor(packed.Rows(y, s, d).ToArray(), lengths[s], d);
+        return new EncoderOutput(outputs, traces);
+    }
+
+    PackedBatch Pack(IReadOnlyList<EncoderInput> batch)
+    {
+        var lengths = new int[batch.Count];
+        var masks = new bool[]?[batch.Count];
+        for (int s = 0; s < batch.Count; s++)
+        {
+            lengths[s] = batch[s].Length;
+            masks[s] = KeyMask(batch[s].AttentionMask, batch[s].Length, s);
+        }
+        return new PackedBatch(lengths, masks);
+    }
+
+    static bool[]? KeyMask(int[]? attentionMask, int n, int s)
+    {
+        if (attentionMask is null) return null;
+        if (attentionMask.Length != n)
+            throw new EncoderInputException($"text {s}: attention_mask has {attentionMask.Length} entries for {n} tokens");
+        if (Array.TrueForAll(attentionMask, m => m != 0)) return null;
+        return Array.ConvertAll(attentionMask, m => m != 0);
+    }
+
+    void Validate(EncoderInput input, int s)
+    {
+        int n = input.Length;
+        if (n == 0) throw new EncoderInputException($"text {s} has no tokens");
+        if (n > Config.MaxPositionEmbeddings)
+            throw new EncoderInputException(
+                $"text {s} has {n} tokens, more than the model's limit of {Config.MaxPositionEmbeddings} (max_position_embeddings); truncate it");
+        if (input.TokenTypeIds.Length != n)
+            throw new EncoderInputException($"text {s}: token_type_ids has {input.TokenTypeIds.Length} entries for {n} input_ids");
+        for (int p = 0; p < n; p++)
+        {
+            if ((uint)input.InputIds[p] >= (uint)Config.VocabSize)
+                throw new EncoderInputException($"text {s}: input id {input.InputIds[p]} at position {p} is outside the vocabulary 0..{Config.VocabSize - 1}");
+            if ((uint)input.TokenTypeIds[p] >= (uint)Config.TypeVocabSize)
+                throw new EncoderInputException($"text {s}: token type id {input.TokenTypeIds[p]} at position {p} is outside 0..{Config.TypeVocabSize - 1}");
+        }
+    }
+
+    /// <summary>Routes each text of a batch to its own patch.</summary>
+    sealed class PerTextPatch(IReadOnlyList<IActivationPatch?> patches) : IActivationPatch
+    {
+        public bool Targets(int layer, LayerStep step)
+        {
+            foreach (var p in patches)
+                if (p?.Targets(layer, step) == true) return true;
+            return false;
+        }
+
+        public void Apply(in PatchSite site, Span<float> activation)
+        {
+            var p = patches[site.Sequence];
+            if (p?.Targets(site.Layer, site.Step) == true) p.Apply(site, activation);
+        }
+    }
+}
