@@ -1,0 +1,75 @@
+using MixLens.Analysis.Methods;
+using MixLens.Engine;
+using MixLens.Engine.Model;
+using MixLens.Engine.Tracing;
+
+namespace MixLens.Analysis;
+
+/// <summary>A context-mixing method: each yields one matrix per layer, [L, n, n], row i = output token, column j = input token.</summary>
+public enum MixingMethod
+{
+    /// <summary>Head-mean raw attention (<see cref="RawAttention"/>).</summary>
+    Attention,
+    /// <summary>Attention rollout (<see cref="Rollout"/>, Abnar &amp; Zuidema 2020).</summary>
+    Rollout,
+    /// <summary>Value Zeroing (<see cref="Methods.ValueZeroing"/>, Mohebbi et al. 2023).</summary>
+    ValueZeroing,
+    /// <summary>Value Zeroing rolled out without added identity.</summary>
+    ValueZeroingRollout,
+}
+
+/// <summary>Names, parsing and dispatch of the context-mixing methods.</summary>
+public static class MixingMethods
+{
+    static readonly (MixingMethod Method, string Name, string Description)[] Table =
+    [
+        (MixingMethod.Attention, "attention", "raw attention probabilities, mean over heads"),
+        (MixingMethod.Rollout, "rollout", "attention rollout, (A + I) renormalised, multiplied through the layers (Abnar & Zuidema 2020)"),
+        (MixingMethod.ValueZeroing, "value-zeroing", "cosine distance of each output when one token's value vectors are zeroed (Mohebbi et al. 2023)"),
+        (MixingMethod.ValueZeroingRollout, "value-zeroing-rollout", "Value Zeroing multiplied through the layers (no identity added)"),
+    ];
+
+    /// <summary>The command-line names, e.g. "value-zeroing".</summary>
+    public static IReadOnlyList<string> Names { get; } = Table.Select(t => t.Name).ToArray();
+
+    public static string NameOf(MixingMethod method) => Table.First(t => t.Method == method).Name;
+    public static string Describe(MixingMethod method) => Table.First(t => t.Method == method).Description;
+
+    /// <summary>Parses a command-line name (case-insensitive).</summary>
+    public static bool TryParse(string name, out MixingMethod method)
+    {
+        foreach (var t in Table)
+        {
+            if (string.Equals(t.Name, name, StringComparison.OrdinalIgnoreCase))
+            {
+                method = t.Method;
+                return true;
+            }
+        }
+        method = default;
+        return false;
+    }
+
+    /// <summary>The trace a method needs from the forward pass.</summary>
+    public static TraceRequest Requirements(MixingMethod method) => method switch
+    {
+        MixingMethod.Attention or MixingMethod.Rollout => TraceRequest.Steps(false, LayerStep.Probs),
+        _ => TraceRequest.HiddenStates,
+    };
+
+    /// <summary>Computes <paramref name="method"/> for one text: [L, n, n].</summary>
+    /// <param name="trace">a trace of this text holding <see cref="Requirements"/> (null: run the forward pass here).</param>
+    public static Tensor Compute(MixingMethod method, BertEncoder encoder, EncoderInput input, Trace? trace = null)
+    {
+        trace ??= encoder.Forward(input, Requirements(method)).Trace;
+        int layers = encoder.Config.NumHiddenLayers;
+        return method switch
+        {
+            MixingMethod.Attention => RawAttention.HeadMean(trace, layers),
+            MixingMethod.Rollout => Rollout.Compute(RawAttention.HeadMean(trace, layers), addIdentity: true),
+            MixingMethod.ValueZeroing => Methods.ValueZeroing.Compute(encoder, input, hiddenStates: trace),
+            MixingMethod.ValueZeroingRollout => Rollout.Compute(Methods.ValueZeroing.Compute(encoder, input, hiddenStates: trace), addIdentity: false),
+            _ => throw new ArgumentOutOfRangeException(nameof(method)),
+        };
+    }
+}
