@@ -49,8 +49,11 @@ internal unsafe interface IWideningOps<TV, TVd> where TV : struct where TVd : st
     static abstract (TVd Lower, TVd Upper) Widen(TV v);
     static abstract TVd AddDouble(TVd x, TVd y);
     static abstract TVd SubtractDouble(TVd x, TVd y);
+    static abstract TVd MultiplyDouble(TVd x, TVd y);
     static abstract TVd MultiplyAddDouble(TVd x, TVd y, TVd addend);
     static abstract double SumDouble(TVd v);
+    /// <summary>Rounds two double vectors back to one float vector (lower half from <paramref name="lower"/>).</summary>
+    static abstract TV Narrow(TVd lower, TVd upper);
 }
 
 internal unsafe struct Simd512 : ISimdOps<Vector512<float>>, IWideningOps<Vector512<float>, Vector512<double>>
@@ -82,7 +85,9 @@ internal unsafe struct Simd512 : ISimdOps<Vector512<float>>, IWideningOps<Vector
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> AddDouble(Vector512<double> x, Vector512<double> y) => x + y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> SubtractDouble(Vector512<double> x, Vector512<double> y) => x - y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> MultiplyAddDouble(Vector512<double> x, Vector512<double> y, Vector512<double> addend) => Vector512.MultiplyAddEstimate(x, y, addend);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> MultiplyDouble(Vector512<double> x, Vector512<double> y) => x * y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double SumDouble(Vector512<double> v) => Vector512.Sum(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Narrow(Vector512<double> lower, Vector512<double> upper) => Vector512.Narrow(lower, upper);
 }
 
 internal unsafe struct Simd256 : ISimdOps<Vector256<float>>, IWideningOps<Vector256<float>, Vector256<double>>
@@ -114,7 +119,9 @@ internal unsafe struct Simd256 : ISimdOps<Vector256<float>>, IWideningOps<Vector
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> AddDouble(Vector256<double> x, Vector256<double> y) => x + y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> SubtractDouble(Vector256<double> x, Vector256<double> y) => x - y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> MultiplyAddDouble(Vector256<double> x, Vector256<double> y, Vector256<double> addend) => Vector256.MultiplyAddEstimate(x, y, addend);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> MultiplyDouble(Vector256<double> x, Vector256<double> y) => x * y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double SumDouble(Vector256<double> v) => Vector256.Sum(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Narrow(Vector256<double> lower, Vector256<double> upper) => Vector256.Narrow(lower, upper);
 }
 
 internal unsafe struct Simd128 : ISimdOps<Vector128<float>>, IWideningOps<Vector128<float>, Vector128<double>>
@@ -154,5 +161,7 @@ internal unsafe struct Simd128 : ISimdOps<Vector128<float>>, IWideningOps<Vector
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> AddDouble(Vector128<double> x, Vector128<double> y) => x + y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> SubtractDouble(Vector128<double> x, Vector128<double> y) => x - y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> MultiplyAddDouble(Vector128<double> x, Vector128<double> y, Vector128<double> addend) => Vector128.MultiplyAddEstimate(x, y, addend);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> MultiplyDouble(Vector128<double> x, Vector128<double> y) => x * y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double SumDouble(Vector128<double> v) => Vector128.Sum(v);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Narrow(Vector128<double> lower, Vector128<double> upper) => Vector128.Narrow(lower, upper);
 }
