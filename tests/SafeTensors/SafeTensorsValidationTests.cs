@@ -114,7 +114,7 @@ public sealed class SafeTensorsValidationTests : IDisposable
     public void Open_EmptyHeader_Throws()
     {
         string path = Craft(_dir.File("nothing.safetensors"), "        ");
-        AssertRejected(path, "header");
+        AssertRejected(path, "header is empty");
     }
 
     // ---- tensor entries ----

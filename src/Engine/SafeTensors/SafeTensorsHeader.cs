@@ -48,6 +48,9 @@ internal sealed class SafeTensorsHeader
         if (!Utf8.IsValid(json))
             throw new SafeTensorsException($"{file}: header is not valid UTF-8 (first invalid byte at header offset {FirstInvalidUtf8(json)})");
 
+        if (json.Trim(" \t\r\n"u8).IsEmpty)
+            throw new SafeTensorsException($"{file}: header is empty (expected a JSON object)");
+
         var parser = new Parser(file);
         SafeTensorsHeader header;
         try
@@ -128,9 +131,8 @@ internal sealed class SafeTensorsHeader
     {
         public SafeTensorsHeader ParseDocument(ReadOnlySpan<byte> json)
         {
-            var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 16 });
-            if (!reader.Read())
-                throw new SafeTensorsException($"{file}: header is empty or only whitespace (expected a JSON object)");
+            var reader = new Utf8JsonReader(json, new JsonReaderOptions { CommentHandling = JsonCommentHandling.Disallow, MaxDepth = 64 });
+            reader.Read();
             if (reader.TokenType != JsonTokenType.StartObject)
                 throw new SafeTensorsException($"{file}: header must be a JSON object, found {Describe(reader.TokenType)}");
 
