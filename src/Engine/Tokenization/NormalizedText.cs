@@ -1,0 +1,325 @@
+using System.Collections.Concurrent;
+using System.Text;
+
+namespace MixLens.Engine.Tokenization;
+
+/// <summary>
+/// A piece of an original string under normalisation, with the alignment HuggingFace's <c>NormalizedString</c>
+/// keeps: every normalised char (a Unicode code point, held as an int) knows the span of the original string it
+/// came from, in UTF-16 code units (C# string indices) of the whole original string. A token's offsets are then the
+/// start of its first char's span and the end of its last char's span.
+/// <para>
+/// Every edit goes through HF's <c>transform</c> rule: the new chars come with a change of 0 (replaces the next
+/// old char and takes its span), +1 (inserted: takes the span of the previous old char, or an empty span at the
+/// piece start when there is none) or -N (replaces the next old char, then drops N more). So an accent removed by
+/// NFD + filter leaves the base letter its original span; Hangul jamo from one syllable and the chars of one
+/// lowercased char all keep the source char's span.
+/// </para>
+/// Source: tokenizers/src/tokenizer/normalizer.rs (<c>NormalizedString::transform_range</c>, <c>nfd</c>,
+/// <c>filter</c>, <c>map</c>, <c>lowercase</c>, <c>convert_offsets</c>).
+/// </summary>
+public sealed class NormalizedText
+{
+    int[] _chars, _starts, _ends;
+    int _length;
+    // Output buffers of the transform in progress; swapped with the live ones when it ends.
+    int[] _nextChars, _nextStarts, _nextEnds;
+    int _nextLength, _source;
+
+    /// <summary>The whole original string.</summary>
+    public string Original { get; }
+    /// <summary>Start of the original range this text was made from (UTF-16 index).</summary>
+    public int OriginalStart { get; }
+    /// <summary>End (exclusive) of the original range this text was made from.</summary>
+    public int OriginalEnd { get; }
+
+    /// <summary>Starts with the code points of <c>original[start..end)</c>, each aligned to its own UTF-16 span
+    /// (a surrogate pair spans 2 units; a lone surrogate is one char of its own).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The range is not inside the string.</exception>
+    public NormalizedText(string original, int start, int end)
+    {
+        ArgumentNullException.ThrowIfNull(original);
+        if ((uint)start > (uint)original.Length || end < start || end > original.Length)
+            throw new ArgumentOutOfRangeException(nameof(start), $"range [{start}, {end}) is outside a string of length {original.Length}");
+        Original = original;
+        OriginalStart = start;
+        OriginalEnd = end;
+        int capacity = Math.Max(end - start, 4);
+        _chars = new int[capacity]; _starts = new int[capacity]; _ends = new int[capacity];
+        _nextChars = new int[capacity]; _nextStarts = new int[capacity]; _nextEnds = new int[capacity];
+        for (int i = start; i < end;)
+        {
+            int c = original[i], width = 1;
+            if (char.IsHighSurrogate(original[i]) && i + 1 < end && char.IsLowSurrogate(original[i + 1]))
+            {
+                c = char.ConvertToUtf32(original[i], original[i + 1]);
+                width = 2;
+            }
+            _chars[_length] = c; _starts[_length] = i; _ends[_length] = i + width;
+            _length++;
+            i += width;
+        }
+    }
+
+    /// <summary>Number of normalised chars (code points).</summary>
+    public int Length => _length;
+
+    /// <summary>The normalised char (code point) at index i.</summary>
+    public int this[int i] => _chars[i];
+
+    /// <summary>The normalised chars.</summary>
+    public ReadOnlySpan<int> Chars => _chars.AsSpan(0, _length);
+
+    /// <summary>The original span of the normalised char at index i.</summary>
+    public (int Start, int End) Alignment(int i) => (_starts[i], _ends[i]);
+
+    /// <summary>
+    /// Original span of the normalised chars [from, to): the first one's start and the last one's end (HF
+    /// <c>expand_alignments</c>). An empty range gives an empty span at the start of the char at <paramref name="from"/>.
+    /// </summary>
+    public (int Start, int End) OriginalSpan(int from, int to)
+    {
+        if (to <= from)
+        {
+            int at = from < _length ? _starts[from] : (_length > 0 ? _ends[_length - 1] : OriginalStart);
+            return (at, at);
+        }
+        return (_starts[from], _ends[to - 1]);
+    }
+
+    /// <summary>The normalised text of chars [from, to) as a string.</summary>
+    public string Substring(int from, int to)
+    {
+        var sb = new StringBuilder(to - from);
+        for (int i = from; i < to; i++) AppendChar(sb, _chars[i]);
+        return sb.ToString();
+    }
+
+    /// <summary>The normalised text as a string.</summary>
+    public override string ToString() => Substring(0, _length);
+
+    /// <summary>Keeps the chars for which <paramref name="keep"/> is true; kept chars keep their spans (HF <c>filter</c>).</summary>
+    public void Filter(Func<int, bool> keep)
+    {
+        int n = 0;
+        for (int i = 0; i < _length; i++)
+        {
+            if (!keep(_chars[i])) continue;
+            _chars[n] = _chars[i]; _starts[n] = _starts[i]; _ends[n] = _ends[i];
+            n++;
+        }
+        _length = n;
+    }
+
+    /// <summary>Replaces every char by <paramref name="map"/>(char), spans unchanged (HF <c>map</c>).</summary>
+    public void Map(Func<int, int> map)
+    {
+        for (int i = 0; i < _length; i++) _chars[i] = map(_chars[i]);
+    }
+
+    /// <summary>Rust <c>char::to_lowercase</c> on every char; extra chars of one char are inserted after it (HF <c>lowercase</c>).</summary>
+    public void Lowercase()
+    {
+        bool ascii = true;
+        for (int i = 0; i < _length && ascii; i++) ascii = _chars[i] < 0x80;
+        if (ascii)
+        {
+            for (int i = 0; i < _length; i++)
+                if ((uint)(_chars[i] - 'A') <= 'Z' - 'A') _chars[i] += 32;
+            return;
+        }
+        Span<int> lower = stackalloc int[2];
+        BeginTransform(0);
+        for (int i = 0; i < _length; i++)
+        {
+            int n = CharProperties.AppendLowercase(_chars[i], lower);
+            Emit(lower[0], 0);
+            for (int k = 1; k < n; k++) Emit(lower[k], 1);
+        }
+        EndTransform();
+    }
+
+    /// <summary>
+    /// Puts a space before and after every char for which <paramref name="isolate"/> is true, as BertNormalizer's
+    /// <c>do_handle_chinese_chars</c>: changes (' ', +1), (c, 0), (' ', +1).
+    /// </summary>
+    public void PadWithSpaces(Func<int, bool> isolate)
+    {
+        int i = 0;
+        while (i < _length && !isolate(_chars[i])) i++;
+        if (i == _length) return;
+        BeginTransform(0);
+        for (i = 0; i < _length; i++)
+        {
+            int c = _chars[i];
+            if (isolate(c))
+            {
+                Emit(' ', 1);
+                Emit(c, 0);
+                Emit(' ', 1);
+            }
+            else Emit(c, 0);
+        }
+        EndTransform();
+    }
+
+    /// <summary>
+    /// Canonical decomposition (NFD), as HF's <c>nfd</c> through the unicode-normalization-alignments crate: each
+    /// char's decomposition gives (first, 0), (rest, +1); combining marks are then put in canonical order across
+    /// chars (a stable sort by combining class), the change tags moving with their chars.
+    /// Decompositions come from .NET's <see cref="string.Normalize(NormalizationForm)"/>.
+    /// </summary>
+    public void Nfd()
+    {
+        // No char below U+00C0 decomposes.
+        int first = 0;
+        while (first < _length && _chars[first] < 0xC0) first++;
+        if (first == _length) return;
+
+        // Chars with their change tags, decomposed char by char.
+        var chars = new List<int>(_length + 8);
+        var changes = new List<int>(_length + 8);
+        bool changed = false;
+        for (int i = 0; i < _length; i++)
+        {
+            int c = _chars[i];
+            int[]? decomposition = c < 0xC0 ? null : Decomposition(c);
+            if (decomposition is null)
+            {
+                chars.Add(c); changes.Add(0);
+                continue;
+            }
+            changed = true;
+            for (int k = 0; k < decomposition.Length; k++)
+            {
+                chars.Add(decomposition[k]); changes.Add(k == 0 ? 0 : 1);
+            }
+        }
+        bool reordered = CanonicalOrder(chars, changes);
+        if (!changed && !reordered) return;
+
+        BeginTransform(0);
+        for (int i = 0; i < chars.Count; i++) Emit(chars[i], changes[i]);
+        EndTransform();
+    }
+
+    /// <summary>
+    /// Applies HF's generic transform: the new text is <paramref name="chars"/> with change tags
+    /// <paramref name="changes"/> (0 replace, +1 insert, -N replace and drop N more); <paramref name="initialOffset"/>
+    /// old chars are dropped first.
+    /// </summary>
+    /// <exception cref="ArgumentException">The spans differ in length, or the changes consume more chars than there are.</exception>
+    public void Transform(ReadOnlySpan<int> chars, ReadOnlySpan<int> changes, int initialOffset = 0)
+    {
+        if (chars.Length != changes.Length) throw new ArgumentException("chars and changes differ in length", nameof(changes));
+        BeginTransform(initialOffset);
+        for (int i = 0; i < chars.Length; i++) Emit(chars[i], changes[i]);
+        EndTransform();
+    }
+
+    void BeginTransform(int initialOffset)
+    {
+        _nextLength = 0;
+        _source = initialOffset;
+    }
+
+    void Emit(int c, int change)
+    {
+        int start, end;
+        if (change > 0)
+        {
+            // Inserted: shares the span of the previous old char.
+            if (_source >= 1) { start = _starts[_source - 1]; end = _ends[_source - 1]; }
+            else start = end = OriginalStart;
+        }
+        else
+        {
+            if (_source >= _length) throw new ArgumentException("transform consumes more chars than the text holds");
+            start = _starts[_source]; end = _ends[_source];
+            _source += 1 - change; // the replaced char, then -change removed ones
+        }
+        if (_nextLength == _nextChars.Length)
+        {
+            int size = _nextChars.Length * 2;
+            Array.Resize(ref _nextChars, size); Array.Resize(ref _nextStarts, size); Array.Resize(ref _nextEnds, size);
+        }
+        _nextChars[_nextLength] = c; _nextStarts[_nextLength] = start; _nextEnds[_nextLength] = end;
+        _nextLength++;
+    }
+
+    void EndTransform()
+    {
+        (_chars, _nextChars) = (_nextChars, _chars);
+        (_starts, _nextStarts) = (_nextStarts, _starts);
+        (_ends, _nextEnds) = (_nextEnds, _ends);
+        _length = _nextLength;
+    }
+
+    static readonly ConcurrentDictionary<int, int[]?> s_decompositions = new();
+
+    /// <summary>Full canonical decomposition of one code point, or null when it decomposes to itself.</summary>
+    static int[]? Decomposition(int c)
+    {
+        if (c is >= 0xD800 and <= 0xDFFF || c > 0x10FFFF) return null;
+        return s_decompositions.GetOrAdd(c, static cp =>
+        {
+            string s = char.ConvertFromUtf32(cp);
+            string d = s.Normalize(NormalizationForm.FormD);
+            if (d == s) return null;
+            var result = new List<int>(4);
+            for (int i = 0; i < d.Length; i += char.IsSurrogatePair(d, i) ? 2 : 1) result.Add(char.ConvertToUtf32(d, i));
+            return result.ToArray();
+        });
+    }
+
+    /// <summary>
+    /// Puts decomposed chars in canonical order (NFD's stable sort of combining marks by combining class), moving
+    /// each change tag with its char. Returns whether anything moved. The order comes from .NET's NFD of the whole
+    /// run; a stable sort keeps equal chars in their order, so the k-th occurrence of a char in the result is the
+    /// k-th occurrence before it.
+    /// </summary>
+    static bool CanonicalOrder(List<int> chars, List<int> changes)
+    {
+        // A lone surrogate stands in as U+FFFF (a starter that never decomposes), since .NET refuses it.
+        var sb = new StringBuilder(chars.Count + 4);
+        foreach (int c in chars) AppendChar(sb, Key(c));
+        string text = sb.ToString();
+        if (text.IsNormalized(NormalizationForm.FormD)) return false;
+        string ordered = text.Normalize(NormalizationForm.FormD);
+
+        var positions = new Dictionary<int, Queue<int>>();
+        for (int i = 0; i < chars.Count; i++)
+        {
+            int key = Key(chars[i]);
+            if (!positions.TryGetValue(key, out var queue)) positions[key] = queue = new Queue<int>();
+            queue.Enqueue(i);
+        }
+        var newChars = new List<int>(chars.Count);
+        var newChanges = new List<int>(chars.Count);
+        for (int i = 0; i < ordered.Length; i += char.IsSurrogatePair(ordered, i) ? 2 : 1)
+        {
+            int key = char.ConvertToUtf32(ordered, i);
+            if (!positions.TryGetValue(key, out var queue) || queue.Count == 0)
+                return false; // not a pure reordering (cannot happen for NFD input); keep the per-char order
+            int source = queue.Dequeue();
+            newChars.Add(chars[source]); newChanges.Add(changes[source]);
+        }
+        if (newChars.Count != chars.Count) return false;
+        chars.Clear(); chars.AddRange(newChars);
+        changes.Clear(); changes.AddRange(newChanges);
+        return true;
+
+        static int Key(int c) => c is >= 0xD800 and <= 0xDFFF ? 0xFFFF : c;
+    }
+
+    static void AppendChar(StringBuilder sb, int c)
+    {
+        if (c < 0x10000)
+        {
+            sb.Append((char)c);
+            return;
+        }
+        sb.Append((char)(0xD800 + ((c - 0x10000) >> 10)));
+        sb.Append((char)(0xDC00 + ((c - 0x10000) & 0x3FF)));
+    }
+}

@@ -1,0 +1,155 @@
+namespace MixLens.Engine.Tokenization;
+
+/// <summary>
+/// A BERT-style WordPiece tokenizer that reproduces HuggingFace's <c>BertTokenizerFast</c> (tokenizers 0.23):
+/// ids, token strings, type ids and offsets. Per sequence:
+/// <list type="number">
+/// <item>added tokens with <c>normalized: false</c> ([CLS], [SEP], [MASK], ... typed in the text) are cut out of
+/// the raw text (<see cref="AddedVocabulary"/>);</item>
+/// <item>each remaining piece is normalised (<see cref="BertNormalizer"/>) keeping its alignment to the original
+/// text (<see cref="NormalizedText"/>), then normalised added tokens are cut out;</item>
+/// <item>the rest is split into words (<see cref="BertPreTokenizer"/>) and each word into pieces
+/// (<see cref="WordPieceModel"/>);</item>
+/// <item>with <c>maxLength</c>, the sequences are truncated (<see cref="Truncation.LongestFirst"/>), then the
+/// post-processor adds the special tokens (<see cref="TemplatePostProcessor"/>).</item>
+/// </list>
+/// Offsets are UTF-16 code units into the text the token came from (the pair's tokens into the pair text).
+/// Instances are immutable and safe to use from several threads.
+/// Source: tokenizers/src/tokenizer/mod.rs (<c>encode</c>, <c>encode_single_sequence</c>, <c>post_process</c>).
+/// </summary>
+public sealed class WordPieceTokenizer : ITokenizer
+{
+    /// <summary>The normalizer, or null for none.</summary>
+    public INormalizer? Normalizer { get; }
+    /// <summary>Whether the BertPreTokenizer splits words (false: each normalised piece is one word).</summary>
+    public bool UsesBertPreTokenizer { get; }
+    /// <summary>The WordPiece model.</summary>
+    public WordPieceModel Model { get; }
+    /// <summary>The added tokens.</summary>
+    public AddedVocabulary AddedVocabulary { get; }
+    /// <summary>The post-processor adding special tokens, or null for none.</summary>
+    public TemplatePostProcessor? PostProcessor { get; }
+
+    /// <inheritdoc/>
+    public int PadId { get; }
+    /// <inheritdoc/>
+    public int? MaskId { get; }
+
+    /// <summary>Assembles a tokenizer from its parts.</summary>
+    /// <param name="padToken">Name of the padding token (<see cref="PadId"/> is its id; when null or unknown, "[PAD]"
+    /// if present, else 0, BERT's <c>pad_token_id</c>).</param>
+    /// <param name="maskToken">Name of the mask token (<see cref="MaskId"/> is its id; when null or unknown, "[MASK]"
+    /// if present, else none).</param>
+    public WordPieceTokenizer(WordPieceModel model, INormalizer? normalizer, bool usesBertPreTokenizer,
+        AddedVocabulary addedVocabulary, TemplatePostProcessor? postProcessor, string? padToken = null, string? maskToken = null)
+    {
+        Model = model ?? throw new ArgumentNullException(nameof(model));
+        Normalizer = normalizer;
+        UsesBertPreTokenizer = usesBertPreTokenizer;
+        AddedVocabulary = addedVocabulary ?? throw new ArgumentNullException(nameof(addedVocabulary));
+        PostProcessor = postProcessor;
+        PadId = (padToken is null ? null : TokenToId(padToken)) ?? TokenToId("[PAD]") ?? 0;
+        MaskId = (maskToken is null ? null : TokenToId(maskToken)) ?? TokenToId("[MASK]");
+    }
+
+    /// <summary>
+    /// Loads a tokenizer from a HuggingFace model directory: from <c>tokenizer.json</c> when present, otherwise from
+    /// <c>vocab.txt</c> with <c>tokenizer_config.json</c> / <c>special_tokens_map.json</c> when present.
+    /// </summary>
+    /// <exception cref="TokenizerException">The directory is missing, holds no WordPiece tokenizer (e.g. a BPE
+    /// vocab.json + merges.txt), or a file is malformed; the message names the file.</exception>
+    public static WordPieceTokenizer FromDirectory(string dir) => WordPieceTokenizerLoader.FromDirectory(dir);
+
+    /// <inheritdoc/>
+    public int VocabSize
+    {
+        get
+        {
+            int size = Model.IdLimit;
+            foreach (var token in AddedVocabulary.Tokens) size = Math.Max(size, token.Id + 1);
+            return size;
+        }
+    }
+
+    /// <summary>The token string of an id (an added token's content first, as HF).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">No token has this id.</exception>
+    public string IdToToken(int id) =>
+        AddedVocabulary.Find(id)?.Content ?? Model.IdToToken(id)
+        ?? throw new ArgumentOutOfRangeException(nameof(id), $"no token has id {id} (vocabulary size {VocabSize})");
+
+    /// <inheritdoc/>
+    public int? TokenToId(string token) => AddedVocabulary.Find(token)?.Id ?? Model.TokenToId(token);
+
+    /// <summary>Number of special tokens the post-processor adds to one sequence or a pair.</summary>
+    public int SpecialTokenCount(bool isPair) => PostProcessor?.AddedTokens(isPair) ?? 0;
+
+    /// <inheritdoc/>
+    /// <exception cref="ArgumentNullException"><paramref name="text"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> is smaller than the number of
+    /// special tokens the post-processor adds.</exception>
+    public Encoding Encode(string text, string? pair = null, int? maxLength = null)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        bool isPair = pair is not null;
+        int added = SpecialTokenCount(isPair);
+        if (maxLength is int limit && limit < added)
+            throw new ArgumentOutOfRangeException(nameof(maxLength), $"maxLength {limit} cannot hold the {added} special tokens of a {(isPair ? "pair" : "single text")}");
+
+        var a = Tokenize(text);
+        var b = isPair ? Tokenize(pair!) : null;
+        if (maxLength is int max)
+        {
+            var (keepA, keepB) = Truncation.LongestFirst(a.Count, b?.Count, max - added);
+            if (keepA < a.Count) a.RemoveRange(keepA, a.Count - keepA);
+            if (b is not null && keepB < b.Count) b.RemoveRange(keepB, b.Count - keepB);
+        }
+        return PostProcessor is null ? TemplatePostProcessor.Plain(a, b) : PostProcessor.Apply(a, b);
+    }
+
+    /// <summary>
+    /// The tokens of one text, without special tokens and without truncation (HF <c>encode_single_sequence</c>).
+    /// </summary>
+    /// <exception cref="ArgumentNullException"><paramref name="text"/> is null.</exception>
+    public List<Token> Tokenize(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var tokens = new List<Token>();
+        if (text.Length == 0) return tokens;
+
+        var raw = new NormalizedText(text, 0, text.Length);
+        var pieces = new List<AddedVocabulary.Piece>();
+        if (AddedVocabulary.HasRawTokens) AddedVocabulary.SplitRaw(raw, 0, raw.Length, pieces);
+        else if (raw.Length > 0) pieces.Add(new AddedVocabulary.Piece(0, raw.Length, null));
+
+        var subPieces = new List<AddedVocabulary.Piece>();
+        var words = new List<(int Start, int End)>();
+        foreach (var piece in pieces)
+        {
+            var (start, end) = raw.OriginalSpan(piece.Start, piece.End);
+            if (piece.Token is not null)
+            {
+                tokens.Add(new Token(piece.Token.Id, text[start..end], start, end));
+                continue;
+            }
+            var normalized = new NormalizedText(text, start, end);
+            Normalizer?.Normalize(normalized);
+            subPieces.Clear();
+            if (AddedVocabulary.HasNormalizedTokens) AddedVocabulary.SplitNormalized(normalized, 0, normalized.Length, subPieces);
+            else if (normalized.Length > 0) subPieces.Add(new AddedVocabulary.Piece(0, normalized.Length, null));
+            foreach (var sub in subPieces)
+            {
+                if (sub.Token is not null)
+                {
+                    var (s, e) = normalized.OriginalSpan(sub.Start, sub.End);
+                    tokens.Add(new Token(sub.Token.Id, normalized.Substring(sub.Start, sub.End), s, e));
+                    continue;
+                }
+                words.Clear();
+                if (UsesBertPreTokenizer) BertPreTokenizer.Split(normalized, sub.Start, sub.End, words);
+                else words.Add((sub.Start, sub.End));
+                foreach (var (wordStart, wordEnd) in words) Model.Tokenize(normalized, wordStart, wordEnd, tokens);
+            }
+        }
+        return tokens;
+    }
+}
