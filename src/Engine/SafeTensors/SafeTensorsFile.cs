@@ -196,7 +196,7 @@ public sealed unsafe class SafeTensorsFile : IDisposable
         }
 
         var bytes = Bytes(info);
-        var result = new float[count];
+        var result = GC.AllocateUninitializedArray<float>(count);   // every element is written below
         switch (info.DType)
         {
             case DType.F16: HalfConversions.Float16ToSingle(bytes, result); break;

@@ -1,3 +1,4 @@
+using System.Collections.ObjectModel;
 using System.Text;
 using System.Text.Json;
 using System.Text.Unicode;
@@ -151,14 +152,14 @@ internal sealed class SafeTensorsHeader
             }
             if (reader.Read())   // throws for non-whitespace trailing content; spaces (the usual padding) are fine
                 throw new SafeTensorsException($"{file}: unexpected content after the header's JSON object");
-            return new SafeTensorsHeader(tensors, metadata ?? new Dictionary<string, string>());
+            return new SafeTensorsHeader(tensors.AsReadOnly(), metadata ?? ReadOnlyDictionary<string, string>.Empty);
         }
 
         IReadOnlyDictionary<string, string> ParseMetadata(ref Utf8JsonReader reader)
         {
             var result = new Dictionary<string, string>(StringComparer.Ordinal);
             var type = Next(ref reader);
-            if (type == JsonTokenType.Null) return result;
+            if (type == JsonTokenType.Null) return ReadOnlyDictionary<string, string>.Empty;
             if (type != JsonTokenType.StartObject)
                 throw new SafeTensorsException($"{file}: '{MetadataKey}' must be an object of string values, found {Describe(type)}");
             while (Next(ref reader) != JsonTokenType.EndObject)
@@ -170,7 +171,7 @@ internal sealed class SafeTensorsHeader
                 if (!result.TryAdd(key, reader.GetString()!))
                     throw new SafeTensorsException($"{file}: duplicate key '{key}' in '{MetadataKey}'");
             }
-            return result;
+            return result.AsReadOnly();
         }
 
         TensorInfo ParseEntry(ref Utf8JsonReader reader, string name)
