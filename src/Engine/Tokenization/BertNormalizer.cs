@@ -3,10 +3,10 @@ namespace MixLens.Engine.Tokenization;
 /// <summary>
 /// HuggingFace's <c>BertNormalizer</c>, in its order:
 /// <list type="number">
-/// <item>clean_text: drop U+0000, U+FFFD and every Cc/Cf/Co char of Unicode 9.0.0 except \t \n \r (noncharacters
+/// <item>clean_text: drop U+0000, U+FFFD and every Cc/Cf/Co char of Unicode 8.0.0 except \t \n \r (noncharacters
 /// and unassigned code points stay), then map every whitespace char to ' '.</item>
 /// <item>handle_chinese_chars: a space before and after every CJK ideograph.</item>
-/// <item>strip_accents (null means: same as lowercase): NFD, then drop Mn chars of Unicode 9.0.0. Hangul syllables
+/// <item>strip_accents (null means: same as lowercase): NFD, then drop Mn chars of Unicode 8.0.0. Hangul syllables
 /// become conjoining jamo (not Mn, so they stay); Mc stays.</item>
 /// <item>lowercase: Rust <c>char::to_lowercase</c> per char (no final sigma; U+0130 gives "i" + U+0307).</item>
 /// </list>

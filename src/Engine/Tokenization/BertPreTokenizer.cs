@@ -3,7 +3,7 @@ namespace MixLens.Engine.Tokenization;
 /// <summary>
 /// HuggingFace's <c>BertPreTokenizer</c>: splits normalised text into words on whitespace (Rust
 /// <c>char::is_whitespace</c>, removed) and isolates every punctuation char (ASCII 33-47, 58-64, 91-96, 123-126,
-/// or Unicode P* of Unicode 9.0.0) as a word of its own. Empty words are dropped.
+/// or Unicode P* of Unicode 8.0.0) as a word of its own. Empty words are dropped.
 /// Source: tokenizers/src/pre_tokenizers/bert.rs.
 /// </summary>
 public static class BertPreTokenizer

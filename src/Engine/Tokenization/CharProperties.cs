@@ -6,7 +6,7 @@ namespace MixLens.Engine.Tokenization;
 /// <list type="bullet">
 /// <item><see cref="IsWhitespace"/>: Rust std <c>char::is_whitespace</c> (Unicode White_Space).</item>
 /// <item><see cref="IsOther"/>, <see cref="IsMarkNonspacing"/>, <see cref="IsPunctuation"/>: the
-/// <c>unicode_categories</c> 0.1.1 crate, Unicode 9.0.0. <c>is_other</c> is Cc | Cf | Co only: unassigned
+/// <c>unicode_categories</c> 0.1.1 crate, Unicode 8.0.0. <c>is_other</c> is Cc | Cf | Co only: unassigned
 /// code points (and noncharacters such as U+FDD0, U+FFFE) are not "other" and survive clean_text.</item>
 /// <item><see cref="AppendLowercase"/>: Rust std <c>char::to_lowercase</c>, per char, no context (no final sigma;
 /// U+0130 gives two chars).</item>
@@ -30,13 +30,13 @@ public static class CharProperties
     /// <summary>BertNormalizer's <c>is_control</c>: <see cref="IsOther"/> except \t, \n, \r.</summary>
     public static bool IsBertControl(int c) => c is not ('\t' or '\n' or '\r') && IsOther(c);
 
-    /// <summary><c>unicode_categories::is_other</c>: Cc, Cf or Co in Unicode 9.0.0.</summary>
+    /// <summary><c>unicode_categories::is_other</c>: Cc, Cf or Co in Unicode 8.0.0.</summary>
     public static bool IsOther(int c) => c < 0x80 ? c < 0x20 || c == 0x7F : InRanges(UnicodeTables.Other, c);
 
-    /// <summary><c>unicode_categories::is_mark_nonspacing</c>: Mn in Unicode 9.0.0.</summary>
+    /// <summary><c>unicode_categories::is_mark_nonspacing</c>: Mn in Unicode 8.0.0.</summary>
     public static bool IsMarkNonspacing(int c) => c >= 0x300 && InRanges(UnicodeTables.MarkNonspacing, c);
 
-    /// <summary><c>unicode_categories::is_punctuation</c>: P* in Unicode 9.0.0.</summary>
+    /// <summary><c>unicode_categories::is_punctuation</c>: P* in Unicode 8.0.0.</summary>
     public static bool IsPunctuation(int c) => InRanges(UnicodeTables.Punctuation, c);
 
     /// <summary>BertPreTokenizer's <c>is_bert_punc</c>: ASCII punctuation (33-47, 58-64, 91-96, 123-126) or

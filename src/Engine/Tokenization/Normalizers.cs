@@ -24,7 +24,7 @@ public sealed class NfdNormalizer : INormalizer
     public void Normalize(NormalizedText text) => text.Nfd();
 }
 
-/// <summary>HF <c>StripAccents</c>: removes nonspacing marks (Mn of Unicode 9.0.0); meant to follow NFD.
+/// <summary>HF <c>StripAccents</c>: removes nonspacing marks (Mn of Unicode 8.0.0); meant to follow NFD.
 /// Source: tokenizers/src/normalizers/strip.rs.</summary>
 public sealed class StripAccentsNormalizer : INormalizer
 {

@@ -1,15 +1,17 @@
 #!/usr/bin/env python3
 """Regenerates UnicodeTables.g.cs (data only) for the WordPiece tokenizer.
 
-Inputs (both reproducible offline-free once fetched):
-  1. General_Category code points of Unicode 9.0.0 as JSON {"Cc": [...], "Cf": [...], ...}, e.g. dumped from the
-     npm package @unicode/unicode-9.0.0 (General_Category/<Name>/code-points.mjs). HuggingFace tokenizers uses the
-     Rust crate unicode_categories 0.1.1 whose src/tables.rs was generated from UnicodeData.txt 9.0.0 (re-running that
-     crate's scripts/unicode.py layout on this data reproduces its tables.rs byte count, 3,592,516 chars, exactly).
+Inputs:
+  1. General_Category code points of Unicode 8.0.0 as JSON {"Cc": [...], "Cf": [...], ...}, e.g. dumped from the
+     npm package unicode-8.0.0 (General_Category/<Name>/code-points.js). HuggingFace tokenizers uses the Rust crate
+     unicode_categories 0.1.1, whose tables predate Unicode 9.0: the bert-base-uncased fixtures show HF keeping the
+     Adlam marks U+1E944..U+1E94A (Mn since Unicode 9.0) when it strips accents, and with these 8.0 tables every
+     fixture line matches, while 9.0 tables break 12 corpus lines. (The crate's repository head was later
+     regenerated from 9.0 with First>/Last> ranges expanded; that is not the published crate.)
   2. Rust std `char::to_lowercase` for every char whose lowercase differs from itself, one line per char:
-     "HEX: HEX HEX..." (a 15-line Rust program printing c.to_lowercase(); rustc 1.95, Unicode 17.0.0).
+     "HEX: HEX HEX..." (dump_rust_lowercase.rs beside this script; rustc 1.95, Unicode 17.0.0).
 
-usage: generate_tables.py gc-9.0.0.json rust-lowercase.txt > UnicodeTables.g.cs
+usage: generate_tables.py gc-8.0.0.json rust-lowercase.txt > UnicodeTables.g.cs
 """
 import json
 import sys
@@ -54,17 +56,17 @@ def main():
            "",
            "/// <summary>",
            "/// Character tables that HuggingFace tokenizers' Rust code consults, frozen at the versions it uses:",
-           "/// General_Category sets of Unicode 9.0.0 (the <c>unicode_categories</c> 0.1.1 crate) and Rust std",
+           "/// General_Category sets of Unicode 8.0.0 (the <c>unicode_categories</c> 0.1.1 crate) and Rust std",
            "/// <c>char::to_lowercase</c> (Unicode 17.0.0).",
            "/// </summary>",
            "internal static class UnicodeTables",
            "{",
-           emit_ranges("Other", "unicode_categories <c>is_other</c>: Cc | Cf | Co of Unicode 9.0.0 (no Cn, no Cs).",
+           emit_ranges("Other", "unicode_categories <c>is_other</c>: Cc | Cf | Co of Unicode 8.0.0 (no Cn, no Cs).",
                        gc["Cc"] + gc["Cf"] + gc["Co"]),
            "",
-           emit_ranges("MarkNonspacing", "unicode_categories <c>is_mark_nonspacing</c>: Mn of Unicode 9.0.0.", gc["Mn"]),
+           emit_ranges("MarkNonspacing", "unicode_categories <c>is_mark_nonspacing</c>: Mn of Unicode 8.0.0.", gc["Mn"]),
            "",
-           emit_ranges("Punctuation", "unicode_categories <c>is_punctuation</c>: Pc | Pd | Pe | Pf | Pi | Po | Ps of Unicode 9.0.0.",
+           emit_ranges("Punctuation", "unicode_categories <c>is_punctuation</c>: Pc | Pd | Pe | Pf | Pi | Po | Ps of Unicode 8.0.0.",
                        gc["Pc"] + gc["Pd"] + gc["Pe"] + gc["Pf"] + gc["Pi"] + gc["Po"] + gc["Ps"]),
            "",
            f"    /// <summary>Chars whose Rust <c>to_lowercase</c> is one other char, sorted ({len(single)} entries); values in <see cref=\"LowercaseTo\"/>.</summary>",
