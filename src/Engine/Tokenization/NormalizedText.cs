@@ -260,17 +260,29 @@ public sealed class NormalizedText
     /// <summary>Full canonical decomposition of one code point, or null when it decomposes to itself.</summary>
     static int[]? Decomposition(int c)
     {
-        if (c is >= 0xD800 and <= 0xDFFF || c > 0x10FFFF) return null;
+        if (!IsNormalizable(c)) return null;
         return s_decompositions.GetOrAdd(c, static cp =>
         {
             string s = char.ConvertFromUtf32(cp);
-            string d = s.Normalize(NormalizationForm.FormD);
+            string d;
+            try
+            {
+                d = s.Normalize(NormalizationForm.FormD);
+            }
+            catch (ArgumentException)
+            {
+                return null; // a char .NET refuses to normalise has no decomposition either
+            }
             if (d == s) return null;
             var result = new List<int>(4);
             for (int i = 0; i < d.Length; i += char.IsSurrogatePair(d, i) ? 2 : 1) result.Add(char.ConvertToUtf32(d, i));
             return result.ToArray();
         });
     }
+
+    /// <summary>Whether .NET's normaliser accepts the char: it refuses lone surrogates and U+FFFE. Neither
+    /// decomposes nor has a combining class, so both can stand aside.</summary>
+    static bool IsNormalizable(int c) => c is not (>= 0xD800 and <= 0xDFFF or 0xFFFE) && c <= 0x10FFFF;
 
     /// <summary>
     /// Puts decomposed chars in canonical order (NFD's stable sort of combining marks by combining class), moving
@@ -280,12 +292,20 @@ public sealed class NormalizedText
     /// </summary>
     static bool CanonicalOrder(List<int> chars, List<int> changes)
     {
-        // A lone surrogate stands in as U+FFFF (a starter that never decomposes), since .NET refuses it.
+        // Chars .NET refuses stand in as U+0001 (a starter that never decomposes), which shares their queue below.
         var sb = new StringBuilder(chars.Count + 4);
         foreach (int c in chars) AppendChar(sb, Key(c));
         string text = sb.ToString();
-        if (text.IsNormalized(NormalizationForm.FormD)) return false;
-        string ordered = text.Normalize(NormalizationForm.FormD);
+        string ordered;
+        try
+        {
+            if (text.IsNormalized(NormalizationForm.FormD)) return false;
+            ordered = text.Normalize(NormalizationForm.FormD);
+        }
+        catch (ArgumentException)
+        {
+            return false; // keep the per-char order
+        }
 
         var positions = new Dictionary<int, Queue<int>>();
         for (int i = 0; i < chars.Count; i++)
@@ -300,7 +320,7 @@ public sealed class NormalizedText
         {
             int key = char.ConvertToUtf32(ordered, i);
             if (!positions.TryGetValue(key, out var queue) || queue.Count == 0)
-                return false; // not a pure reordering (cannot happen for NFD input); keep the per-char order
+                return false; // not a pure reordering (cannot happen for decomposed input); keep the per-char order
             int source = queue.Dequeue();
             newChars.Add(chars[source]); newChanges.Add(changes[source]);
         }
@@ -309,7 +329,7 @@ public sealed class NormalizedText
         changes.Clear(); changes.AddRange(newChanges);
         return true;
 
-        static int Key(int c) => c is >= 0xD800 and <= 0xDFFF ? 0xFFFF : c;
+        static int Key(int c) => IsNormalizable(c) ? c : 1;
     }
 
     static void AppendChar(StringBuilder sb, int c)
