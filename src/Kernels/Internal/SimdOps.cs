@@ -7,7 +7,7 @@ namespace MixLens.Kernels.Internal;
 
 /// <summary>
 /// The float vector operations the kernels are written against, one implementation per register width. Kernels are
-/// generic methods constrained to a struct <typeparamref name="TV"/> ops type, so the JIT compiles one specialised copy
+/// generic methods over a struct ops type <c>TOps</c> (<see cref="Simd512"/>, …), so the JIT compiles one specialised copy
 /// per width with every call inlined (the pattern of TensorPrimitives' <c>IUnaryOperator</c>). The vector type itself
 /// is a second type parameter because <c>ISimdVector</c> is not public.
 /// </summary>
@@ -25,23 +25,15 @@ internal unsafe interface ISimdOps<TV> where TV : struct
     static abstract TV Load(float* p);
     static abstract void Store(float* p, TV v);
     static abstract TV Add(TV x, TV y);
-    static abstract TV Subtract(TV x, TV y);
     static abstract TV Multiply(TV x, TV y);
-    static abstract TV Divide(TV x, TV y);
     /// <summary>x·y + addend, fused where the hardware has FMA (<c>MultiplyAddEstimate</c>: never a slow software FMA).</summary>
     static abstract TV MultiplyAdd(TV x, TV y, TV addend);
-    static abstract TV Max(TV x, TV y);
-    static abstract TV Abs(TV x);
-    /// <summary>|value| with the sign bit of <paramref name="sign"/>.</summary>
-    static abstract TV CopySign(TV value, TV sign);
-    /// <summary>Lanewise <c>x ≥ y ? ifTrue : ifFalse</c>.</summary>
-    static abstract TV SelectGreaterOrEqual(TV x, TV y, TV ifTrue, TV ifFalse);
     /// <summary>[Σv0, Σv1, Σv2, Σv3]: the horizontal sums of four accumulators, reduced together.</summary>
     static abstract Vector128<float> Sum4(TV v0, TV v1, TV v2, TV v3);
     static abstract float Sum(TV v);
 }
 
-/// <summary>Float vectors widened to double, for accumulations that need float64 (LayerNorm statistics).</summary>
+/// <summary>Float vectors widened to double, for work that needs float64 (LayerNorm statistics, the erf of GELU).</summary>
 internal unsafe interface IWideningOps<TV, TVd> where TV : struct where TVd : struct
 {
     static abstract TVd ZeroDouble { get; }
@@ -50,6 +42,12 @@ internal unsafe interface IWideningOps<TV, TVd> where TV : struct where TVd : st
     static abstract TVd AddDouble(TVd x, TVd y);
     static abstract TVd SubtractDouble(TVd x, TVd y);
     static abstract TVd MultiplyDouble(TVd x, TVd y);
+    static abstract TVd DivideDouble(TVd x, TVd y);
+    static abstract TVd AbsDouble(TVd x);
+    /// <summary>|value| with the sign bit of <paramref name="sign"/>.</summary>
+    static abstract TVd CopySignDouble(TVd value, TVd sign);
+    /// <summary>Lanewise <c>x ≥ y ? ifTrue : ifFalse</c>.</summary>
+    static abstract TVd SelectGreaterOrEqualDouble(TVd x, TVd y, TVd ifTrue, TVd ifFalse);
     static abstract TVd MultiplyAddDouble(TVd x, TVd y, TVd addend);
     static abstract double SumDouble(TVd v);
     /// <summary>Rounds two double vectors back to one float vector (lower half from <paramref name="lower"/>).</summary>
@@ -65,15 +63,8 @@ internal unsafe struct Simd512 : ISimdOps<Vector512<float>>, IWideningOps<Vector
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Load(float* p) => Vector512.Load(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float* p, Vector512<float> v) => v.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Add(Vector512<float> x, Vector512<float> y) => x + y;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Subtract(Vector512<float> x, Vector512<float> y) => x - y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Multiply(Vector512<float> x, Vector512<float> y) => x * y;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Divide(Vector512<float> x, Vector512<float> y) => x / y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> MultiplyAdd(Vector512<float> x, Vector512<float> y, Vector512<float> addend) => Vector512.MultiplyAddEstimate(x, y, addend);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Max(Vector512<float> x, Vector512<float> y) => Vector512.MaxNative(x, y);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Abs(Vector512<float> x) => Vector512.Abs(x);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> CopySign(Vector512<float> value, Vector512<float> sign) => Vector512.CopySign(value, sign);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> SelectGreaterOrEqual(Vector512<float> x, Vector512<float> y, Vector512<float> ifTrue, Vector512<float> ifFalse)
-        => Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(x, y), ifTrue, ifFalse);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Sum4(Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3)
         => Simd256.Sum4(v0.GetLower() + v0.GetUpper(), v1.GetLower() + v1.GetUpper(), v2.GetLower() + v2.GetUpper(), v3.GetLower() + v3.GetUpper());
@@ -86,6 +77,11 @@ internal unsafe struct Simd512 : ISimdOps<Vector512<float>>, IWideningOps<Vector
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> SubtractDouble(Vector512<double> x, Vector512<double> y) => x - y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> MultiplyAddDouble(Vector512<double> x, Vector512<double> y, Vector512<double> addend) => Vector512.MultiplyAddEstimate(x, y, addend);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> MultiplyDouble(Vector512<double> x, Vector512<double> y) => x * y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> DivideDouble(Vector512<double> x, Vector512<double> y) => x / y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> AbsDouble(Vector512<double> x) => Vector512.Abs(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> CopySignDouble(Vector512<double> value, Vector512<double> sign) => Vector512.CopySign(value, sign);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<double> SelectGreaterOrEqualDouble(Vector512<double> x, Vector512<double> y, Vector512<double> ifTrue, Vector512<double> ifFalse)
+        => Vector512.ConditionalSelect(Vector512.GreaterThanOrEqual(x, y), ifTrue, ifFalse);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double SumDouble(Vector512<double> v) => Vector512.Sum(v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Narrow(Vector512<double> lower, Vector512<double> upper) => Vector512.Narrow(lower, upper);
 }
@@ -99,15 +95,8 @@ internal unsafe struct Simd256 : ISimdOps<Vector256<float>>, IWideningOps<Vector
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Load(float* p) => Vector256.Load(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float* p, Vector256<float> v) => v.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Add(Vector256<float> x, Vector256<float> y) => x + y;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Subtract(Vector256<float> x, Vector256<float> y) => x - y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Multiply(Vector256<float> x, Vector256<float> y) => x * y;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Divide(Vector256<float> x, Vector256<float> y) => x / y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MultiplyAdd(Vector256<float> x, Vector256<float> y, Vector256<float> addend) => Vector256.MultiplyAddEstimate(x, y, addend);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Max(Vector256<float> x, Vector256<float> y) => Vector256.MaxNative(x, y);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Abs(Vector256<float> x) => Vector256.Abs(x);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> CopySign(Vector256<float> value, Vector256<float> sign) => Vector256.CopySign(value, sign);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> SelectGreaterOrEqual(Vector256<float> x, Vector256<float> y, Vector256<float> ifTrue, Vector256<float> ifFalse)
-        => Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x, y), ifTrue, ifFalse);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Sum4(Vector256<float> v0, Vector256<float> v1, Vector256<float> v2, Vector256<float> v3)
         => Simd128.Sum4(v0.GetLower() + v0.GetUpper(), v1.GetLower() + v1.GetUpper(), v2.GetLower() + v2.GetUpper(), v3.GetLower() + v3.GetUpper());
@@ -120,6 +109,11 @@ internal unsafe struct Simd256 : ISimdOps<Vector256<float>>, IWideningOps<Vector
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> SubtractDouble(Vector256<double> x, Vector256<double> y) => x - y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> MultiplyAddDouble(Vector256<double> x, Vector256<double> y, Vector256<double> addend) => Vector256.MultiplyAddEstimate(x, y, addend);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> MultiplyDouble(Vector256<double> x, Vector256<double> y) => x * y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> DivideDouble(Vector256<double> x, Vector256<double> y) => x / y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> AbsDouble(Vector256<double> x) => Vector256.Abs(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> CopySignDouble(Vector256<double> value, Vector256<double> sign) => Vector256.CopySign(value, sign);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<double> SelectGreaterOrEqualDouble(Vector256<double> x, Vector256<double> y, Vector256<double> ifTrue, Vector256<double> ifFalse)
+        => Vector256.ConditionalSelect(Vector256.GreaterThanOrEqual(x, y), ifTrue, ifFalse);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double SumDouble(Vector256<double> v) => Vector256.Sum(v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Narrow(Vector256<double> lower, Vector256<double> upper) => Vector256.Narrow(lower, upper);
 }
@@ -133,15 +127,8 @@ internal unsafe struct Simd128 : ISimdOps<Vector128<float>>, IWideningOps<Vector
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Load(float* p) => Vector128.Load(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float* p, Vector128<float> v) => v.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Add(Vector128<float> x, Vector128<float> y) => x + y;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Subtract(Vector128<float> x, Vector128<float> y) => x - y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Multiply(Vector128<float> x, Vector128<float> y) => x * y;
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Divide(Vector128<float> x, Vector128<float> y) => x / y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> MultiplyAdd(Vector128<float> x, Vector128<float> y, Vector128<float> addend) => Vector128.MultiplyAddEstimate(x, y, addend);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Max(Vector128<float> x, Vector128<float> y) => Vector128.MaxNative(x, y);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Abs(Vector128<float> x) => Vector128.Abs(x);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> CopySign(Vector128<float> value, Vector128<float> sign) => Vector128.CopySign(value, sign);
-    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> SelectGreaterOrEqual(Vector128<float> x, Vector128<float> y, Vector128<float> ifTrue, Vector128<float> ifFalse)
-        => Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(x, y), ifTrue, ifFalse);
 
     /// <summary>Transposing reduction: two rounds of pairwise adds (SSE3 <c>haddps</c>, NEON <c>faddp</c>).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -162,6 +149,11 @@ internal unsafe struct Simd128 : ISimdOps<Vector128<float>>, IWideningOps<Vector
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> SubtractDouble(Vector128<double> x, Vector128<double> y) => x - y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> MultiplyAddDouble(Vector128<double> x, Vector128<double> y, Vector128<double> addend) => Vector128.MultiplyAddEstimate(x, y, addend);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> MultiplyDouble(Vector128<double> x, Vector128<double> y) => x * y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> DivideDouble(Vector128<double> x, Vector128<double> y) => x / y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> AbsDouble(Vector128<double> x) => Vector128.Abs(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> CopySignDouble(Vector128<double> value, Vector128<double> sign) => Vector128.CopySign(value, sign);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<double> SelectGreaterOrEqualDouble(Vector128<double> x, Vector128<double> y, Vector128<double> ifTrue, Vector128<double> ifFalse)
+        => Vector128.ConditionalSelect(Vector128.GreaterThanOrEqual(x, y), ifTrue, ifFalse);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static double SumDouble(Vector128<double> v) => Vector128.Sum(v);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Narrow(Vector128<double> lower, Vector128<double> upper) => Vector128.Narrow(lower, upper);
 }
