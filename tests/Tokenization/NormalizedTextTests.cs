@@ -79,7 +79,8 @@ public sealed class NormalizedTextTests
     {
         var text = new NormalizedText("abcd", 0, 4);
 
-        // "X" replaces a and removes b, "Y" is inserted, "Z" replaces c, d is dropped as an initial... no: d is left out.
+        // "X" replaces a and drops b; "Y" is inserted (takes the span of the last consumed char, b); "Z" replaces c;
+        // d, never consumed, is left out.
         text.Transform(['X', 'Y', 'Z'], [-1, 1, 0]);
 
         Assert.Equal("XYZ", text.ToString());

@@ -31,19 +31,34 @@ public static class CharProperties
     public static bool IsBertControl(int c) => c is not ('\t' or '\n' or '\r') && IsOther(c);
 
     /// <summary><c>unicode_categories::is_other</c>: Cc, Cf or Co in Unicode 8.0.0.</summary>
-    public static bool IsOther(int c) => c < 0x80 ? c < 0x20 || c == 0x7F : InRanges(UnicodeTables.Other, c);
+    public static bool IsOther(int c) =>
+        (uint)c < BmpSize ? (s_bmp[c] & OtherFlag) != 0 : InRanges(UnicodeTables.Other, c);
 
     /// <summary><c>unicode_categories::is_mark_nonspacing</c>: Mn in Unicode 8.0.0.</summary>
-    public static bool IsMarkNonspacing(int c) => c >= 0x300 && InRanges(UnicodeTables.MarkNonspacing, c);
+    public static bool IsMarkNonspacing(int c) =>
+        (uint)c < BmpSize ? (s_bmp[c] & MarkNonspacingFlag) != 0 : InRanges(UnicodeTables.MarkNonspacing, c);
 
     /// <summary><c>unicode_categories::is_punctuation</c>: P* in Unicode 8.0.0.</summary>
-    public static bool IsPunctuation(int c) => InRanges(UnicodeTables.Punctuation, c);
+    public static bool IsPunctuation(int c) =>
+        (uint)c < BmpSize ? (s_bmp[c] & PunctuationFlag) != 0 : InRanges(UnicodeTables.Punctuation, c);
 
     /// <summary>BertPreTokenizer's <c>is_bert_punc</c>: ASCII punctuation (33-47, 58-64, 91-96, 123-126) or
     /// <see cref="IsPunctuation"/>.</summary>
-    public static bool IsBertPunctuation(int c) => c < 0x80
-        ? c is >= 33 and <= 47 or >= 58 and <= 64 or >= 91 and <= 96 or >= 123 and <= 126
-        : IsPunctuation(c);
+    public static bool IsBertPunctuation(int c) =>
+        (uint)c < BmpSize ? (s_bmp[c] & BertPunctuationFlag) != 0 : InRanges(UnicodeTables.Punctuation, c);
+
+    /// <summary>
+    /// Whether the char may have a nonzero canonical combining class, so that NFD may reorder it: a mark
+    /// (Mn, Mc, Me) or a code point .NET does not know, by .NET's current Unicode data.
+    /// </summary>
+    public static bool MayCombine(int c)
+    {
+        if ((uint)c < BmpSize) return (s_bmp[c] & MayCombineFlag) != 0;
+        if (c > 0x10FFFF) return false;
+        return System.Text.Rune.GetUnicodeCategory(new System.Text.Rune(c)) is System.Globalization.UnicodeCategory.NonSpacingMark
+            or System.Globalization.UnicodeCategory.SpacingCombiningMark or System.Globalization.UnicodeCategory.EnclosingMark
+            or System.Globalization.UnicodeCategory.OtherNotAssigned;
+    }
 
     /// <summary>BertNormalizer's <c>is_chinese_char</c>: the CJK Unified Ideograph blocks (not kana, not hangul).</summary>
     public static bool IsChineseChar(int c) => c switch
@@ -101,6 +116,36 @@ public static class CharProperties
         int i = UnicodeTables.LowercaseFrom.BinarySearch(c);
         destination[0] = i >= 0 ? UnicodeTables.LowercaseTo[i] : c;
         return 1;
+    }
+
+    // Flags of every BMP code point, from the range tables (supplementary chars search the tables).
+    const int BmpSize = 0x10000;
+    const byte OtherFlag = 1, MarkNonspacingFlag = 2, PunctuationFlag = 4, BertPunctuationFlag = 8, MayCombineFlag = 16;
+    static readonly byte[] s_bmp = BuildBmpFlags();
+
+    static byte[] BuildBmpFlags()
+    {
+        var flags = new byte[BmpSize];
+        Mark(flags, UnicodeTables.Other, OtherFlag);
+        Mark(flags, UnicodeTables.MarkNonspacing, MarkNonspacingFlag);
+        Mark(flags, UnicodeTables.Punctuation, PunctuationFlag | BertPunctuationFlag);
+        foreach (var (first, last) in new[] { (33, 47), (58, 64), (91, 96), (123, 126) })
+            for (int c = first; c <= last; c++) flags[c] |= BertPunctuationFlag;
+        for (int c = 0x300; c < BmpSize; c++)
+        {
+            if (c is >= 0xD800 and <= 0xDFFF) continue;
+            if (System.Globalization.CharUnicodeInfo.GetUnicodeCategory((char)c) is System.Globalization.UnicodeCategory.NonSpacingMark
+                or System.Globalization.UnicodeCategory.SpacingCombiningMark or System.Globalization.UnicodeCategory.EnclosingMark
+                or System.Globalization.UnicodeCategory.OtherNotAssigned)
+                flags[c] |= MayCombineFlag;
+        }
+        return flags;
+
+        static void Mark(byte[] flags, ReadOnlySpan<int> ranges, int flag)
+        {
+            for (int r = 0; r < ranges.Length; r += 2)
+                for (int c = ranges[r]; c <= Math.Min(ranges[r + 1], BmpSize - 1); c++) flags[c] |= (byte)flag;
+        }
     }
 
     /// <summary>Whether c falls in one of the inclusive [first, last] pairs of a sorted range table.</summary>

@@ -171,32 +171,69 @@ public sealed class NormalizedText
     /// </summary>
     public void Nfd()
     {
-        // No char below U+00C0 decomposes.
-        int first = 0;
-        while (first < _length && _chars[first] < 0xC0) first++;
-        if (first == _length) return;
-
-        // Chars with their change tags, decomposed char by char.
-        var chars = new List<int>(_length + 8);
-        var changes = new List<int>(_length + 8);
-        bool changed = false;
+        // Which chars decompose, and whether marks meet (only then can canonical ordering move anything).
+        bool decomposes = false, marksMeet = false, previousMayCombine = false;
         for (int i = 0; i < _length; i++)
         {
             int c = _chars[i];
-            int[]? decomposition = c < 0xC0 ? null : Decomposition(c);
+            if (c < 0xC0)
+            {
+                previousMayCombine = false;
+                continue;
+            }
+            var decomposition = Decomposition(c);
+            if (decomposition is null)
+            {
+                bool mayCombine = CharProperties.MayCombine(c);
+                marksMeet |= mayCombine && previousMayCombine;
+                previousMayCombine = mayCombine;
+                continue;
+            }
+            decomposes = true;
+            foreach (int d in decomposition)
+            {
+                bool mayCombine = CharProperties.MayCombine(d);
+                marksMeet |= mayCombine && previousMayCombine;
+                previousMayCombine = mayCombine;
+            }
+        }
+        if (!decomposes && !marksMeet) return;
+
+        if (!marksMeet)
+        {
+            // Decomposition only: emit directly.
+            BeginTransform(0);
+            for (int i = 0; i < _length; i++)
+            {
+                int c = _chars[i];
+                var decomposition = c < 0xC0 ? null : Decomposition(c);
+                if (decomposition is null) Emit(c, 0);
+                else
+                    for (int k = 0; k < decomposition.Length; k++) Emit(decomposition[k], k == 0 ? 0 : 1);
+            }
+            EndTransform();
+            return;
+        }
+
+        // Chars with their change tags, decomposed char by char, then put in canonical order.
+        var chars = new List<int>(_length + 8);
+        var changes = new List<int>(_length + 8);
+        for (int i = 0; i < _length; i++)
+        {
+            int c = _chars[i];
+            var decomposition = c < 0xC0 ? null : Decomposition(c);
             if (decomposition is null)
             {
                 chars.Add(c); changes.Add(0);
                 continue;
             }
-            changed = true;
             for (int k = 0; k < decomposition.Length; k++)
             {
                 chars.Add(decomposition[k]); changes.Add(k == 0 ? 0 : 1);
             }
         }
         bool reordered = CanonicalOrder(chars, changes);
-        if (!changed && !reordered) return;
+        if (!decomposes && !reordered) return;
 
         BeginTransform(0);
         for (int i = 0; i < chars.Count; i++) Emit(chars[i], changes[i]);
@@ -255,13 +292,22 @@ public sealed class NormalizedText
         _length = _nextLength;
     }
 
-    static readonly ConcurrentDictionary<int, int[]?> s_decompositions = new();
+    // Decompositions, computed on first use: BMP in an array (NoDecomposition marks "decomposes to itself"; writes
+    // of references are atomic, so racing threads at worst compute one twice), the rest in a dictionary.
+    static readonly int[] NoDecomposition = [];
+    static readonly int[]?[] s_bmpDecompositions = new int[]?[0x10000];
+    static readonly ConcurrentDictionary<int, int[]> s_decompositions = new();
 
     /// <summary>Full canonical decomposition of one code point, or null when it decomposes to itself.</summary>
     static int[]? Decomposition(int c)
     {
         if (!IsNormalizable(c)) return null;
-        return s_decompositions.GetOrAdd(c, static cp =>
+        int[] result = c < 0x10000
+            ? s_bmpDecompositions[c] ??= Decompose(c)
+            : s_decompositions.GetOrAdd(c, Decompose);
+        return result.Length == 0 ? null : result;
+
+        static int[] Decompose(int cp)
         {
             string s = char.ConvertFromUtf32(cp);
             string d;
@@ -271,13 +317,13 @@ public sealed class NormalizedText
             }
             catch (ArgumentException)
             {
-                return null; // a char .NET refuses to normalise has no decomposition either
+                return NoDecomposition; // a char .NET refuses to normalise has no decomposition either
             }
-            if (d == s) return null;
+            if (d == s) return NoDecomposition;
             var result = new List<int>(4);
             for (int i = 0; i < d.Length; i += char.IsSurrogatePair(d, i) ? 2 : 1) result.Add(char.ConvertToUtf32(d, i));
             return result.ToArray();
-        });
+        }
     }
 
     /// <summary>Whether .NET's normaliser accepts the char: it refuses lone surrogates and U+FFFE. Neither

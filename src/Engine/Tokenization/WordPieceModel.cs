@@ -13,6 +13,7 @@ public sealed class WordPieceModel
     readonly Dictionary<string, int> _vocab;
     readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup;
     readonly string?[] _idToToken;
+    readonly int _longestEntry; // UTF-16 length of the longest vocabulary entry: longer candidates cannot match
 
     /// <summary>The unknown token string, e.g. "[UNK]".</summary>
     public string UnkToken { get; }
@@ -39,7 +40,11 @@ public sealed class WordPieceModel
             maxId = Math.Max(maxId, id);
         }
         _idToToken = new string?[maxId + 1];
-        foreach (var (token, id) in _vocab) _idToToken[id] = token;
+        foreach (var (token, id) in _vocab)
+        {
+            _idToToken[id] = token;
+            _longestEntry = Math.Max(_longestEntry, token.Length);
+        }
         if (!_vocab.TryGetValue(unkToken, out int unkId))
             throw new TokenizerException($"the WordPiece vocabulary has no entry for its unk token '{unkToken}'");
         if (maxInputCharsPerWord < 0) throw new TokenizerException($"max_input_chars_per_word is negative ({maxInputCharsPerWord})");
@@ -111,8 +116,9 @@ public sealed class WordPieceModel
             bool found = false;
             for (; end > start; end--)
             {
-                var piece = candidate[..(head + boundary[end] - boundary[start])];
-                if (_lookup.TryGetValue(piece, out string? value, out int id))
+                int pieceLength = head + boundary[end] - boundary[start];
+                if (pieceLength > _longestEntry) continue;
+                if (_lookup.TryGetValue(candidate[..pieceLength], out string? value, out int id))
                 {
                     output.Add(new Token(id, value, text.Alignment(from + start).Start, text.Alignment(from + end - 1).End));
                     found = true;
