@@ -42,4 +42,13 @@ public sealed class EncoderFixtureTokenizationTests
         Assert.Equal(full.Ids[..511], truncated.Ids[..511]);
         Assert.Equal(full.Ids[^1], truncated.Ids[^1]); // [SEP]
     }
+
+    [Theory]
+    [InlineData("all-MiniLM-L6-v2", 512)]
+    [InlineData("minilm-l6-sst2", 512)]
+    [InlineData("random-bert-tiniest", null)] // model_max_length is HF's "unlimited" sentinel 1e30
+    public void ModelMaxLength_FromTokenizerConfig(string model, int? expected)
+    {
+        Assert.Equal(expected, TokenizerFactory.Load(SharedData.Models(model)).ModelMaxLength);
+    }
 }

@@ -19,4 +19,11 @@ public interface ITokenizer
     int PadId { get; }
     /// <summary>Id of the mask token, if any.</summary>
     int? MaskId { get; }
+
+    /// <summary>
+    /// The longest input (in tokens, special tokens included) the tokenizer's configuration declares
+    /// (tokenizer_config.json <c>model_max_length</c>), or null when it declares none or "unlimited" (HF's 1e30
+    /// sentinel). Informational: <see cref="Encode"/> only truncates when given a maxLength.
+    /// </summary>
+    int? ModelMaxLength => null;
 }

@@ -34,6 +34,8 @@ public sealed class WordPieceTokenizer : ITokenizer
     public int PadId { get; }
     /// <inheritdoc/>
     public int? MaskId { get; }
+    /// <inheritdoc/>
+    public int? ModelMaxLength { get; init; }
 
     /// <summary>Assembles a tokenizer from its parts.</summary>
     /// <param name="padToken">Name of the padding token (<see cref="PadId"/> is its id; when null or unknown, "[PAD]"

@@ -60,7 +60,10 @@ internal static class WordPieceTokenizerLoader
         if (padToken is null && root.TryGetProperty("padding", out var padding) && padding.ValueKind == JsonValueKind.Object)
             padToken = OptionalString(path, padding, "pad_token", "padding.pad_token");
         return new WordPieceTokenizer(wordPiece, normalizer, bertPreTokenizer, addedVocabulary, postProcessor,
-            padToken, names.GetValueOrDefault("mask_token"));
+            padToken, names.GetValueOrDefault("mask_token"))
+        {
+            ModelMaxLength = ReadModelMaxLength(dir),
+        };
     }
 
     /// <summary>
@@ -121,7 +124,10 @@ internal static class WordPieceTokenizerLoader
             ?? throw Malformed(vocabPath, $"the vocabulary has no sep token '{sep}'");
         var postProcessor = TemplatePostProcessor.Bert(cls, clsId, sep, sepId);
         return new WordPieceTokenizer(model, normalizer, true, addedVocabulary, postProcessor,
-            names.GetValueOrDefault("pad_token"), names.GetValueOrDefault("mask_token"));
+            names.GetValueOrDefault("pad_token"), names.GetValueOrDefault("mask_token"))
+        {
+            ModelMaxLength = ReadModelMaxLength(dir),
+        };
     }
 
     /// <summary>The model type of a tokenizer.json "model" object ("WordPiece", "BPE", "Unigram", "WordLevel"),
@@ -384,6 +390,19 @@ internal static class WordPieceTokenizerLoader
             }
         }
         return names;
+    }
+
+    /// <summary>tokenizer_config.json <c>model_max_length</c>, or null when absent, not a positive int, or HF's
+    /// "unlimited" sentinel (int(1e30)).</summary>
+    static int? ReadModelMaxLength(string dir)
+    {
+        string path = Path.Combine(dir, TokenizerConfigJson);
+        if (!File.Exists(path)) return null;
+        using var document = ParseJsonFile(path);
+        if (document.RootElement.ValueKind != JsonValueKind.Object
+            || !document.RootElement.TryGetProperty("model_max_length", out var value)
+            || value.ValueKind != JsonValueKind.Number) return null;
+        return value.TryGetInt32(out int length) && length > 0 ? length : null;
     }
 
     static string RequiredString(string path, JsonElement element, string name, string field) =>
