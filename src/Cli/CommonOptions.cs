@@ -1,0 +1,51 @@
+using System.CommandLine;
+using MixLens.Engine;
+
+namespace MixLens.Cli;
+
+/// <summary>The options every command shares: --model, --text, --text-pair, --input, --truncate.</summary>
+internal static class CommonOptions
+{
+    public static Option<string> Model() => new("--model")
+    {
+        Description = "HuggingFace model directory (config.json, model.safetensors, tokenizer files)",
+        Required = true,
+    };
+
+    public static Option<string?> Text(bool required) => new("--text")
+    {
+        Description = "the text to analyse",
+        Required = required,
+    };
+
+    public static Option<string?> TextPair() => new("--text-pair")
+    {
+        Description = "an optional second text (sentence pair: [CLS] text [SEP] pair [SEP])",
+    };
+
+    public static Option<string?> Input() => new("--input")
+    {
+        Description = "a UTF-8 file with one text per line (lines split on \\n only)",
+    };
+
+    public static Option<bool> Truncate() => new("--truncate")
+    {
+        Description = "truncate inputs longer than the model's limit (max_position_embeddings) instead of failing",
+    };
+
+    /// <summary>Loads the model, turning a missing directory into a clear error.</summary>
+    public static EncoderModel LoadModel(string directory) => EncoderModel.Load(directory);
+
+    /// <summary>The texts of --text or --input (exactly one of them must be given).</summary>
+    public static IReadOnlyList<string> ReadTexts(string? text, string? inputPath)
+    {
+        if (text is not null && inputPath is not null) throw new CliException("give either --text or --input, not both");
+        if (text is not null) return [text];
+        if (inputPath is null) throw new CliException("give the text with --text TEXT or a file of texts with --input FILE");
+        if (!File.Exists(inputPath)) throw new CliException($"input file '{inputPath}' not found");
+        string content = File.ReadAllText(inputPath, new System.Text.UTF8Encoding(false, true));
+        var lines = content.Split('\n');
+        // A final "\n" ends the last line; it does not start an empty one.
+        return content.EndsWith('\n') ? lines[..^1] : lines;
+    }
+}
