@@ -190,4 +190,37 @@ public sealed class WordPieceTokenizerTests
 
         for (int i = 0; i < results.Length; i++) Assert.Equal(expected[i % lines.Count], results[i]);
     }
+
+    [Fact]
+    public void Encode_RandomUnicode_OffsetsStayInsideTheTextAndInOrder()
+    {
+        var random = new Random(1234);
+        int[] pool = [' ', 'a', 'Z', '[', ']', '#', 0x301, 0x316, 0x345, 0xE9, 0x130, 0x3A3, 0xAC00, 0x4E00, 0xFDD0, 0xFFFE, 0xFFFF,
+            0x200B, 0xFEFF, 0x0, 0x85, 0x2028, 0x1F602, 0x1E944, 0x10400, 0xD800, 0xDC00, 0xE000, 0x1D165, 0x302E, 0xFB2C];
+        for (int n = 0; n < 2000; n++)
+        {
+            var sb = new System.Text.StringBuilder();
+            int length = random.Next(0, 24);
+            for (int i = 0; i < length; i++)
+            {
+                int c = pool[random.Next(pool.Length)];
+                if (c is >= 0xD800 and <= 0xDFFF || c < 0x10000) sb.Append((char)c);
+                else sb.Append(char.ConvertFromUtf32(c));
+                if (random.Next(8) == 0) sb.Append("[MASK]");
+            }
+            string text = sb.ToString();
+
+            var encoding = Bert.Encode(text);
+
+            int previousStart = 0;
+            for (int t = 0; t < encoding.Length; t++)
+            {
+                if (encoding.SpecialTokensMask[t] == 1) continue;
+                var (start, end) = encoding.Offsets[t];
+                Assert.True(0 <= start && start < end && end <= text.Length, $"token {t} {encoding.Tokens[t]} {encoding.Offsets[t]} in {TokenizerFixtures.Escape(text)}");
+                Assert.True(start >= previousStart, $"token {t} starts before token {t - 1} in {TokenizerFixtures.Escape(text)}");
+                previousStart = start;
+            }
+        }
+    }
 }

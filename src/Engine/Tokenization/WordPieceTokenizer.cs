@@ -50,6 +50,7 @@ public sealed class WordPieceTokenizer : ITokenizer
         UsesBertPreTokenizer = usesBertPreTokenizer;
         AddedVocabulary = addedVocabulary ?? throw new ArgumentNullException(nameof(addedVocabulary));
         PostProcessor = postProcessor;
+        VocabSize = Math.Max(model.IdLimit, addedVocabulary.Tokens.Select(t => t.Id + 1).DefaultIfEmpty(0).Max());
         PadId = (padToken is null ? null : TokenToId(padToken)) ?? TokenToId("[PAD]") ?? 0;
         MaskId = (maskToken is null ? null : TokenToId(maskToken)) ?? TokenToId("[MASK]");
     }
@@ -62,16 +63,9 @@ public sealed class WordPieceTokenizer : ITokenizer
     /// vocab.json + merges.txt), or a file is malformed; the message names the file.</exception>
     public static WordPieceTokenizer FromDirectory(string dir) => WordPieceTokenizerLoader.FromDirectory(dir);
 
-    /// <inheritdoc/>
-    public int VocabSize
-    {
-        get
-        {
-            int size = Model.IdLimit;
-            foreach (var token in AddedVocabulary.Tokens) size = Math.Max(size, token.Id + 1);
-            return size;
-        }
-    }
+    /// <summary>One past the largest id of the model vocabulary and the added tokens (the embedding rows needed;
+    /// for BERT checkpoints the same as HF's <c>len(tokenizer)</c>).</summary>
+    public int VocabSize { get; }
 
     /// <summary>The token string of an id (an added token's content first, as HF).</summary>
     /// <exception cref="ArgumentOutOfRangeException">No token has this id.</exception>
