@@ -47,7 +47,7 @@ public sealed class EncoderFixtureTokenizationTests
     [InlineData("all-MiniLM-L6-v2", 512)]
     [InlineData("minilm-l6-sst2", 512)]
     [InlineData("random-bert-tiniest", null)] // model_max_length is HF's "unlimited" sentinel 1e30
-    public void ModelMaxLength_FromTokenizerConfig(string model, int? expected)
+    public void ModelMaxLength_TokenizerConfig_IsDeclaredLengthOrNullWhenUnlimited(string model, int? expected)
     {
         Assert.Equal(expected, TokenizerFactory.Load(SharedData.Models(model)).ModelMaxLength);
     }

@@ -143,7 +143,7 @@ public sealed class TokenizerErrorTests : IDisposable
     }
 
     [Fact]
-    public void Load_TemplateWithUndefinedSpecialToken_Throws()
+    public void Load_TemplateWithUndefinedSpecialToken_ThrowsNamingTheToken()
     {
         var path = Write("tokenizer.json", TokenizerJson(postProcessor: """
             {"type": "TemplateProcessing",
@@ -158,7 +158,7 @@ public sealed class TokenizerErrorTests : IDisposable
     }
 
     [Fact]
-    public void Load_MinimalTokenizerJson_Works()
+    public void Load_MinimalTokenizerJson_EncodesWithoutPostProcessor()
     {
         Write("tokenizer.json", TokenizerJson());
 

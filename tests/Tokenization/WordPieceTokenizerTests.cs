@@ -59,7 +59,7 @@ public sealed class WordPieceTokenizerTests
     }
 
     [Fact]
-    public void Encode_DecomposedAccent_SpansBothCodePoints()
+    public void Encode_DecomposedAccent_TokenEndsBeforeTheRemovedMark()
     {
         var encoding = Bert.Encode("cafe\u0301 x");
 
@@ -126,7 +126,7 @@ public sealed class WordPieceTokenizerTests
     }
 
     [Fact]
-    public void Encode_LoneSurrogate_DoesNotThrow()
+    public void Encode_LoneSurrogate_IsAnOrdinaryCharOfAnUnkWord()
     {
         var encoding = Bert.Encode("a\uD800b");
 

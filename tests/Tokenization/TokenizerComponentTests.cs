@@ -3,7 +3,7 @@ using MixLens.Engine.Tokenization;
 namespace MixLens.Tests.Tokenization;
 
 /// <summary>Truncation arithmetic, character classes and added-token matching, each against HF's own rules/tests.</summary>
-public sealed class UnitComponentTests
+public sealed class TokenizerComponentTests
 {
     [Theory]
     [InlineData(10, null, 4, 4, 0)]
@@ -28,7 +28,7 @@ public sealed class UnitComponentTests
     [InlineData(0xE001, true)]    // private use
     [InlineData(0x0085, true)]    // NEL, Cc
     [InlineData('a', false)]
-    public void IsOther_UnicodeCategoriesCrate(int c, bool expected) => Assert.Equal(expected, CharProperties.IsOther(c));
+    public void IsOther_CodePoint_MatchesUnicodeCategoriesCrate(int c, bool expected) => Assert.Equal(expected, CharProperties.IsOther(c));
 
     [Theory]
     [InlineData('$', true)]
@@ -40,7 +40,7 @@ public sealed class UnitComponentTests
     [InlineData(0x00A7, true)]    // § Po
     [InlineData(0x20AC, false)]   // € Sc
     [InlineData('a', false)]
-    public void IsBertPunctuation_AsciiPlusUnicodeP(int c, bool expected) => Assert.Equal(expected, CharProperties.IsBertPunctuation(c));
+    public void IsBertPunctuation_CodePoint_IsAsciiOrUnicode8Punctuation(int c, bool expected) => Assert.Equal(expected, CharProperties.IsBertPunctuation(c));
 
     [Fact]
     public void IsMarkNonspacing_AdlamMarks_AreNotMarksInTheCratesTables()
