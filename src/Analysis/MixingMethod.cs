@@ -54,7 +54,7 @@ public static class MixingMethods
     public static TraceRequest Requirements(MixingMethod method) => method switch
     {
         MixingMethod.Attention or MixingMethod.Rollout => TraceRequest.Steps(false, LayerStep.Probs),
-        _ => TraceRequest.HiddenStates,
+        _ => Methods.ValueZeroing.Requirements,
     };
 
     /// <summary>Computes <paramref name="method"/> for one text: [L, n, n].</summary>
@@ -67,8 +67,8 @@ public static class MixingMethods
         {
             MixingMethod.Attention => RawAttention.HeadMean(trace, layers),
             MixingMethod.Rollout => Rollout.Compute(RawAttention.HeadMean(trace, layers), addIdentity: true),
-            MixingMethod.ValueZeroing => Methods.ValueZeroing.Compute(encoder, input, hiddenStates: trace),
-            MixingMethod.ValueZeroingRollout => Rollout.Compute(Methods.ValueZeroing.Compute(encoder, input, hiddenStates: trace), addIdentity: false),
+            MixingMethod.ValueZeroing => Methods.ValueZeroing.Compute(encoder, input, trace: trace),
+            MixingMethod.ValueZeroingRollout => Rollout.Compute(Methods.ValueZeroing.Compute(encoder, input, trace: trace), addIdentity: false),
             _ => throw new ArgumentOutOfRangeException(nameof(method)),
         };
     }

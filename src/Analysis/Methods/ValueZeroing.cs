@@ -1,7 +1,9 @@
+using MixLens.Analysis.Numerics;
 using MixLens.Engine;
 using MixLens.Engine.Interventions;
 using MixLens.Engine.Model;
 using MixLens.Engine.Tracing;
+using MixLens.Kernels;
 
 namespace MixLens.Analysis.Methods;
 
@@ -13,83 +15,196 @@ namespace MixLens.Analysis.Methods;
 /// <code>
 /// C_l[i, j] = Δ(x̃ᵢ^¬j, x̃ᵢ),   Δ = cosine distance,   each row i divided by Σ_j C_l[i, j]
 /// </code>
-/// Numerics: distances go down to 1e-8, where <c>1 − cos</c> in float32 is pure rounding. The distance is computed
-/// as ½‖â − b̂‖² of the unit vectors in float64 (equal to 1 − cos), and the original output x̃ᵢ is recomputed through
-/// the same batched layer call as the perturbed ones, so their float32 rounding is identical and cancels.
-/// Deviations: none from the authors' code (rows normalised; rollout is the plain product, no identity added).
+/// Numerics: the distances go down to 1e-9 (e.g. small random models), far below float32 resolution of the outputs
+/// themselves, so subtracting two float32 layer outputs cannot resolve them. <see cref="Compute"/> therefore
+/// propagates the perturbation itself: zeroing v_j changes head h's context by the rank-1 term
+/// Δcontext_h,i = −A_h[i,j] v_h,j, which goes through W_O, LayerNorm 1, the FFN and LayerNorm 2 as exact
+/// differences (<see cref="LayerNormDelta"/>, <see cref="ActivationDelta"/>; the linear maps as float32 GEMMs on
+/// the small Δ rows, batched over all j), and the distance is ½‖û′ − û‖² of the unit vectors, formed from Δ in
+/// float64. <see cref="ComputeByRerun"/> is the literal algorithm (re-run the patched layer through the encoder,
+/// original and perturbed through the same code path), kept as the reference.
+/// Deviations: none from the authors' code (rows normalised; its rollout is the plain product, no identity added).
 /// </summary>
 public static class ValueZeroing
 {
-    /// <summary>Upper bound on the rows (perturbed copies × tokens) run through one batched layer call.</summary>
-    const int MaxRowsPerCall = 8192;
+    /// <summary>Upper bound on the Δ rows (perturbations × tokens) processed per batch.</summary>
+    const int MaxRowsPerBatch = 8192;
 
-    /// <summary>Value Zeroing matrices [L, n, n] of one text.</summary>
+    /// <summary>The sub-steps <see cref="Compute"/> reads from a trace.</summary>
+    public static TraceRequest Requirements { get; } = TraceRequest.Steps(true,
+        LayerStep.Value, LayerStep.Probs, LayerStep.AttentionResidual, LayerStep.AttentionLayerNorm,
+        LayerStep.FfnResidual, LayerStep.Output);
+
+    /// <summary>Value Zeroing matrices [L, n, n] of one text (exact perturbation propagation).</summary>
     /// <param name="encoder">the encoder.</param>
     /// <param name="input">the text.</param>
     /// <param name="head">null: zero v_j in all heads; h: only in head h ("per-head zeroing").</param>
-    /// <param name="hiddenStates">a trace of this text holding <c>embeddings.output</c> and every <c>layers.{l}.output</c>
-    /// (null: run the forward pass here).</param>
-    public static Tensor Compute(BertEncoder encoder, EncoderInput input, int? head = null, Trace? hiddenStates = null)
+    /// <param name="trace">a trace of this text holding <see cref="Requirements"/> (null: run the forward pass here).</param>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="head"/> does not exist.</exception>
+    public static Tensor Compute(BertEncoder encoder, EncoderInput input, int? head = null, Trace? trace = null)
     {
         var config = encoder.Config;
-        if (head is int h && (uint)h >= (uint)config.NumAttentionHeads)
-            throw new ArgumentOutOfRangeException(nameof(head), $"head {h} does not exist; the model has heads 0..{config.NumAttentionHeads - 1}");
+        CheckHead(config, head);
+        trace ??= encoder.Forward(input, Requirements).Trace;
+        int L = config.NumHiddenLayers, n = input.Length;
+        var result = Tensor.Zeros(L, n, n);
+        for (int l = 0; l < L; l++)
+            LayerMatrix(config, encoder.Weights.Layers[l], trace, l, head, result.Data.AsSpan(l * n * n, n * n));
+        return result;
+    }
+
+    /// <summary>C_l [n, n] of one layer from its trace, written to <paramref name="destination"/>.</summary>
+    public static void LayerMatrix(EncoderConfig config, LayerWeights w, Trace trace, int layer, int? head, Span<float> destination)
+    {
+        var value = trace[layer, LayerStep.Value];                     // V  [n, d]
+        var probs = trace[layer, LayerStep.Probs];                     // A  [H, n, n]
+        var attentionResidual = trace[layer, LayerStep.AttentionResidual];
+        var x1 = trace[layer, LayerStep.AttentionLayerNorm];           // X₁ [n, d]
+        var ffnResidual = trace[layer, LayerStep.FfnResidual];
+        var output = trace[layer, LayerStep.Output];                   // Y  [n, d]
+        int n = x1.Shape[0], d = config.HiddenSize, f = config.IntermediateSize;
+        int heads = config.NumAttentionHeads, headDim = config.HeadDim;
+        double eps = config.LayerNormEps;
+
+        // Z = X₁ W_inᵀ + b_in, the FFN pre-activation of the unperturbed layer          [n, f]
+        var z = new float[n * f];
+        Gemm.MatMulNT(x1.Data, d, w.IntermediateWeight.Span, d, z, f, n, f, d, w.IntermediateBias.Span);
+        var norm1 = new LayerNormDelta[n];
+        var norm2 = new LayerNormDelta[n];
+        for (int i = 0; i < n; i++)
+        {
+            norm1[i] = new LayerNormDelta(attentionResidual.Row(i), eps);
+            norm2[i] = new LayerNormDelta(ffnResidual.Row(i), eps);
+        }
+
+        var distances = new double[n * n];
+        int perBatch = Math.Max(1, MaxRowsPerBatch / n);
+        for (int j0 = 0; j0 < n; j0 += perBatch)
+        {
+            int count = Math.Min(perBatch, n - j0), rows = count * n;   // row r = (j − j0)·n + i
+
+            // Δcontext_h,i = −A_h[i, j] v_h,j                                            [rows, d]
+            var dContext = new float[rows * d];
+            Parallel.For(0, rows, r =>
+            {
+                int j = j0 + r / n, i = r % n;
+                for (int h = 0; h < heads; h++)
+                {
+                    if (head is int only && h != only) continue;
+                    float a = probs[h, i, j];
+                    var v = value.Data.AsSpan(j * d + h * headDim, headDim);
+                    var dc = dContext.AsSpan(r * d + h * headDim, headDim);
+                    for (int k = 0; k < headDim; k++) dc[k] = -a * v[k];
+                }
+            });
+
+            // Δ attention output = Δcontext W_Oᵀ (the bias cancels) = Δ residual₁         [rows, d]
+            var dAttention = new float[rows * d];
+            Gemm.MatMulNT(dContext, d, w.AttentionOutputWeight.Span, d, dAttention, d, rows, d, d);
+
+            // ΔX₁ = LayerNorm₁(residual₁ + Δ) − LayerNorm₁(residual₁)
+            var dX1 = new double[rows * d];
+            var dX1Single = new float[rows * d];
+            Parallel.For(0, rows, () => (new double[d], new double[d]), (r, _, scratch) =>
+            {
+                var (delta, tmp) = scratch;
+                for (int k = 0; k < d; k++) delta[k] = dAttention[r * d + k];
+                var dx = dX1.AsSpan(r * d, d);
+                norm1[r % n].Apply(delta, w.AttentionLayerNormWeight.Span, dx, tmp);
+                for (int k = 0; k < d; k++) dX1Single[r * d + k] = (float)dx[k];
+                return scratch;
+            }, _ => { });
+
+            // ΔZ = ΔX₁ W_inᵀ;  ΔH = act(Z + ΔZ) − act(Z)                                 [rows, f]
+            var dZ = new float[rows * f];
+            Gemm.MatMulNT(dX1Single, d, w.IntermediateWeight.Span, d, dZ, f, rows, f, d);
+            var dHidden = new float[rows * f];
+            Parallel.For(0, rows, r => ActivationDelta.Apply(config.HiddenAct,
+                z.AsSpan((r % n) * f, f), dZ.AsSpan(r * f, f), dHidden.AsSpan(r * f, f)));
+
+            // Δ FFN output = ΔH W_outᵀ                                                     [rows, d]
+            var dFfn = new float[rows * d];
+            Gemm.MatMulNT(dHidden, f, w.OutputWeight.Span, f, dFfn, d, rows, d, f);
+
+            // ΔY = LayerNorm₂(residual₂ + ΔFFN + ΔX₁) − LayerNorm₂(residual₂);  C[i, j] = cos-distance(Y_i + ΔY_i, Y_i)
+            Parallel.For(0, rows, () => (new double[d], new double[d], new double[d]), (r, _, scratch) =>
+            {
+                var (delta, dy, tmp) = scratch;
+                int j = j0 + r / n, i = r % n;
+                for (int k = 0; k < d; k++) delta[k] = dFfn[r * d + k] + dX1[r * d + k];
+                norm2[i].Apply(delta, w.OutputLayerNormWeight.Span, dy, tmp);
+                distances[i * n + j] = CosineDistanceOfIncrement(output.Row(i), dy);
+                return scratch;
+            }, _ => { });
+        }
+        NormaliseRows(distances, n, destination);
+    }
+
+    /// <summary>
+    /// Value Zeroing by literally re-running each patched layer through the encoder
+    /// (<see cref="BertEncoder.RunLayer"/> with <see cref="ZeroValueVectors"/>), the unperturbed copy in the same
+    /// batched call so that float32 rounding is shared; distance ½‖â − b̂‖² in float64. Accurate to ~1e-6 on real
+    /// models; on models whose distances fall below ~1e-8 it loses digits (use <see cref="Compute"/>).
+    /// </summary>
+    public static Tensor ComputeByRerun(BertEncoder encoder, EncoderInput input, int? head = null, Trace? hiddenStates = null)
+    {
+        var config = encoder.Config;
+        CheckHead(config, head);
         hiddenStates ??= encoder.Forward(input, TraceRequest.HiddenStates).Trace;
         int L = config.NumHiddenLayers, n = input.Length;
         var result = Tensor.Zeros(L, n, n);
         for (int l = 0; l < L; l++)
         {
             var layerInput = l == 0 ? hiddenStates[TraceNames.EmbeddingsOutput] : hiddenStates[l - 1, LayerStep.Output];
-            LayerMatrix(encoder, l, layerInput, input.AttentionMask, head, result.Data.AsSpan(l * n * n, n * n));
+            var distances = new double[n * n];
+            int copies = n + 1, perCall = Math.Max(1, MaxRowsPerBatch / n);
+            Tensor? original = null;
+            for (int first = 0; first < copies; first += perCall)
+            {
+                int count = Math.Min(perCall, copies - first);
+                var inputs = Enumerable.Repeat(layerInput, count).ToArray();
+                var masks = Enumerable.Repeat(input.AttentionMask, count).ToArray();
+                // copy 0 is the unperturbed layer; copy c ≥ 1 zeroes token j = c − 1
+                var patches = Enumerable.Range(first, count)
+                    .Select(c => c == 0 ? null : (IActivationPatch)new ZeroValueVectors(l, c - 1, head, config.HeadDim)).ToArray();
+                var outputs = encoder.RunLayer(l, inputs, masks, patches).LastHiddenStates;
+                for (int c = 0; c < count; c++)
+                {
+                    if (first + c == 0) { original = outputs[c]; continue; }
+                    int j = first + c - 1;
+                    for (int i = 0; i < n; i++) distances[i * n + j] = CosineDistance(outputs[c].Row(i), original!.Row(i));
+                }
+            }
+            NormaliseRows(distances, n, result.Data.AsSpan(l * n * n, n * n));
         }
         return result;
     }
 
-    /// <summary>C_l [n, n] for one layer, written to <paramref name="destination"/>.</summary>
-    public static void LayerMatrix(BertEncoder encoder, int layer, Tensor layerInput, int[]? attentionMask, int? head, Span<float> destination)
+    /// <summary>1 − cos(y + Δy, y) = ½‖û′ − û‖², formed from Δy so that tiny increments keep their digits.</summary>
+    public static double CosineDistanceOfIncrement(ReadOnlySpan<float> y, ReadOnlySpan<double> dy)
     {
-        int n = layerInput.Shape[0], d = layerInput.Shape[1];
-        int headDim = encoder.Config.HeadDim;
-        var distances = new double[n * n];
-
-        // Copy 0 is the unperturbed layer; copies 1..n zero token j = copy − 1. Chunks keep memory bounded.
-        int copies = n + 1;
-        int perCall = Math.Max(1, MaxRowsPerCall / n);
-        Tensor? original = null;
-        for (int first = 0; first < copies; first += perCall)
+        double yy = 0, ydy = 0, dydy = 0;
+        for (int k = 0; k < y.Length; k++)
         {
-            int count = Math.Min(perCall, copies - first);
-            var inputs = new Tensor[count];
-            var masks = new int[]?[count];
-            var patches = new IActivationPatch?[count];
-            for (int c = 0; c < count; c++)
-            {
-                int copy = first + c;
-                inputs[c] = layerInput;
-                masks[c] = attentionMask;
-                patches[c] = copy == 0 ? null : new ZeroValueVectors(layer, copy - 1, head, headDim);
-            }
-            var outputs = encoder.RunLayer(layer, inputs, masks, patches).LastHiddenStates;
-            for (int c = 0; c < count; c++)
-            {
-                int copy = first + c;
-                if (copy == 0) { original = outputs[c]; continue; }
-                int j = copy - 1;
-                for (int i = 0; i < n; i++)
-                    distances[i * n + j] = CosineDistance(outputs[c].Row(i), original!.Row(i));
-            }
+            yy += (double)y[k] * y[k];
+            ydy += y[k] * dy[k];
+            dydy += dy[k] * dy[k];
         }
-
-        for (int i = 0; i < n; i++)
+        double norm = Math.Sqrt(yy);
+        double norm2 = Math.Sqrt(yy + 2 * ydy + dydy);
+        if (norm == 0 || norm2 == 0) return norm == norm2 ? 0 : 1;
+        // û′ − û = Δy/‖y′‖ + y (1/‖y′‖ − 1/‖y‖),  1/‖y′‖ − 1/‖y‖ = −(‖y′‖² − ‖y‖²) / (‖y‖ ‖y′‖ (‖y‖ + ‖y′‖))
+        double scale = -(2 * ydy + dydy) / (norm * norm2 * (norm + norm2));
+        double sum = 0;
+        for (int k = 0; k < y.Length; k++)
         {
-            double sum = 0;
-            for (int j = 0; j < n; j++) sum += distances[i * n + j];
-            for (int j = 0; j < n; j++)
-                destination[i * n + j] = sum > 0 ? (float)(distances[i * n + j] / sum) : 0f;
+            double du = dy[k] / norm2 + y[k] * scale;
+            sum += du * du;
         }
+        return 0.5 * sum;
     }
 
-    /// <summary>1 − cos(a, b), computed as ½‖a/‖a‖ − b/‖b‖‖² in float64 (exact where 1 − cos would cancel).</summary>
+    /// <summary>1 − cos(a, b), computed as ½‖a/‖a‖ − b/‖b‖‖² in float64.</summary>
     public static double CosineDistance(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
         double na = 0, nb = 0;
@@ -108,5 +223,21 @@ public static class ValueZeroing
             sq += diff * diff;
         }
         return 0.5 * sq;
+    }
+
+    static void NormaliseRows(double[] distances, int n, Span<float> destination)
+    {
+        for (int i = 0; i < n; i++)
+        {
+            double sum = 0;
+            for (int j = 0; j < n; j++) sum += distances[i * n + j];
+            for (int j = 0; j < n; j++) destination[i * n + j] = sum > 0 ? (float)(distances[i * n + j] / sum) : 0f;
+        }
+    }
+
+    static void CheckHead(EncoderConfig config, int? head)
+    {
+        if (head is int h && (uint)h >= (uint)config.NumAttentionHeads)
+            throw new ArgumentOutOfRangeException(nameof(head), $"head {h} does not exist; the model has heads 0..{config.NumAttentionHeads - 1}");
     }
 }
