@@ -7,6 +7,8 @@ namespace MixLens.Cli;
 /// <summary><c>analyze</c>: one context-mixing method on one text, as a token × token table of one layer or as JSON of all layers.</summary>
 internal static class AnalyzeCommand
 {
+    const int MinWidth = 40;
+
     public static Command Create()
     {
         var model = CommonOptions.Model();
@@ -35,6 +37,9 @@ internal static class AnalyzeCommand
             if (fmt is not ("table" or "json"))
                 throw new CliException($"unknown format '{fmt}'; choose table or json");
 
+            int? columns = parse.GetValue(width);
+            if (columns < MinWidth) throw new CliException($"--width {columns} is too narrow; give at least {MinWidth} columns");
+
             using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
             int layers = encoderModel.Config.NumHiddenLayers;
             int shownLayer = parse.GetValue(layer) ?? layers - 1;
@@ -48,7 +53,7 @@ internal static class AnalyzeCommand
                 JsonOutput.WriteAnalysis(stdout, encoderModel.Name, MixingMethods.NameOf(m), encoding.Tokens, scores);
             else
                 MatrixTable.Write(stdout, $"{MixingMethods.NameOf(m)} · layer {shownLayer} of 0..{layers - 1} · {encoderModel.Name}",
-                    encoding.Tokens, scores, shownLayer, parse.GetValue(width) ?? TerminalWidth());
+                    encoding.Tokens, scores, shownLayer, columns ?? TerminalWidth());
             return CliRunner.Success;
         });
         return command;
@@ -58,10 +63,10 @@ internal static class AnalyzeCommand
     {
         try
         {
-            if (!Console.IsOutputRedirected && Console.WindowWidth >= 40) return Console.WindowWidth;
+            if (!Console.IsOutputRedirected && Console.WindowWidth >= MinWidth) return Console.WindowWidth;
         }
         catch (IOException) { }
-        if (int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), out int columns) && columns >= 40) return columns;
+        if (int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), out int columns) && columns >= MinWidth) return columns;
         return 120;
     }
 }

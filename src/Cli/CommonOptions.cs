@@ -43,7 +43,16 @@ internal static class CommonOptions
         if (text is not null) return [text];
         if (inputPath is null) throw new CliException("give the text with --text TEXT or a file of texts with --input FILE");
         if (!File.Exists(inputPath)) throw new CliException($"input file '{inputPath}' not found");
-        string content = File.ReadAllText(inputPath, new System.Text.UTF8Encoding(false, true));
+        string content;
+        try
+        {
+            content = File.ReadAllText(inputPath, new System.Text.UTF8Encoding(false, true));
+        }
+        catch (System.Text.DecoderFallbackException e)
+        {
+            throw new CliException($"input file '{inputPath}' is not valid UTF-8 ({e.Message})");
+        }
+        if (content.Length == 0) return [];
         var lines = content.Split('\n');
         // A final "\n" ends the last line; it does not start an empty one.
         return content.EndsWith('\n') ? lines[..^1] : lines;

@@ -22,17 +22,17 @@ public static class MatrixTable
         int labelWidth = Math.Max(5, labels.Max(l => l.Length));
         int prefix = indexWidth + 1 + labelWidth + 1;
 
-        output.WriteLine(title);
+        WriteWrapped(output, title, width);
         if (prefix + n * CellWidth <= width)
-            WriteGrid(output, labels, matrix, indexWidth, labelWidth);
+            WriteGrid(output, labels, matrix, indexWidth, labelWidth, width);
         else
             WriteTopInputs(output, labels, matrix, indexWidth, labelWidth, width);
     }
 
-    static void WriteGrid(TextWriter output, string[] labels, ReadOnlySpan<float> matrix, int indexWidth, int labelWidth)
+    static void WriteGrid(TextWriter output, string[] labels, ReadOnlySpan<float> matrix, int indexWidth, int labelWidth, int width)
     {
         int n = labels.Length;
-        output.WriteLine("rows: output token i; columns: input token j; each cell: how much i draws on j");
+        WriteWrapped(output, "rows: output token i; columns: input token j; each cell: how much i draws on j", width);
         var line = new StringBuilder();
         line.Append(' ', indexWidth + 1 + labelWidth + 1);
         foreach (var label in labels) line.Append(Abbreviate(label, CellWidth - 1).PadLeft(CellWidth));
@@ -50,8 +50,8 @@ public static class MatrixTable
     static void WriteTopInputs(TextWriter output, string[] labels, ReadOnlySpan<float> matrix, int indexWidth, int labelWidth, int width)
     {
         int n = labels.Length;
-        output.WriteLine($"{n} tokens do not fit in {width} columns: each output token i lists its strongest input tokens j (token#j weight).");
-        output.WriteLine("Use --format json for the full matrix, or --width for a wider grid.");
+        WriteWrapped(output, $"{n} tokens do not fit in {width} columns: each output token i lists its strongest input tokens j (token#j weight).", width);
+        WriteWrapped(output, "Use --format json for the full matrix, or --width for a wider grid.", width);
         var line = new StringBuilder();
         var order = new int[n];
         for (int i = 0; i < n; i++)
@@ -71,6 +71,24 @@ public static class MatrixTable
             }
             output.WriteLine(line.ToString());
         }
+    }
+
+    /// <summary>Writes <paramref name="text"/> broken at spaces into lines of at most <paramref name="width"/> characters
+    /// (a single word longer than the width gets a line of its own).</summary>
+    static void WriteWrapped(TextWriter output, string text, int width)
+    {
+        var line = new StringBuilder();
+        foreach (var word in text.Split(' '))
+        {
+            if (line.Length > 0 && line.Length + 1 + word.Length > width)
+            {
+                output.WriteLine(line.ToString());
+                line.Clear();
+            }
+            if (line.Length > 0) line.Append(' ');
+            line.Append(word);
+        }
+        output.WriteLine(line.ToString());
     }
 
     /// <summary>Two decimals for values in [0, 1) ("0.42", ".00" shown as "0"), a compact form otherwise.</summary>
