@@ -96,6 +96,24 @@ public class CliErrorTests
     }
 
     [Fact]
+    public void Tokenize_MalformedTokenizerJson_FailsNamingTheFile()
+    {
+        using var temp = new TempFolder();
+        string dir = temp.ModelCopy("badtokenizer", Tiny, ["config.json", "model.safetensors", "tokenizer_config.json", "vocab.txt"]);
+        File.WriteAllText(Path.Combine(dir, "tokenizer.json"), "{\"version\": \"1.0\", \"model\": ");
+        CliHarness.RunUserError("tokenizer.json' is not valid JSON", "tokenize", "--model", dir, "--text", "hello");
+    }
+
+    [Fact]
+    public void Embed_MalformedModulesJson_FailsNamingSentenceTransformersFiles()
+    {
+        using var temp = new TempFolder();
+        string dir = temp.ModelCopy("badmodules", Tiny, ["config.json", "model.safetensors", .. TokenizerFiles]);
+        File.WriteAllText(Path.Combine(dir, "modules.json"), "[{\"idx\": 0");
+        CliHarness.RunUserError("invalid JSON in the sentence-transformers files", "embed", "--model", dir, "--text", "hello");
+    }
+
+    [Fact]
     public void Analyze_UnknownMethod_FailsListingTheMethods()
     {
         CliHarness.RunUserError("unknown method 'saliency'; choose one of: attention, rollout, value-zeroing, value-zeroing-rollout",
