@@ -12,7 +12,8 @@ public static unsafe partial class Gemm
     /// <item>NT (dot-product form): <c>NtRows</c> rows of A × 4 rows of B, one vector accumulator per C element, FMA over
     /// K in steps of one vector, reduced at the end by <c>Sum4</c> into a Vector128 per row of C (4 adjacent columns).
     /// AVX-512 runs 4×4 (16 accumulators of its 32 registers); AVX2/SSE/NEON run 2×4 (8 of 16). K % width is
-    /// finished in scalar code on the reduced Vector128.</item>
+    /// finished in scalar code on the reduced Vector128, which is then stored to C with the bias added, or added to C
+    /// (<c>accumulate</c>, for K blocks after the first).</item>
     /// <item>NN (outer-product form): 4 rows of C × 2 vectors of columns, 8 accumulators; per step p, two vectors of
     /// row p of B times A[i,p] broadcast. Edge kernels handle 1 row and/or 1 vector; leftover columns are scalar.</item>
     /// </list>
@@ -21,7 +22,7 @@ public static unsafe partial class Gemm
     {
         // ---- NT: C[i, j..j+3] = A[i,:] · B[j..j+3,:]ᵀ (+ bias[j..j+3]) --------------------------------------------------
 
-        public static void Nt4x4<TV, TOps>(float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int k, float* bias)
+        public static void Nt4x4<TV, TOps>(float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int k, float* bias, bool accumulate)
             where TV : struct where TOps : struct, ISimdOps<TV>
         {
             float* a0 = a, a1 = a + lda, a2 = a1 + lda, a3 = a2 + lda;
@@ -54,7 +55,11 @@ public static unsafe partial class Gemm
                 var vb = Vector128.Create(b0[p], b1[p], b2[p], b3[p]);
                 r0 += vb * a0[p]; r1 += vb * a1[p]; r2 += vb * a2[p]; r3 += vb * a3[p];
             }
-            if (bias != null)
+            if (accumulate)
+            {
+                r0 += Vector128.Load(c); r1 += Vector128.Load(c + ldc); r2 += Vector128.Load(c + 2 * ldc); r3 += Vector128.Load(c + 3 * ldc);
+            }
+            else if (bias != null)
             {
                 var vbias = Vector128.Load(bias);
                 r0 += vbias; r1 += vbias; r2 += vbias; r3 += vbias;
@@ -62,7 +67,7 @@ public static unsafe partial class Gemm
             r0.Store(c); r1.Store(c + ldc); r2.Store(c + 2 * ldc); r3.Store(c + 3 * ldc);
         }
 
-        public static void Nt2x4<TV, TOps>(float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int k, float* bias)
+        public static void Nt2x4<TV, TOps>(float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int k, float* bias, bool accumulate)
             where TV : struct where TOps : struct, ISimdOps<TV>
         {
             float* a0 = a, a1 = a + lda;
@@ -88,7 +93,11 @@ public static unsafe partial class Gemm
                 var vb = Vector128.Create(b0[p], b1[p], b2[p], b3[p]);
                 r0 += vb * a0[p]; r1 += vb * a1[p];
             }
-            if (bias != null)
+            if (accumulate)
+            {
+                r0 += Vector128.Load(c); r1 += Vector128.Load(c + ldc);
+            }
+            else if (bias != null)
             {
                 var vbias = Vector128.Load(bias);
                 r0 += vbias; r1 += vbias;
@@ -96,7 +105,7 @@ public static unsafe partial class Gemm
             r0.Store(c); r1.Store(c + ldc);
         }
 
-        public static void Nt1x4<TV, TOps>(float* a, float* b, nint ldb, float* c, int k, float* bias)
+        public static void Nt1x4<TV, TOps>(float* a, float* b, nint ldb, float* c, int k, float* bias, bool accumulate)
             where TV : struct where TOps : struct, ISimdOps<TV>
         {
             float* b0 = b, b1 = b + ldb, b2 = b1 + ldb, b3 = b2 + ldb;
@@ -112,7 +121,8 @@ public static unsafe partial class Gemm
             }
             Vector128<float> r = TOps.Sum4(c0, c1, c2, c3);
             for (; p < k; p++) r += Vector128.Create(b0[p], b1[p], b2[p], b3[p]) * a[p];
-            if (bias != null) r += Vector128.Load(bias);
+            if (accumulate) r += Vector128.Load(c);
+            else if (bias != null) r += Vector128.Load(bias);
             r.Store(c);
         }
 

@@ -35,6 +35,10 @@ public static unsafe partial class Gemm
     const int TileRows = 32;
     /// <summary>Columns of C per parallel task (a multiple of 4 and of two Vector512 widths).</summary>
     const int TileCols = 64;
+    /// <summary>K block of the NT driver: 8 rows × 512 floats = 16 KiB, half of a 32 KiB L1.</summary>
+    const int KBlock = 512;
+    /// <summary>K up to which the NT driver does not block (384 and 768 stay whole; 1536 becomes 3 × 512).</summary>
+    const int KBlockThreshold = 768;
 
     /// <summary>C[m,n] = A[m,k] · B[n,k]ᵀ (+ bias[n]); row-major with leading dimensions lda, ldb, ldc.</summary>
     /// <param name="a">A, row i at <c>a[i·lda ..]</c>, k elements used per row.</param>
@@ -200,22 +204,31 @@ public static unsafe partial class Gemm
 
         /// <summary>
         /// Column blocks of 4 (4 rows of B stay in L1 while the tile's rows of A stream past), row blocks of
-        /// <c>NtRows</c>; single rows and single columns at the edges.
+        /// <c>NtRows</c>; single rows and single columns at the edges. A long K is cut into blocks of
+        /// <see cref="KBlock"/> so that the 8 rows a 4×4 kernel reads (16 KiB) stay in L1; blocks after the first
+        /// add into C.
         /// </summary>
         void NtTile<TV, TOps>(int i0, int i1, int j0, int j1) where TV : struct where TOps : struct, ISimdOps<TV>
         {
-            int j = j0;
-            for (; j + 4 <= j1; j += 4)
+            int jVecEnd = j0 + (j1 - j0) / 4 * 4;
+            int kc = k <= KBlockThreshold ? Math.Max(k, 1) : KBlock;   // k = 0: one pass that writes the bias
+            for (int p0 = 0; p0 == 0 || p0 < k; p0 += kc)
             {
-                float* bj = b + j * ldb, cj = c + j, biasj = bias == null ? null : bias + j;
-                int i = i0;
-                if (TOps.NtRows == 4)
-                    for (; i + 4 <= i1; i += 4) MicroKernels.Nt4x4<TV, TOps>(a + i * lda, lda, bj, ldb, cj + i * ldc, ldc, k, biasj);
-                else
-                    for (; i + 2 <= i1; i += 2) MicroKernels.Nt2x4<TV, TOps>(a + i * lda, lda, bj, ldb, cj + i * ldc, ldc, k, biasj);
-                for (; i < i1; i++) MicroKernels.Nt1x4<TV, TOps>(a + i * lda, bj, ldb, cj + i * ldc, k, biasj);
+                int kLen = Math.Min(kc, k - p0);
+                bool accumulate = p0 > 0;
+                float* ap = a + p0;
+                for (int j = j0; j < jVecEnd; j += 4)
+                {
+                    float* bj = b + j * ldb + p0, cj = c + j, biasj = bias == null ? null : bias + j;
+                    int i = i0;
+                    if (TOps.NtRows == 4)
+                        for (; i + 4 <= i1; i += 4) MicroKernels.Nt4x4<TV, TOps>(ap + i * lda, lda, bj, ldb, cj + i * ldc, ldc, kLen, biasj, accumulate);
+                    else
+                        for (; i + 2 <= i1; i += 2) MicroKernels.Nt2x4<TV, TOps>(ap + i * lda, lda, bj, ldb, cj + i * ldc, ldc, kLen, biasj, accumulate);
+                    for (; i < i1; i++) MicroKernels.Nt1x4<TV, TOps>(ap + i * lda, bj, ldb, cj + i * ldc, kLen, biasj, accumulate);
+                }
             }
-            for (; j < j1; j++)
+            for (int j = jVecEnd; j < j1; j++)
                 for (int i = i0; i < i1; i++)
                     c[i * ldc + j] = MicroKernels.Dot<TV, TOps>(a + i * lda, b + j * ldb, k) + (bias == null ? 0f : bias[j]);
         }

@@ -49,6 +49,18 @@ public class MatMulNTTests
         }
     }
 
+    [Theory, MemberData(nameof(Paths))]
+    public void MatMulNT_DepthSpanningSeveralKBlocks_MatchesReferenceExactly(VectorPath path)
+    {
+        // K > 768 is cut into blocks of 512 that accumulate into C; the bias must be added exactly once
+        using var _ = VectorPaths.LimitForCurrentThread(path);
+        foreach (int k in new[] { 769, 1024, 1100, 1536 })
+        {
+            NT(9, 7, k, withBias: true, parallel: false, padA: 1, padB: 3, padC: 2, seed: k, Data.Integers);
+            NT(70, 66, k, withBias: true, parallel: true, padA: 0, padB: 0, padC: 0, seed: k + 1, Data.Integers);
+        }
+    }
+
     [Theory, MemberData(nameof(LargeShapes))]
     public void MatMulNT_LargeShapes_WithinFloat32Bound(VectorPath path, int m, int n, int k, bool parallel)
     {
