@@ -25,7 +25,14 @@ internal unsafe interface ISimdOps<TV> where TV : struct
     static abstract TV Load(float* p);
     static abstract void Store(float* p, TV v);
     static abstract TV Add(TV x, TV y);
+    static abstract TV Subtract(TV x, TV y);
     static abstract TV Multiply(TV x, TV y);
+    /// <summary>Round to nearest integer (ties to even).</summary>
+    static abstract TV Round(TV x);
+    /// <summary>p·2ⁿ for integral n with 2ⁿ·p a normal float, by adding n to the exponent bits of p.</summary>
+    static abstract TV ScaleByPowerOfTwo(TV p, TV n);
+    /// <summary>Lanewise <c>x &lt; y ? ifTrue : ifFalse</c> (false when either is NaN).</summary>
+    static abstract TV SelectLessThan(TV x, TV y, TV ifTrue, TV ifFalse);
     /// <summary>x·y + addend, fused where the hardware has FMA (<c>MultiplyAddEstimate</c>: never a slow software FMA).</summary>
     static abstract TV MultiplyAdd(TV x, TV y, TV addend);
     /// <summary>[Σv0, Σv1, Σv2, Σv3]: the horizontal sums of four accumulators, reduced together.</summary>
@@ -63,7 +70,13 @@ internal unsafe struct Simd512 : ISimdOps<Vector512<float>>, IWideningOps<Vector
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Load(float* p) => Vector512.Load(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float* p, Vector512<float> v) => v.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Add(Vector512<float> x, Vector512<float> y) => x + y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Subtract(Vector512<float> x, Vector512<float> y) => x - y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Multiply(Vector512<float> x, Vector512<float> y) => x * y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> Round(Vector512<float> x) => Vector512.Round(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> ScaleByPowerOfTwo(Vector512<float> p, Vector512<float> n)
+        => (p.AsInt32() + Vector512.ShiftLeft(Vector512.ConvertToInt32(n), 23)).AsSingle();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> SelectLessThan(Vector512<float> x, Vector512<float> y, Vector512<float> ifTrue, Vector512<float> ifFalse)
+        => Vector512.ConditionalSelect(Vector512.LessThan(x, y), ifTrue, ifFalse);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector512<float> MultiplyAdd(Vector512<float> x, Vector512<float> y, Vector512<float> addend) => Vector512.MultiplyAddEstimate(x, y, addend);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Sum4(Vector512<float> v0, Vector512<float> v1, Vector512<float> v2, Vector512<float> v3)
@@ -95,7 +108,13 @@ internal unsafe struct Simd256 : ISimdOps<Vector256<float>>, IWideningOps<Vector
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Load(float* p) => Vector256.Load(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float* p, Vector256<float> v) => v.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Add(Vector256<float> x, Vector256<float> y) => x + y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Subtract(Vector256<float> x, Vector256<float> y) => x - y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Multiply(Vector256<float> x, Vector256<float> y) => x * y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> Round(Vector256<float> x) => Vector256.Round(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> ScaleByPowerOfTwo(Vector256<float> p, Vector256<float> n)
+        => (p.AsInt32() + Vector256.ShiftLeft(Vector256.ConvertToInt32(n), 23)).AsSingle();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> SelectLessThan(Vector256<float> x, Vector256<float> y, Vector256<float> ifTrue, Vector256<float> ifFalse)
+        => Vector256.ConditionalSelect(Vector256.LessThan(x, y), ifTrue, ifFalse);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector256<float> MultiplyAdd(Vector256<float> x, Vector256<float> y, Vector256<float> addend) => Vector256.MultiplyAddEstimate(x, y, addend);
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Sum4(Vector256<float> v0, Vector256<float> v1, Vector256<float> v2, Vector256<float> v3)
@@ -127,7 +146,13 @@ internal unsafe struct Simd128 : ISimdOps<Vector128<float>>, IWideningOps<Vector
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Load(float* p) => Vector128.Load(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static void Store(float* p, Vector128<float> v) => v.Store(p);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Add(Vector128<float> x, Vector128<float> y) => x + y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Subtract(Vector128<float> x, Vector128<float> y) => x - y;
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Multiply(Vector128<float> x, Vector128<float> y) => x * y;
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> Round(Vector128<float> x) => Vector128.Round(x);
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> ScaleByPowerOfTwo(Vector128<float> p, Vector128<float> n)
+        => (p.AsInt32() + Vector128.ShiftLeft(Vector128.ConvertToInt32(n), 23)).AsSingle();
+    [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> SelectLessThan(Vector128<float> x, Vector128<float> y, Vector128<float> ifTrue, Vector128<float> ifFalse)
+        => Vector128.ConditionalSelect(Vector128.LessThan(x, y), ifTrue, ifFalse);
     [MethodImpl(MethodImplOptions.AggressiveInlining)] public static Vector128<float> MultiplyAdd(Vector128<float> x, Vector128<float> y, Vector128<float> addend) => Vector128.MultiplyAddEstimate(x, y, addend);
 
     /// <summary>Transposing reduction: two rounds of pairwise adds (SSE3 <c>haddps</c>, NEON <c>faddp</c>).</summary>
