@@ -119,8 +119,11 @@ public static class ValueZeroing
             var dZ = new float[rows * f];
             Gemm.MatMulNT(dX1Single, d, w.IntermediateWeight.Span, d, dZ, f, rows, f, d);
             var dHidden = new float[rows * f];
-            Parallel.For(0, rows, r => ActivationDelta.Apply(config.HiddenAct,
-                z.AsSpan((r % n) * f, f), dZ.AsSpan(r * f, f), dHidden.AsSpan(r * f, f)));
+            Parallel.For(0, rows, () => new float[2 * f], (r, _, scratch) =>
+            {
+                ActivationDelta.Apply(config.HiddenAct, z.AsSpan((r % n) * f, f), dZ.AsSpan(r * f, f), dHidden.AsSpan(r * f, f), scratch);
+                return scratch;
+            }, _ => { });
 
             // Δ FFN output = ΔH W_outᵀ                                                     [rows, d]
             var dFfn = new float[rows * d];
