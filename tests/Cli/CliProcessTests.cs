@@ -16,7 +16,7 @@ public class CliProcessTests
         var ok = RunMixlens("analyze", "--model", model, "--text", "Hello world", "--method", "rollout", "--format", "json");
         Assert.True(ok.ExitCode == 0 && ok.Stderr.Length == 0, ok.ToString());
         using (var doc = JsonDocument.Parse(ok.Stdout))
-            Assert.Equal(["[CLS]", "hello", "world", "[SEP]"], doc.RootElement.GetProperty("tokens").EnumerateArray().Select(t => t.GetString()).ToArray());
+            Assert.Equal(["[CLS]", "hello", "world", "[SEP]"], doc.RootElement.GetProperty("tokens").EnumerateArray().Select(t => t.GetString()!).ToArray());
 
         var table = RunMixlens("analyze", "--model", model, "--text", "Hello world");   // stdout redirected: width from COLUMNS or 120
         Assert.True(table.ExitCode == 0, table.ToString());
