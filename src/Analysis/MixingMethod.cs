@@ -59,16 +59,20 @@ public static class MixingMethods
 
     /// <summary>Computes <paramref name="method"/> for one text: [L, n, n].</summary>
     /// <param name="trace">a trace of this text holding <see cref="Requirements"/> (null: run the forward pass here).</param>
-    public static Tensor Compute(MixingMethod method, BertEncoder encoder, EncoderInput input, Trace? trace = null)
+    /// <param name="head">Value Zeroing only: zero the value vectors in this head only (null: all heads).</param>
+    /// <exception cref="ArgumentException"><paramref name="head"/> given for a method other than Value Zeroing.</exception>
+    public static Tensor Compute(MixingMethod method, BertEncoder encoder, EncoderInput input, Trace? trace = null, int? head = null)
     {
+        if (head is not null && method is not (MixingMethod.ValueZeroing or MixingMethod.ValueZeroingRollout))
+            throw new ArgumentException($"a single head applies to Value Zeroing only, not to {NameOf(method)}", nameof(head));
         trace ??= encoder.Forward(input, Requirements(method)).Trace;
         int layers = encoder.Config.NumHiddenLayers;
         return method switch
         {
             MixingMethod.Attention => RawAttention.HeadMean(trace, layers),
             MixingMethod.Rollout => Rollout.Compute(RawAttention.HeadMean(trace, layers), addIdentity: true),
-            MixingMethod.ValueZeroing => Methods.ValueZeroing.Compute(encoder, input, trace: trace),
-            MixingMethod.ValueZeroingRollout => Rollout.Compute(Methods.ValueZeroing.Compute(encoder, input, trace: trace), addIdentity: false),
+            MixingMethod.ValueZeroing => Methods.ValueZeroing.Compute(encoder, input, head, trace),
+            MixingMethod.ValueZeroingRollout => Rollout.Compute(Methods.ValueZeroing.Compute(encoder, input, head, trace), addIdentity: false),
             _ => throw new ArgumentOutOfRangeException(nameof(method)),
         };
     }

@@ -20,13 +20,14 @@ internal static class AnalyzeCommand
             Description = $"context-mixing method: {string.Join(", ", MixingMethods.Names)}",
             DefaultValueFactory = _ => "attention",
         };
+        var head = new Option<int?>("--head") { Description = "Value Zeroing only: zero the value vectors in this head only, 0-based (default: all heads)" };
         var layer = new Option<int?>("--layer") { Description = "layer to print in table format, 0-based (default: the last)" };
         var format = new Option<string>("--format") { Description = "output format: table or json", DefaultValueFactory = _ => "table" };
         var width = new Option<int?>("--width") { Description = "table width in columns (default: the terminal's, or 120)" };
 
         var command = new Command("analyze", "Which input tokens each token draws on, layer by layer.")
         {
-            model, text, pair, truncate, method, layer, format, width,
+            model, text, pair, truncate, method, head, layer, format, width,
         };
         command.SetAction(parse =>
         {
@@ -46,13 +47,22 @@ internal static class AnalyzeCommand
             if (shownLayer < 0 || shownLayer >= layers)
                 throw new CliException($"--layer {shownLayer} is out of range: the model has layers 0..{layers - 1}");
 
+            int? onlyHead = parse.GetValue(head);
+            if (onlyHead is int h)
+            {
+                if (m is not (MixingMethod.ValueZeroing or MixingMethod.ValueZeroingRollout))
+                    throw new CliException("--head applies to value-zeroing and value-zeroing-rollout only");
+                if (h < 0 || h >= encoderModel.Config.NumAttentionHeads)
+                    throw new CliException($"--head {h} is out of range: the model has heads 0..{encoderModel.Config.NumAttentionHeads - 1}");
+            }
+
             var encoding = encoderModel.Tokenize(parse.GetValue(text)!, parse.GetValue(pair), parse.GetValue(truncate));
-            var scores = MixingMethods.Compute(m, encoderModel.Encoder, EncoderInput.From(encoding));
+            var scores = MixingMethods.Compute(m, encoderModel.Encoder, EncoderInput.From(encoding), head: onlyHead);
             var stdout = parse.InvocationConfiguration.Output;
             if (fmt == "json")
                 JsonOutput.WriteAnalysis(stdout, encoderModel.Name, MixingMethods.NameOf(m), encoding.Tokens, scores);
             else
-                MatrixTable.Write(stdout, $"{MixingMethods.NameOf(m)} · layer {shownLayer} of 0..{layers - 1} · {encoderModel.Name}",
+                MatrixTable.Write(stdout, $"{MixingMethods.NameOf(m)}{(onlyHead is int hh ? $" (head {hh})" : "")} · layer {shownLayer} of 0..{layers - 1} · {encoderModel.Name}",
                     encoding.Tokens, scores, shownLayer, columns ?? TerminalWidth());
             return CliRunner.Success;
         });
