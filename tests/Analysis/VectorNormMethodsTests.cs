@@ -22,6 +22,13 @@ public class VectorNormMethodsTests(ITestOutputHelper output)
     public void AttentionNorm_FixtureCase_MatchesReference(string model, string caseId) =>
         Check(model, caseId, AttentionNorm.Requirements, ("analysis.attention_norm", (e, i, t) => AttentionNorm.Compute(e, i, t)));
 
+    [Theory]
+    [MemberData(nameof(CasesWithAnalyses))]
+    public void Alti_FixtureCase_MatchesReference(string model, string caseId) =>
+        Check(model, caseId, Alti.Requirements,
+            ("analysis.alti", (e, i, t) => Alti.Compute(e, i, t)),
+            ("analysis.alti_rollout", (e, i, t) => Rollout.Compute(Alti.Compute(e, i, t), addIdentity: false)));
+
     // ---- fixtures -------------------------------------------------------------------------------------------------
 
     delegate Tensor Method(BertEncoder encoder, EncoderInput input, Trace trace);
