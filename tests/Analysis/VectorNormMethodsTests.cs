@@ -9,7 +9,7 @@ using Xunit.Abstractions;
 namespace MixLens.Tests.Analysis;
 
 /// <summary>
-/// The vector-norm context-mixing methods (<see cref="AttentionNorm"/>, ALTI, GlobEnc)
+/// The vector-norm context-mixing methods (<see cref="AttentionNorm"/>, <see cref="Alti"/>, <see cref="GlobEnc"/>)
 /// against the fixtures' <c>analysis.*</c> tensors [L, n, n], and on small hand-worked layers.
 /// </summary>
 public class VectorNormMethodsTests(ITestOutputHelper output)
@@ -28,6 +28,13 @@ public class VectorNormMethodsTests(ITestOutputHelper output)
         Check(model, caseId, Alti.Requirements,
             ("analysis.alti", (e, i, t) => Alti.Compute(e, i, t)),
             ("analysis.alti_rollout", (e, i, t) => Rollout.Compute(Alti.Compute(e, i, t), addIdentity: false)));
+
+    [Theory]
+    [MemberData(nameof(CasesWithAnalyses))]
+    public void GlobEnc_FixtureCase_MatchesReference(string model, string caseId) =>
+        Check(model, caseId, GlobEnc.Requirements,
+            ("analysis.globenc", (e, i, t) => GlobEnc.Compute(e, i, t)),
+            ("analysis.globenc_rollout", (e, i, t) => Rollout.Compute(GlobEnc.Compute(e, i, t), addIdentity: false)));
 
     // ---- fixtures -------------------------------------------------------------------------------------------------
 

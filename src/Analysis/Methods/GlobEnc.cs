@@ -1,0 +1,106 @@
+using MixLens.Engine;
+using MixLens.Engine.Model;
+using MixLens.Engine.Tracing;
+
+namespace MixLens.Analysis.Methods;
+
+/// <summary>
+/// GlobEnc, N_Enc variant: Modarressi, Fayyaz, Yaghoobzadeh &amp; Pilehvar, "GlobEnc: Quantifying Global Token
+/// Attribution by Incorporating the Whole Encoder Layer in Transformers", NAACL 2022, arXiv:2205.03286, §2 (the
+/// norm-based decomposition of the encoder layer extended with both residuals and both LayerNorms, the FFN left out)
+/// and §3 (aggregation over layers by rollout). For layer l, output token i and input token j:
+/// <code>
+/// z_{i←j} = Σ_h α^h_{i,j} f^h(x_j) + 1[i = j] x_i,       f^h(x) = (x W_V^h + b_V^h) W_O^h
+/// g_1(v)  = (v − mean(v)) ⊙ γ_1 / σ_1,i,   σ_1,i = √(var(attention.residual_i) + ε)   (LayerNorm 1 without β_1)
+/// g_2(v)  = (v − mean(v)) ⊙ γ_2 / σ_2,i,   σ_2,i = √(var(ffn.residual_i) + ε)         (LayerNorm 2 without β_2)
+/// N_l[i, j] = ‖ g_2(g_1(z_{i←j})) ‖₂
+/// </code>
+/// Not normalised. Rollout (<c>analysis.globenc_rollout</c>): the plain product R_1 = N_1, R_l = N_l R_{l-1}, no
+/// normalisation (<see cref="Rollout.Compute"/> with <c>addIdentity: false</c>).
+/// Computation: g_2 ∘ g_1 = M / (σ_1,i σ_2,i) with the token-independent linear map M(v) = γ_2 ⊙ P(γ_1 ⊙ P(v)), P the
+/// centring. M is applied once to every f^h(x_j) (<see cref="AttentionNorm.TransformedValues"/>) and x_j, and the
+/// norm goes through per-token Gram matrices in float64:
+/// N[i, j]² σ²_1,i σ²_2,i = α_{i,j}ᵀ G_j α_{i,j} + 1[i = j] (2 α_{i,i}·b_i + ‖M x_i‖²),
+/// G_j[h, h'] = ⟨M f^h(x_j), M f^{h'}(x_j)⟩, b_i[h] = ⟨M f^h(x_i), M x_i⟩ — n²·H² work instead of n²·H·d.
+/// Deviations: none from <c>analysis.globenc</c> (the fixtures follow the authors' code: the FFN skipped, its
+/// residual through LayerNorm 2 kept; b_O, β_1 and β_2 left out; no row normalisation before the rollout).
+/// </summary>
+public static class GlobEnc
+{
+    /// <summary>The sub-steps <see cref="Compute"/> reads from a trace (embeddings and every layer's output give x_j).</summary>
+    public static TraceRequest Requirements { get; } = TraceRequest.Steps(true,
+        LayerStep.Value, LayerStep.Probs, LayerStep.AttentionResidual, LayerStep.FfnResidual, LayerStep.Output);
+
+    /// <summary>GlobEnc (N_Enc) matrices N_l [L, n, n] of one text (row i = output token, column j = input token).</summary>
+    /// <param name="encoder">the encoder.</param>
+    /// <param name="input">the text.</param>
+    /// <param name="trace">a trace of this text holding <see cref="Requirements"/> (null: run the forward pass here).</param>
+    public static Tensor Compute(BertEncoder encoder, EncoderInput input, Trace? trace = null)
+    {
+        var config = encoder.Config;
+        trace ??= encoder.Forward(input, Requirements).Trace;
+        int L = config.NumHiddenLayers, n = input.Length;
+        var result = Tensor.Zeros(L, n, n);
+        for (int l = 0; l < L; l++)
+            LayerMatrix(config, encoder.Weights.Layers[l], trace, l, result.Data.AsSpan(l * n * n, n * n));
+        return result;
+    }
+
+    /// <summary>N_l [n, n] of one layer from its trace, written to <paramref name="destination"/>.</summary>
+    public static void LayerMatrix(EncoderConfig config, LayerWeights w, Trace trace, int layer, Span<float> destination)
+    {
+        var probs = trace[layer, LayerStep.Probs];                                      // α  [H, n, n]
+        var x = AttentionNorm.LayerInput(trace, layer);                                 // x  [n, d]
+        var residual1 = trace[layer, LayerStep.AttentionResidual];                      //    [n, d]
+        var residual2 = trace[layer, LayerStep.FfnResidual];                            //    [n, d]
+        int heads = config.NumAttentionHeads, n = probs.Shape[1], d = config.HiddenSize;
+        var gamma1 = w.AttentionLayerNormWeight.Span;
+        var gamma2 = w.OutputLayerNormWeight.Span;
+
+        // M f^h(x_j) [H, n, d] and M x_i [n, d]
+        var mf = AttentionNorm.TransformedValues(config, w, trace[layer, LayerStep.Value]);
+        for (int r = 0; r < heads * n; r++) ApplyM(mf.AsSpan(r * d, d), gamma1, gamma2);
+        var mx = new float[n * d];
+        x.Data.AsSpan(0, n * d).CopyTo(mx);
+        for (int i = 0; i < n; i++) ApplyM(mx.AsSpan(i * d, d), gamma1, gamma2);
+
+        var gram = AttentionNorm.GramPerToken(mf, heads, n, d);                        // G  [n, H, H]
+        var cross = new double[n * heads];                                              // b  [n, H]
+        var self = new double[n];                                                       //    ‖M x_i‖²
+        var scale = new double[n];                                                      //    1 / (σ_1,i σ_2,i)
+        Parallel.For(0, n, i =>
+        {
+            var mxi = mx.AsSpan(i * d, d);
+            for (int h = 0; h < heads; h++) cross[i * heads + h] = AttentionNorm.Dot(mf.AsSpan((h * n + i) * d, d), mxi);
+            self[i] = AttentionNorm.Dot(mxi, mxi);
+            double eps = config.LayerNormEps;
+            scale[i] = 1 / Math.Sqrt((Alti.Variance(residual1.Row(i)) + eps) * (Alti.Variance(residual2.Row(i)) + eps));
+        });
+
+        var result = new float[n * n];
+        Parallel.For(0, n, () => new double[heads], (i, _, alpha) =>
+        {
+            for (int j = 0; j < n; j++)
+            {
+                for (int h = 0; h < heads; h++) alpha[h] = probs.Data[(h * n + i) * n + j];
+                double squared = AttentionNorm.QuadraticForm(gram.AsSpan(j * heads * heads, heads * heads), alpha);
+                if (i == j)
+                {
+                    double dot = 0;
+                    for (int h = 0; h < heads; h++) dot += alpha[h] * cross[i * heads + h];
+                    squared += 2 * dot + self[i];
+                }
+                result[i * n + j] = (float)(Math.Sqrt(Math.Max(0, squared)) * scale[i]);
+            }
+            return alpha;
+        }, _ => { });
+        result.CopyTo(destination);
+    }
+
+    /// <summary>v ← M(v) = γ_2 ⊙ P(γ_1 ⊙ P(v)), P the centring (means in float64).</summary>
+    static void ApplyM(Span<float> v, ReadOnlySpan<float> gamma1, ReadOnlySpan<float> gamma2)
+    {
+        Alti.CenterAndScale(v, gamma1);
+        Alti.CenterAndScale(v, gamma2);
+    }
+}
