@@ -22,9 +22,13 @@ public sealed class EncoderModel : IDisposable
     public ITokenizer Tokenizer { get; }
     /// <summary>The sentence-transformers pooling, or null when the directory has none.</summary>
     public SentencePooling? Pooling { get; }
+    /// <summary>The sequence-classification head (pooler + classifier), or null when the checkpoint has none.</summary>
+    public SequenceClassifier? Classifier { get; }
 
-    EncoderModel(string directory, SafeTensorsFile file, BertEncoder encoder, ITokenizer tokenizer, SentencePooling? pooling)
+    EncoderModel(string directory, SafeTensorsFile file, BertEncoder encoder, ITokenizer tokenizer, SentencePooling? pooling,
+        SequenceClassifier? classifier)
     {
+        Classifier = classifier;
         Directory = directory;
         _weightsFile = file;
         Encoder = encoder;
@@ -57,7 +61,8 @@ public sealed class EncoderModel : IDisposable
             var weights = BertWeights.Load(file, config);
             var tokenizer = TokenizerFactory.Load(directory);
             var pooling = SentencePooling.Load(directory);
-            return new EncoderModel(directory, file, new BertEncoder(config, weights), tokenizer, pooling);
+            var classifier = SequenceClassifier.TryLoad(new WeightNames(file), config);
+            return new EncoderModel(directory, file, new BertEncoder(config, weights), tokenizer, pooling, classifier);
         }
         catch
         {
@@ -92,6 +97,16 @@ public sealed class EncoderModel : IDisposable
         var result = new float[encodings.Count][];
         for (int s = 0; s < result.Length; s++) result[s] = pooling.Pool(output.LastHiddenStates[s]);
         return result;
+    }
+
+    /// <summary>Classifies a batch of encodings with the sequence-classification head.</summary>
+    /// <exception cref="ModelFormatException">the checkpoint has no classification head.</exception>
+    public Classification[] Classify(IReadOnlyList<Tokenization.Encoding> encodings)
+    {
+        var head = Classifier ?? throw new ModelFormatException(
+            $"{Directory}: the checkpoint has no sequence-classification head (no 'classifier.weight' with a pooler)");
+        var output = Encoder.Forward(encodings.Select(EncoderInput.From).ToArray());
+        return output.LastHiddenStates.Select(head.Classify).ToArray();
     }
 
     public void Dispose() => _weightsFile.Dispose();

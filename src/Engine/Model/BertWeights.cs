@@ -107,6 +107,17 @@ public sealed class WeightNames
         return GetExact(full, expectedShape);
     }
 
+    /// <summary>The first dimension of tensor <paramref name="name"/> (e.g. the number of labels of a classifier).</summary>
+    /// <exception cref="ModelFormatException">the tensor is missing or is not a matrix.</exception>
+    public int Rows(string name)
+    {
+        string full = Resolve(name) ?? throw new ModelFormatException($"{_file.Path}: missing weight '{Prefix}{name}'");
+        var shape = _file.GetInfo(full).Shape;
+        if (shape.Length != 2 || shape[0] <= 0 || shape[0] > int.MaxValue)
+            throw new ModelFormatException($"{_file.Path}: weight '{full}' has shape [{string.Join(", ", shape)}], expected a matrix");
+        return (int)shape[0];
+    }
+
     /// <summary>A LayerNorm parameter, accepting both <c>weight</c>/<c>bias</c> and the old <c>gamma</c>/<c>beta</c>.</summary>
     public ReadOnlyMemory<float> GetLayerNorm(string module, string parameter, int width)
     {
