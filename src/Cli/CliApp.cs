@@ -5,7 +5,7 @@ namespace MixLens.Cli;
 /// <summary>The <c>mixlens</c> command tree, shared by the entry point and the in-process tests.</summary>
 public static class CliApp
 {
-    /// <summary>The root command with every sub-command: analyze, trace, tokenize, embed.</summary>
+    /// <summary>The root command with every sub-command: analyze, trace, tokenize, embed, classify.</summary>
     public static RootCommand CreateRoot()
     {
         var root = new RootCommand("MixLens: a transformer-encoder engine that shows how tokens mix context, layer by layer.");
@@ -13,6 +13,7 @@ public static class CliApp
         root.Subcommands.Add(TraceCommand.Create());
         root.Subcommands.Add(TokenizeCommand.Create());
         root.Subcommands.Add(EmbedCommand.Create());
+        root.Subcommands.Add(ClassifyCommand.Create());
         return root;
     }
 

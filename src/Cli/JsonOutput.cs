@@ -64,6 +64,23 @@ public static class JsonOutput
         });
     }
 
+    /// <summary><c>{"label":…, "probs":[…], "logits":[…]}</c></summary>
+    public static void WriteClassification(TextWriter output, Engine.Heads.Classification result)
+    {
+        Write(output, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("label", result.Label);
+            w.WriteStartArray("probs");
+            foreach (var p in result.Probs) w.WriteNumberValue(p);
+            w.WriteEndArray();
+            w.WriteStartArray("logits");
+            foreach (var l in result.Logits) w.WriteNumberValue(l);
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+    }
+
     /// <summary><c>{"embedding":[…]}</c></summary>
     public static void WriteEmbedding(TextWriter output, float[] embedding)
     {

@@ -1,0 +1,57 @@
+using System.CommandLine;
+using System.Globalization;
+
+namespace MixLens.Cli;
+
+/// <summary><c>classify</c>: the sequence-classification head's label and probabilities, one line per text.</summary>
+internal static class ClassifyCommand
+{
+    const int BatchSize = 32;
+
+    public static Command Create()
+    {
+        var model = CommonOptions.Model();
+        var text = CommonOptions.Text(required: false);
+        var pair = CommonOptions.TextPair();
+        var input = CommonOptions.Input();
+        var truncate = CommonOptions.Truncate();
+        var format = new Option<string>("--format") { Description = "output format: text or json", DefaultValueFactory = _ => "text" };
+        var command = new Command("classify", "Sequence classification with the checkpoint's head (labels from id2label, softmax).")
+        {
+            model, text, pair, input, truncate, format,
+        };
+        command.SetAction(parse =>
+        {
+            string fmt = parse.GetValue(format)!;
+            if (fmt is not ("text" or "json")) throw new CliException($"unknown format '{fmt}'; choose text or json");
+            var texts = CommonOptions.ReadTexts(parse.GetValue(text), parse.GetValue(input));
+            string? textPair = parse.GetValue(pair);
+            if (textPair is not null && texts.Count != 1) throw new CliException("--text-pair goes with --text, not with --input");
+            using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
+            if (encoderModel.Classifier is null)
+                throw new CliException($"{encoderModel.Name} has no sequence-classification head (no 'classifier.weight' with a pooler)");
+            bool cut = parse.GetValue(truncate);
+            var stdout = parse.InvocationConfiguration.Output;
+            for (int first = 0; first < texts.Count; first += BatchSize)
+            {
+                var encodings = texts.Skip(first).Take(BatchSize).Select(t => encoderModel.Tokenize(t, textPair, cut)).ToArray();
+                foreach (var result in encoderModel.Classify(encodings))
+                {
+                    if (fmt == "json")
+                    {
+                        JsonOutput.WriteClassification(stdout, result);
+                    }
+                    else
+                    {
+                        var labels = encoderModel.Classifier.Labels;
+                        var others = Enumerable.Range(0, labels.Count).Where(k => k != result.LabelId)
+                            .Select(k => $"{labels[k]} {result.Probs[k].ToString("0.0000", CultureInfo.InvariantCulture)}");
+                        stdout.WriteLine($"{result.Label} {result.Probs[result.LabelId].ToString("0.0000", CultureInfo.InvariantCulture)} ({string.Join(", ", others)})");
+                    }
+                }
+            }
+            return CliRunner.Success;
+        });
+        return command;
+    }
+}
