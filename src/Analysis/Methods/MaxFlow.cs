@@ -105,8 +105,11 @@ public sealed class FlowGraph
         if (workspace.Level.Length != _nodes)
             throw new ArgumentException("workspace of another graph", nameof(workspace));
         if (source == sink) return 0;
+        // The cuts around the source and around the sink bound the flow; reaching the smaller saves the last search.
+        double bound = Math.Min(OutCapacity(source, residual), InCapacity(sink, residual));
+        double done = bound - Epsilon * Math.Max(1, bound);
         double total = 0;
-        while (BuildLevels(source, sink, residual, workspace))
+        while (total < done && BuildLevels(source, sink, residual, workspace))
         {
             Array.Copy(_head, workspace.Current, _nodes);
             while (true)
@@ -117,6 +120,20 @@ public sealed class FlowGraph
             }
         }
         return total;
+    }
+
+    double OutCapacity(int u, Span<double> residual)
+    {
+        double sum = 0;
+        for (int a = _head[u], end = _head[u + 1]; a < end; a++) sum += residual[_adjacency[a]];
+        return sum;
+    }
+
+    double InCapacity(int u, Span<double> residual)
+    {
+        double sum = 0;
+        for (int a = _head[u], end = _head[u + 1]; a < end; a++) sum += residual[_adjacency[a] ^ 1];
+        return sum;
     }
 
     /// <summary>Breadth-first levels from the source over residual edges; false when the sink is unreachable.</summary>
