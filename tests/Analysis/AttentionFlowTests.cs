@@ -147,6 +147,44 @@ public class AttentionFlowTests(ITestOutputHelper output)
         AssertRowsSumToOne(flow);
     }
 
+    [Theory]
+    [InlineData(2, 16, 21)]
+    [InlineData(6, 12, 22)]
+    [InlineData(5, 20, 23)]
+    public void AttentionFlow_RandomAttention_MatchesGenericMaxFlowOnFullGraph(int layers, int n, int seed)
+    {
+        // The full layered graph of the definition (all layer-0 tokens as nodes), solved by the generic FlowGraph.
+        var random = new Random(seed);
+        var a = Tensor.Zeros(layers, n, n);
+        for (int e = 0; e < a.Length; e++) a.Data[e] = (float)Math.Pow(random.NextDouble(), 4); // peaked, like attention
+        var flow = AttentionFlow.Compute(a);
+        var cap = new double[layers * n * n];
+        for (int r = 0; r < layers * n; r++)
+        {
+            double sum = 0;
+            for (int j = 0; j < n; j++) sum += cap[r * n + j] = a.Data[r * n + j] + (r % n == j ? 1.0 : 0.0);
+            for (int j = 0; j < n; j++) cap[r * n + j] /= sum;
+        }
+        var g = new FlowGraph((layers + 1) * n); // node (k, t) = k·n + t
+        for (int k = 1; k <= layers; k++)
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < n; j++)
+                    g.AddEdge(k * n + i, (k - 1) * n + j, cap[(k - 1) * n * n + i * n + j]);
+        g.Freeze();
+        var workspace = g.NewWorkspace();
+        double worst = 0;
+        for (int l = 1; l <= layers; l++)
+            for (int i = 0; i < n; i++)
+            {
+                var values = new double[n];
+                for (int j = 0; j < n; j++) values[j] = g.MaxFlow(l * n + i, j, g.NewResidual(), workspace);
+                double sum = values.Sum();
+                for (int j = 0; j < n; j++) worst = Math.Max(worst, Math.Abs(values[j] / sum - flow[l - 1, i, j]));
+            }
+        output.WriteLine($"L = {layers}, n = {n}: max |diff| vs generic Dinic {worst:G3}");
+        Assert.True(worst < 1e-6, $"max |diff| {worst}");
+    }
+
     /// <summary>Min over node sets S ∋ (l, i), ∌ (0, j) of layers 0..l of the capacity leaving S.</summary>
     static double BruteForceMinCut(double[,,] cap, int l, int source, int sink, int n)
     {

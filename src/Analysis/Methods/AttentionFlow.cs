@@ -17,14 +17,14 @@ namespace MixLens.Analysis.Methods;
 /// The result is [L, n, n]: entry [l-1, i, j] = F_l[i, j], row i = output token, column j = input token. Only the
 /// layers 1..l enter row (l, i).
 /// <para>
-/// Computation: one flow graph per text (<see cref="FlowGraph"/>, Dinic's algorithm in float64) with nodes (k, a) for
-/// k = 1..L and a single sink T standing for the input token j: edges (1, a) → T carry Ã_1[a, j], set for each j.
-/// Layer-0 tokens other than j have no outgoing edges, so dropping them leaves every max-flow value unchanged. Nodes
-/// above the source's layer are unreachable from it, so a run from (l, i) touches only layers ≤ l, and only that part
-/// of the residual capacities is reset between runs. Each (source, sink) pair is its own max-flow problem (a single
-/// flow to a super-sink would give the sum over j, not each F_l[i, j]); the L·n source rows run in parallel, each
-/// thread with its own copy of the residual capacities. Cost: L·n² max-flows on graphs of up to L·n² edges;
-/// intended for short texts (the fixtures stop at 24 tokens; 64 tokens take a few seconds, see the benchmarks).
+/// Computation: Dinic's algorithm in float64 (the generic solver is <see cref="FlowGraph"/>; here a copy specialised
+/// to the dense layered graph, see <see cref="LayeredDinic"/>), with the sink T standing for the input token j:
+/// edges (1, a) → T carry Ã_1[a, j]. Layer-0 tokens other than j have no outgoing edges, so leaving them out changes
+/// no max-flow value; nodes above the source's layer are unreachable from it. Each (source, sink) pair is its own
+/// max-flow problem (a single flow to a super-sink would give the sum over j, not each F_l[i, j]); the L·n source
+/// rows run in parallel, each thread with its own flow matrices, reset between pairs. Cost: L·n² max-flows on graphs
+/// of up to L·n² edges, so about n⁴; intended for short texts (the fixtures stop at 24 tokens; see
+/// bench/Analysis/AttentionFlowBenchmarks.cs for 24 and 64 tokens).
 /// </para>
 /// <para>
 /// Deviations: the residual connection is modelled as in the paper and the authors' code (attention_flow repository,
@@ -97,86 +97,217 @@ public static class AttentionFlow
             }
         }
 
-        var network = new LayeredNetwork(capacity, L, n);
         int firstLayer = allLayers ? 1 : L;
         int rows = (L - firstLayer + 1) * n;
         Parallel.For(0, rows,
-            () => network.NewRunner(),
-            (r, _, runner) =>
+            () => new LayeredDinic(capacity, L, n),
+            (r, _, solver) =>
             {
                 int l = firstLayer + r / n, i = r % n;
-                var destination = result.Data.AsSpan((l - 1) * nn + i * n, n);
-                runner.FlowRow(l, i, destination);
-                return runner;
+                solver.FlowRow(l, i, result.Data.AsSpan((l - 1) * nn + i * n, n));
+                return solver;
             },
             _ => { });
         return result;
     }
 
     /// <summary>
-    /// The flow graph of one text: nodes (k, a) = (k-1)·n + a for k = 1..L, sink T = L·n. Forward edges are added in
-    /// layer order (sink edges (1, a) → T first, then layer 2 → 1, ..., L → L-1), so the residual entries of layers
-    /// 1..k form a prefix of the residual array.
+    /// Dinic's algorithm (as in <see cref="FlowGraph"/>) specialised to the layered graph, one instance per thread.
+    /// Nodes (k, a) for k = 1..l-1, the source (l, i) and a sink T standing for (0, j), whose in-edges (1, a) → T carry
+    /// Ã_1[a, j]; layer-0 tokens other than j have no outgoing edges, so leaving them out changes no max-flow value.
+    /// Capacities stay in the dense matrices Ã_k and flows in dense matrices F_k (the residual of (k, a) → (k-1, b) is
+    /// Ã_k[a, b] − F_k[a, b], that of the reverse edge F_k[a, b]); node (k, a) has "virtual edges" 0..n-1 down to
+    /// (k-1, b) and n..2n-1 up to (k+1, c), scanned with a current-arc pointer. The breadth-first search skips a
+    /// neighbouring layer once all its nodes are labelled, which makes the first phase's search O(l·n) instead of
+    /// O(l·n²), and stops when the sink is labelled (nodes at the sink's distance cannot be on a shortest path).
     /// </summary>
-    sealed class LayeredNetwork
+    sealed class LayeredDinic
     {
-        readonly FlowGraph _graph;
-        readonly double[] _capacity; // Ã, [L, n, n]
-        readonly int[] _prefixEnd;   // _prefixEnd[k]: residual entries of the sink edges and layers 2..k
-        readonly int _layers, _n;
+        const double Epsilon = FlowGraph.Epsilon;
+        readonly double[] _capacity; // Ã, [L, n, n]; layer k at [k-1]
+        readonly double[] _flow;     // F, [L, n, n]; layer 1 unused (the sink edges use _sinkFlow)
+        readonly double[] _sinkCapacity, _sinkFlow;
+        readonly int[] _level, _current, _queue, _unlabelled;
+        readonly int _n, _sinkNode;
+        int _l, _sinkLevel;
 
-        public LayeredNetwork(double[] capacity, int layers, int n)
+        public LayeredDinic(double[] capacity, int layers, int n)
         {
             _capacity = capacity;
-            _layers = layers;
             _n = n;
-            int sink = layers * n;
-            _graph = new FlowGraph(layers * n + 1);
-            _prefixEnd = new int[layers + 1];
-            for (int a = 0; a < n; a++) _graph.AddEdge(a, sink); // capacity set per sink token j
-            _prefixEnd[1] = 2 * n;
-            for (int k = 2; k <= layers; k++)
-            {
-                for (int a = 0; a < n; a++)
-                    for (int b = 0; b < n; b++)
-                        _graph.AddEdge((k - 1) * n + a, (k - 2) * n + b, capacity[(k - 1) * n * n + a * n + b]);
-                _prefixEnd[k] = _prefixEnd[k - 1] + 2 * n * n;
-            }
-            _graph.Freeze();
+            _flow = new double[layers * n * n];
+            _sinkCapacity = new double[n];
+            _sinkFlow = new double[n];
+            _sinkNode = (layers + 1) * n;     // node (k, a) = k·n + a
+            _level = new int[_sinkNode + 1];
+            _current = new int[_sinkNode + 1];
+            _queue = new int[_sinkNode + 1];
+            _unlabelled = new int[layers + 2];
         }
 
-        public Runner NewRunner() => new(this);
-
-        /// <summary>One thread's residual capacities and scratch arrays.</summary>
-        public sealed class Runner(LayeredNetwork network)
+        /// <summary>Row i of F_l, divided by its sum, into <paramref name="destination"/> [n].</summary>
+        public void FlowRow(int l, int i, Span<float> destination)
         {
-            readonly double[] _residual = network._graph.NewResidual();
-            readonly FlowGraph.Workspace _workspace = network._graph.NewWorkspace();
-            // Residual entries beyond _prefixEnd[_dirtyLayers] still hold the initial capacities.
-            int _dirtyLayers;
-
-            /// <summary>Row i of F_l, divided by its sum, into <paramref name="destination"/> [n].</summary>
-            public void FlowRow(int l, int i, Span<float> destination)
+            int n = _n, nn = n * n;
+            Span<double> flows = n <= 256 ? stackalloc double[n] : new double[n];
+            double sum = 0;
+            for (int j = 0; j < n; j++)
             {
-                var net = network;
-                int n = net._n, sink = net._layers * n, source = (l - 1) * n + i;
-                var initial = net._graph.InitialResidual;
-                // Layers above l are unreachable from (l, i) as long as their residuals are the initial ones (in
-                // particular the reverse edges into layer l carry nothing): restore everything earlier runs changed.
-                int restore = net._prefixEnd[Math.Max(l, _dirtyLayers)];
-                var flows = new double[n];
-                double sum = 0;
-                for (int j = 0; j < n; j++)
+                if (l == 1)
                 {
-                    initial[..restore].CopyTo(_residual);
-                    for (int a = 0; a < n; a++) _residual[2 * a] = net._capacity[a * n + j]; // Ã_1[a, j]
-                    flows[j] = net._graph.MaxFlow(source, sink, _residual, _workspace);
-                    sum += flows[j];
-                    restore = net._prefixEnd[l];
+                    flows[j] = _capacity[i * n + j]; // a single edge (1, i) → (0, j)
                 }
-                _dirtyLayers = l;
-                for (int j = 0; j < n; j++) destination[j] = sum > 0 ? (float)(flows[j] / sum) : 0f;
+                else
+                {
+                    for (int a = 0; a < n; a++) _sinkCapacity[a] = _capacity[a * n + j];
+                    _sinkFlow.AsSpan().Clear();
+                    _flow.AsSpan(nn, (l - 2) * nn).Clear();                    // layers 2..l-1
+                    _flow.AsSpan((l - 1) * nn + i * n, n).Clear();             // the source's row of layer l
+                    flows[j] = MaxFlow(l, i);
+                }
+                sum += flows[j];
             }
+            for (int j = 0; j < n; j++) destination[j] = sum > 0 ? (float)(flows[j] / sum) : 0f;
+        }
+
+        double MaxFlow(int l, int i)
+        {
+            int n = _n, source = l * n + i;
+            _l = l;
+            // The cuts around the source and around the sink bound the flow; reaching the smaller saves the last search.
+            double outCapacity = 0, inCapacity = 0;
+            for (int b = 0; b < n; b++) outCapacity += _capacity[(l - 1) * n * n + i * n + b];
+            for (int a = 0; a < n; a++) inCapacity += _sinkCapacity[a];
+            double bound = Math.Min(outCapacity, inCapacity);
+            double done = bound - Epsilon * Math.Max(1, bound);
+            double total = 0;
+            while (total < done && BuildLevels(source))
+            {
+                Array.Clear(_current);
+                while (true)
+                {
+                    double pushed = Augment(l, i, double.PositiveInfinity);
+                    if (pushed <= 0) break;
+                    total += pushed;
+                }
+            }
+            return total;
+        }
+
+        bool BuildLevels(int source)
+        {
+            int n = _n, nn = n * n, l = _l;
+            Array.Fill(_level, -1);
+            for (int k = 1; k < l; k++) _unlabelled[k] = n;
+            _unlabelled[l] = 0; // the source's layer: its other nodes are unreachable, the source is labelled
+            _unlabelled[0] = 0;
+            _level[source] = 0;
+            int read = 0, write = 0;
+            _queue[write++] = source;
+            while (read < write)
+            {
+                int u = _queue[read++];
+                int k = u / n, a = u % n, next = _level[u] + 1;
+                if (k == 1)
+                {
+                    if (_sinkCapacity[a] - _sinkFlow[a] > Epsilon)
+                    {
+                        _level[_sinkNode] = next;
+                        _sinkLevel = next;
+                        return true;
+                    }
+                }
+                else if (_unlabelled[k - 1] > 0)
+                {
+                    var cap = _capacity.AsSpan((k - 1) * nn + a * n, n);
+                    var flow = _flow.AsSpan((k - 1) * nn + a * n, n);
+                    int down = (k - 1) * n;
+                    for (int b = 0; b < n; b++)
+                    {
+                        if (_level[down + b] < 0 && cap[b] - flow[b] > Epsilon)
+                        {
+                            _level[down + b] = next;
+                            _queue[write++] = down + b;
+                            _unlabelled[k - 1]--;
+                        }
+                    }
+                }
+                if (k + 1 < l && _unlabelled[k + 1] > 0)
+                {
+                    // Reverse edges (k+1, c) → (k, a): residual F_{k+1}[c, a].
+                    int up = (k + 1) * n, column = k * nn + a;
+                    for (int c = 0; c < n; c++)
+                    {
+                        if (_level[up + c] < 0 && _flow[column + c * n] > Epsilon)
+                        {
+                            _level[up + c] = next;
+                            _queue[write++] = up + c;
+                            _unlabelled[k + 1]--;
+                        }
+                    }
+                }
+            }
+            return false;
+        }
+
+        /// <summary>Pushes up to <paramref name="limit"/> from (k, a) to the sink along level-increasing residual edges.</summary>
+        double Augment(int k, int a, double limit)
+        {
+            int n = _n, nn = n * n, u = k * n + a, next = _level[u] + 1;
+            double pushed = 0;
+            ref int current = ref _current[u];
+            if (k == 1)
+            {
+                // Down: the sink edge only (virtual edge 0).
+                if (current < n)
+                {
+                    double r = _sinkCapacity[a] - _sinkFlow[a];
+                    if (r > Epsilon && next == _sinkLevel)
+                    {
+                        double d = Math.Min(limit, r);
+                        _sinkFlow[a] += d;
+                        pushed += d;
+                        if (limit - pushed <= Epsilon) return pushed;
+                    }
+                    current = n;
+                }
+            }
+            else if (next < _sinkLevel)
+            {
+                int row = (k - 1) * nn + a * n, down = (k - 1) * n;
+                for (; current < n; current++)
+                {
+                    int b = current;
+                    if (_level[down + b] != next) continue;
+                    double r = _capacity[row + b] - _flow[row + b];
+                    if (r <= Epsilon) continue;
+                    double d = Augment(k - 1, b, Math.Min(limit - pushed, r));
+                    if (d <= 0) continue;
+                    _flow[row + b] += d;
+                    pushed += d;
+                    if (limit - pushed <= Epsilon) return pushed;
+                }
+            }
+            if (k + 1 < _l && next < _sinkLevel)
+            {
+                // Up: cancel flow on (k+1, c) → (k, a).
+                int up = (k + 1) * n, column = k * nn + a;
+                if (current < n) current = n;
+                for (; current < 2 * n; current++)
+                {
+                    int c = current - n;
+                    if (_level[up + c] != next) continue;
+                    double r = _flow[column + c * n];
+                    if (r <= Epsilon) continue;
+                    double d = Augment(k + 1, c, Math.Min(limit - pushed, r));
+                    if (d <= 0) continue;
+                    _flow[column + c * n] -= d;
+                    pushed += d;
+                    if (limit - pushed <= Epsilon) return pushed;
+                }
+            }
+            _level[u] = -1; // dead end for the rest of this phase
+            return pushed;
         }
     }
 }
