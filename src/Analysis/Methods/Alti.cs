@@ -7,9 +7,11 @@ namespace MixLens.Analysis.Methods;
 
 /// <summary>
 /// ALTI (Aggregation of Layer-wise Token-to-token Interactions): Ferrando, Gállego &amp; Costa-jussà, "Measuring the
-/// Mixing of Contextual Information in the Transformer", EMNLP 2022, arXiv:2203.04212, §3 (the attention block
-/// decomposed per input token, with the residual and LayerNorm 1 included; contributions from the Manhattan distance)
-/// and §4 (the layer-wise matrices multiplied through the layers). For layer l, output token i and input token j:
+/// Mixing of Contextual Information in the Transformer", EMNLP 2022, arXiv:2203.04212: the method section (the
+/// attention block — heads, residual and LayerNorm 1 — decomposed per input token, T_i(x_j); contributions from the
+/// Manhattan distance to the block output) and the layer aggregation (ALTI: the layer-wise matrices multiplied through
+/// the layers). Section and equation numbers are not cited: not verified against the arXiv text. For layer l, output
+/// token i and input token j:
 /// <code>
 /// T_i(x_j) = L_i( Σ_h α^h_{i,j} f^h(x_j) + 1[i = j] x_i ),    f^h(x) = (x W_V^h + b_V^h) W_O^h
 /// L_i(v)   = (v − mean(v)) ⊙ γ / σ_i,   σ_i = √(var(attention.residual_i) + ε)     (LayerNorm 1 without β)

@@ -8,7 +8,8 @@ namespace MixLens.Analysis.Methods;
 /// <summary>
 /// Attention norm ("norm-based analysis"): Kobayashi, Kuribayashi, Yokoi &amp; Inui, "Attention is Not Only a Weight:
 /// Analyzing Transformers with Vector Norms", EMNLP 2020, arXiv:2004.10102 (v2), §2.2 (attention as a weighted sum of
-/// transformed vectors) and §3 (the norm ‖αf(x)‖). With the heads summed (the multi-head form, §2.2):
+/// transformed vectors α_{i,j} f(x_j)) and §3 (the norm-based analysis, ‖α_{i,j} f(x_j)‖). Multi-head, with the heads
+/// summed before the norm (equation numbers not cited: not verified against the arXiv text):
 /// <code>
 /// f^h(x) = (x W_V^h + b_V^h) W_O^h                     transformed vector of head h (no b_O)
 /// N_l[i, j] = ‖ Σ_h α^h_{i,j} f^h(x_j) ‖₂               x_j = input of layer l, α^h = attention probs of head h

@@ -6,9 +6,10 @@ namespace MixLens.Analysis.Methods;
 
 /// <summary>
 /// GlobEnc, N_Enc variant: Modarressi, Fayyaz, Yaghoobzadeh &amp; Pilehvar, "GlobEnc: Quantifying Global Token
-/// Attribution by Incorporating the Whole Encoder Layer in Transformers", NAACL 2022, arXiv:2205.03286, §2 (the
-/// norm-based decomposition of the encoder layer extended with both residuals and both LayerNorms, the FFN left out)
-/// and §3 (aggregation over layers by rollout). For layer l, output token i and input token j:
+/// Attribution by Incorporating the Whole Encoder Layer in Transformers", NAACL 2022, arXiv:2205.03286: the method
+/// section (the norm-based decomposition of Kobayashi et al. extended to the whole encoder layer — both residuals and
+/// both LayerNorms, the FFN left out: N_Enc) and the global aggregation by rollout. Section and equation numbers are
+/// not cited: not verified against the arXiv text. For layer l, output token i and input token j:
 /// <code>
 /// z_{i←j} = Σ_h α^h_{i,j} f^h(x_j) + 1[i = j] x_i,       f^h(x) = (x W_V^h + b_V^h) W_O^h
 /// g_1(v)  = (v − mean(v)) ⊙ γ_1 / σ_1,i,   σ_1,i = √(var(attention.residual_i) + ε)   (LayerNorm 1 without β_1)
