@@ -16,6 +16,18 @@ public enum MixingMethod
     ValueZeroing,
     /// <summary>Value Zeroing rolled out without added identity.</summary>
     ValueZeroingRollout,
+    /// <summary>Exact attention flow (<see cref="AttentionFlow"/>, Abnar &amp; Zuidema 2020).</summary>
+    Flow,
+    /// <summary>Attention norm ‖Σ_h α_h f_h(x_j)‖ (<see cref="Methods.AttentionNorm"/>, Kobayashi et al. 2020).</summary>
+    AttentionNorm,
+    /// <summary>ALTI (<see cref="Methods.Alti"/>, Ferrando et al. 2022).</summary>
+    Alti,
+    /// <summary>ALTI rolled out without added identity.</summary>
+    AltiRollout,
+    /// <summary>GlobEnc, N-Enc (<see cref="Methods.GlobEnc"/>, Modarressi et al. 2022).</summary>
+    GlobEnc,
+    /// <summary>GlobEnc rolled out without added identity or normalisation.</summary>
+    GlobEncRollout,
 }
 
 /// <summary>Names, parsing and dispatch of the context-mixing methods.</summary>
@@ -27,6 +39,12 @@ public static class MixingMethods
         (MixingMethod.Rollout, "rollout", "attention rollout, (A + I) renormalised, multiplied through the layers (Abnar & Zuidema 2020)"),
         (MixingMethod.ValueZeroing, "value-zeroing", "cosine distance of each output when one token's value vectors are zeroed (Mohebbi et al. 2023)"),
         (MixingMethod.ValueZeroingRollout, "value-zeroing-rollout", "Value Zeroing multiplied through the layers (no identity added)"),
+        (MixingMethod.Flow, "flow", "exact attention flow: max flow through the layered attention graph (Abnar & Zuidema 2020)"),
+        (MixingMethod.AttentionNorm, "attention-norm", "norm of the attention-weighted transformed value vectors (Kobayashi et al. 2020); not normalised"),
+        (MixingMethod.Alti, "alti", "ALTI: L1 proximity of each token's contribution to the LayerNorm-1 output (Ferrando et al. 2022)"),
+        (MixingMethod.AltiRollout, "alti-rollout", "ALTI multiplied through the layers"),
+        (MixingMethod.GlobEnc, "globenc", "GlobEnc N-Enc: contribution norms through both LayerNorms (Modarressi et al. 2022); not normalised"),
+        (MixingMethod.GlobEncRollout, "globenc-rollout", "GlobEnc multiplied through the layers"),
     ];
 
     /// <summary>The command-line names, e.g. "value-zeroing".</summary>
@@ -54,14 +72,19 @@ public static class MixingMethods
     public static TraceRequest Requirements(MixingMethod method) => method switch
     {
         MixingMethod.Attention or MixingMethod.Rollout => TraceRequest.Steps(false, LayerStep.Probs),
+        MixingMethod.Flow => AttentionFlow.Requirements,
+        MixingMethod.AttentionNorm => Methods.AttentionNorm.Requirements,
+        MixingMethod.Alti or MixingMethod.AltiRollout => Methods.Alti.Requirements,
+        MixingMethod.GlobEnc or MixingMethod.GlobEncRollout => Methods.GlobEnc.Requirements,
         _ => Methods.ValueZeroing.Requirements,
     };
 
     /// <summary>Computes <paramref name="method"/> for one text: [L, n, n].</summary>
     /// <param name="trace">a trace of this text holding <see cref="Requirements"/> (null: run the forward pass here).</param>
     /// <param name="head">Value Zeroing only: zero the value vectors in this head only (null: all heads).</param>
+    /// <param name="flowAllLayers">Flow only: every layer (true) or only the last one (false; other layers left zero).</param>
     /// <exception cref="ArgumentException"><paramref name="head"/> given for a method other than Value Zeroing.</exception>
-    public static Tensor Compute(MixingMethod method, BertEncoder encoder, EncoderInput input, Trace? trace = null, int? head = null)
+    public static Tensor Compute(MixingMethod method, BertEncoder encoder, EncoderInput input, Trace? trace = null, int? head = null, bool flowAllLayers = true)
     {
         if (head is not null && method is not (MixingMethod.ValueZeroing or MixingMethod.ValueZeroingRollout))
             throw new ArgumentException($"a single head applies to Value Zeroing only, not to {NameOf(method)}", nameof(head));
@@ -73,6 +96,12 @@ public static class MixingMethods
             MixingMethod.Rollout => Rollout.Compute(RawAttention.HeadMean(trace, layers), addIdentity: true),
             MixingMethod.ValueZeroing => Methods.ValueZeroing.Compute(encoder, input, head, trace),
             MixingMethod.ValueZeroingRollout => Rollout.Compute(Methods.ValueZeroing.Compute(encoder, input, head, trace), addIdentity: false),
+            MixingMethod.Flow => AttentionFlow.Compute(encoder, input, trace, flowAllLayers),
+            MixingMethod.AttentionNorm => Methods.AttentionNorm.Compute(encoder, input, trace),
+            MixingMethod.Alti => Methods.Alti.Compute(encoder, input, trace),
+            MixingMethod.AltiRollout => Rollout.Compute(Methods.Alti.Compute(encoder, input, trace), addIdentity: false),
+            MixingMethod.GlobEnc => Methods.GlobEnc.Compute(encoder, input, trace),
+            MixingMethod.GlobEncRollout => Rollout.Compute(Methods.GlobEnc.Compute(encoder, input, trace), addIdentity: false),
             _ => throw new ArgumentOutOfRangeException(nameof(method)),
         };
     }

@@ -21,13 +21,18 @@ internal static class AnalyzeCommand
             DefaultValueFactory = _ => "attention",
         };
         var head = new Option<int?>("--head") { Description = "Value Zeroing only: zero the value vectors in this head only, 0-based (default: all heads)" };
+        var flowLayers = new Option<string>("--flow-layers")
+        {
+            Description = "flow only: compute every layer (all) or only the last (last; faster)",
+            DefaultValueFactory = _ => "all",
+        };
         var layer = new Option<int?>("--layer") { Description = "layer to print in table format, 0-based (default: the last)" };
         var format = new Option<string>("--format") { Description = "output format: table or json", DefaultValueFactory = _ => "table" };
         var width = new Option<int?>("--width") { Description = "table width in columns (default: the terminal's, or 120)" };
 
         var command = new Command("analyze", "Which input tokens each token draws on, layer by layer.")
         {
-            model, text, pair, truncate, method, head, layer, format, width,
+            model, text, pair, truncate, method, head, flowLayers, layer, format, width,
         };
         command.SetAction(parse =>
         {
@@ -56,8 +61,14 @@ internal static class AnalyzeCommand
                     throw new CliException($"--head {h} is out of range: the model has heads 0..{encoderModel.Config.NumAttentionHeads - 1}");
             }
 
+            string flowChoice = parse.GetValue(flowLayers)!;
+            if (flowChoice is not ("all" or "last")) throw new CliException($"unknown --flow-layers '{flowChoice}'; choose all or last");
+            if (flowChoice == "last" && m == MixingMethod.Flow && parse.GetValue(layer) is int asked && asked != layers - 1)
+                throw new CliException($"--flow-layers last computes only layer {layers - 1}; drop --layer or use --flow-layers all");
+
             var encoding = encoderModel.Tokenize(parse.GetValue(text)!, parse.GetValue(pair), parse.GetValue(truncate));
-            var scores = MixingMethods.Compute(m, encoderModel.Encoder, EncoderInput.From(encoding), head: onlyHead);
+            var scores = MixingMethods.Compute(m, encoderModel.Encoder, EncoderInput.From(encoding), head: onlyHead,
+                flowAllLayers: flowChoice == "all");
             var stdout = parse.InvocationConfiguration.Output;
             if (fmt == "json")
                 JsonOutput.WriteAnalysis(stdout, encoderModel.Name, MixingMethods.NameOf(m), encoding.Tokens, scores);

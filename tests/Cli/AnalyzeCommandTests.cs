@@ -20,6 +20,12 @@ public class AnalyzeCommandTests
         { "bert-mlm-random", "value-zeroing", "analysis.value_zeroing" },
         { "bert-mlm-random", "value-zeroing-rollout", "analysis.value_zeroing_rollout" },
         { "bert-mlm-random", "rollout", "analysis.rollout" },
+        { MiniLm, "flow", "analysis.flow" },
+        { MiniLm, "attention-norm", "analysis.attention_norm" },
+        { MiniLm, "alti", "analysis.alti" },
+        { MiniLm, "alti-rollout", "analysis.alti_rollout" },
+        { MiniLm, "globenc", "analysis.globenc" },
+        { MiniLm, "globenc-rollout", "analysis.globenc_rollout" },
     };
 
     [Theory]
@@ -43,9 +49,7 @@ public class AnalyzeCommandTests
         var expected = SafeTensorsFile.Open(SharedData.Fixtures(model, c.File));
         using (expected)
         {
-            var tol = method.StartsWith("value-zeroing", StringComparison.Ordinal)
-                ? EncoderParityTests.ToleranceFor(fixtures, tensor)
-                : new Tolerance(1e-5, 0);
+            var tol = EncoderParityTests.ToleranceFor(fixtures, tensor);
             Compare.AllClose($"{model} fox {method}", expected.GetFloat32(tensor).Span, scores, [L, n, n], tol);
         }
     }

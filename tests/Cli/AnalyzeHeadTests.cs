@@ -35,3 +35,28 @@ public class AnalyzeHeadTests
             "--method", method, "--head", head);
     }
 }
+
+/// <summary><c>mixlens analyze --method flow --flow-layers last</c>.</summary>
+public class AnalyzeFlowLayersTests
+{
+    [Fact]
+    public void AnalyzeJson_FlowLastLayerOnly_MatchesFixtureLastLayerAndLeavesOthersZero()
+    {
+        var fixtures = ModelFixtures.Load("bert-mlm-random");
+        var c = fixtures.Case("fox");
+        var result = CliHarness.RunOk("analyze", "--model", CliHarness.Model("bert-mlm-random"), "--text", c.Text,
+            "--method", "flow", "--flow-layers", "last", "--format", "json");
+        using var json = JsonDocument.Parse(result.Stdout);
+        var scores = json.RootElement.GetProperty("scores").EnumerateArray()
+            .SelectMany(l => l.EnumerateArray().SelectMany(r => r.EnumerateArray().Select(v => v.GetSingle()))).ToArray();
+        int n = c.NTokens, last = fixtures.Layers - 1;
+        var expected = fixtures.Open(c).GetFloat32("analysis.flow").Span;
+        Compare.AllClose("flow last layer", expected.Slice(last * n * n, n * n), scores.AsSpan(last * n * n, n * n), [n, n], new Tolerance(1e-5, 0));
+        Assert.All(scores.Take(last * n * n), v => Assert.Equal(0f, v));
+    }
+
+    [Fact]
+    public void Analyze_FlowLastWithEarlierLayer_FailsWithOneLine() =>
+        CliHarness.RunUserError("--flow-layers last computes only layer 1", "analyze", "--model", CliHarness.Model("bert-mlm-random"),
+            "--text", "hello", "--method", "flow", "--flow-layers", "last", "--layer", "0");
+}
