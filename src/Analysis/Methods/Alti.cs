@@ -1,3 +1,4 @@
+using System.Numerics;
 using MixLens.Engine;
 using MixLens.Engine.Model;
 using MixLens.Engine.Tracing;
@@ -93,10 +94,7 @@ public static class Alti
             // c_ij = max(0, ‖y_i‖₁ − ‖y_i − T_i(x_j)‖₁)
             for (int i = 0; i < n; i++)
             {
-                var yi = y.Row(i);
-                var ti = t.AsSpan(i * d, d);
-                double distance = 0;
-                for (int k = 0; k < d; k++) distance += Math.Abs((double)yi[k] - ti[k]);
+                double distance = L1Distance(y.Row(i), t.AsSpan(i * d, d));
                 c[i * n + j] = Math.Max(0, yNorm[i] - distance);
             }
             return scratch;
@@ -108,6 +106,23 @@ public static class Alti
             for (int j = 0; j < n; j++) sum += c[i * n + j];
             for (int j = 0; j < n; j++) destination[i * n + j] = sum > 0 ? (float)(c[i * n + j] / sum) : 0f;
         }
+    }
+
+    /// <summary>‖a − b‖₁: differences in float32, their magnitudes summed in float64 (vectorised).</summary>
+    internal static double L1Distance(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
+    {
+        var acc0 = Vector<double>.Zero;
+        var acc1 = Vector<double>.Zero;
+        int k = 0, width = Vector<float>.Count;
+        for (; k <= a.Length - width; k += width)
+        {
+            Vector.Widen(Vector.Abs(new Vector<float>(a.Slice(k)) - new Vector<float>(b.Slice(k))), out var lo, out var hi);
+            acc0 += lo;
+            acc1 += hi;
+        }
+        double s = Vector.Sum(acc0 + acc1);
+        for (; k < a.Length; k++) s += Math.Abs(a[k] - b[k]);
+        return s;
     }
 
     /// <summary>v ← (v − mean(v)) ⊙ γ, the mean in float64 (the linear part of a LayerNorm, before dividing by σ).</summary>

@@ -1,3 +1,4 @@
+using System.Numerics;
 using MixLens.Engine;
 using MixLens.Engine.Model;
 using MixLens.Engine.Tracing;
@@ -120,11 +121,21 @@ public static class AttentionNorm
         return s;
     }
 
-    /// <summary>Σ_k a[k]·b[k] accumulated in float64.</summary>
+    /// <summary>Σ_k a[k]·b[k], the products and their sum in float64 (vectorised: float lanes widened to double).</summary>
     internal static double Dot(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {
-        double s = 0;
-        for (int k = 0; k < a.Length; k++) s += (double)a[k] * b[k];
+        var acc0 = Vector<double>.Zero;
+        var acc1 = Vector<double>.Zero;
+        int k = 0, width = Vector<float>.Count;
+        for (; k <= a.Length - width; k += width)
+        {
+            Vector.Widen(new Vector<float>(a.Slice(k)), out var a0, out var a1);
+            Vector.Widen(new Vector<float>(b.Slice(k)), out var b0, out var b1);
+            acc0 += a0 * b0;
+            acc1 += a1 * b1;
+        }
+        double s = Vector.Sum(acc0 + acc1);
+        for (; k < a.Length; k++) s += (double)a[k] * b[k];
         return s;
     }
 }
