@@ -1,0 +1,194 @@
+using MixLens.Engine;
+using MixLens.Engine.Model;
+using MixLens.Engine.Tracing;
+
+namespace MixLens.Analysis.Evaluation;
+
+/// <summary>Options of <see cref="FaithfulnessEvaluation"/>.</summary>
+/// <param name="Methods">the methods to evaluate.</param>
+/// <param name="FlowMaxTokens">flow is computed only for sentences of at most this many tokens (else skipped and counted).</param>
+/// <param name="MinTokens">sentences with fewer non-special tokens are skipped (counted).</param>
+public sealed record EvaluationOptions(IReadOnlyList<MixingMethod> Methods, int FlowMaxTokens = 32, int MinTokens = 3);
+
+/// <summary>One method's results over the data set.</summary>
+public sealed class MethodEvaluation(MixingMethod method)
+{
+    public MixingMethod Method { get; } = method;
+    public string Name => MixingMethods.NameOf(Method);
+    /// <summary>The per-sentence Spearman ρ of the sentences where it is defined.</summary>
+    public List<double> Spearman { get; } = [];
+    /// <summary>The per-sentence AOPC.</summary>
+    public List<double> Aopc { get; } = [];
+    /// <summary>Sentences whose ρ is undefined (the method's scores or the blank-out importances constant).</summary>
+    public int SkippedConstant { get; set; }
+    /// <summary>Sentences over the length limit (flow only).</summary>
+    public int SkippedTooLong { get; set; }
+
+    public double SpearmanMean => Mean(Spearman);
+    /// <summary>Population standard deviation (ddof = 0, as numpy's std) of the per-sentence ρ.</summary>
+    public double SpearmanSd => Sd(Spearman);
+    public double AopcMean => Mean(Aopc);
+
+    static double Mean(List<double> v) => v.Count == 0 ? double.NaN : v.Average();
+    static double Sd(List<double> v)
+    {
+        if (v.Count == 0) return double.NaN;
+        double m = v.Average();
+        return Math.Sqrt(v.Sum(x => (x - m) * (x - m)) / v.Count);
+    }
+}
+
+/// <summary>One sentence's results (for per-example output). Null values: the metric was skipped.</summary>
+public sealed record ExampleEvaluation(LabeledSentence Sentence, int Predicted, double Probability, int NonSpecialTokens,
+    IReadOnlyDictionary<MixingMethod, double?> Spearman, IReadOnlyDictionary<MixingMethod, double?> Aopc);
+
+/// <summary>The whole evaluation.</summary>
+public sealed class EvaluationResult
+{
+    /// <summary>Sentences evaluated (all read, including those skipped as too short).</summary>
+    public int Sentences { get; set; }
+    public int Correct { get; set; }
+    public double Accuracy => Sentences == 0 ? double.NaN : (double)Correct / Sentences;
+    /// <summary>Sentences with fewer than <see cref="EvaluationOptions.MinTokens"/> non-special tokens (no metric computed).</summary>
+    public int SkippedShort { get; set; }
+    public required IReadOnlyList<MethodEvaluation> Methods { get; init; }
+}
+
+/// <summary>
+/// Faithfulness of context-mixing methods to a sequence classifier, the protocol of Mohebbi et al. 2023 ("Quantifying
+/// Context Mixing in Transformers", arXiv:2301.12971): per sentence, the [CLS] row of each method's last-layer matrix
+/// over the non-special tokens is compared with the blank-out importances (<see cref="BlankOut"/>) by Spearman's ρ
+/// (<see cref="Spearman"/>), and by AOPC (<see cref="Evaluation.Aopc"/>; Samek et al. 2017, arXiv:1509.06321; DeYoung
+/// et al. 2020, arXiv:1911.03429); means and standard deviations over the data set, plus the model's accuracy.
+/// </summary>
+public static class FaithfulnessEvaluation
+{
+    /// <summary>The methods evaluated by default (all but flow, whose cost grows fast with n).</summary>
+    public static IReadOnlyList<MixingMethod> DefaultMethods { get; } =
+    [
+        MixingMethod.Attention, MixingMethod.Rollout, MixingMethod.ValueZeroing, MixingMethod.ValueZeroingRollout,
+        MixingMethod.AttentionNorm, MixingMethod.Alti, MixingMethod.AltiRollout, MixingMethod.GlobEnc, MixingMethod.GlobEncRollout,
+    ];
+
+    /// <summary>
+    /// The metrics of one sentence given its method scores, without a model: <paramref name="probability"/> answers
+    /// for the class predicted on the original input, whose probability is <paramref name="p"/>.
+    /// </summary>
+    /// <param name="scores">per method, the score of each position in <paramref name="positions"/> (null: method skipped).</param>
+    public static (double[] Importances, Dictionary<MixingMethod, double?> Spearman, Dictionary<MixingMethod, double?> Aopc) EvaluateSentence(
+        int[] ids, IReadOnlyList<int> positions, int maskId, double p, ClassProbability probability,
+        IReadOnlyDictionary<MixingMethod, double[]?> scores)
+    {
+        var importances = BlankOut.Importances(ids, positions, maskId, p, probability);
+        var rho = new Dictionary<MixingMethod, double?>();
+        var aopc = new Dictionary<MixingMethod, double?>();
+        foreach (var (method, s) in scores)
+        {
+            if (s is null)
+            {
+                rho[method] = null;
+                aopc[method] = null;
+                continue;
+            }
+            rho[method] = Spearman.Correlation(s, importances);
+            aopc[method] = Aopc.Compute(ids, positions, s, maskId, p, probability).Aopc;
+        }
+        return (importances, rho, aopc);
+    }
+
+    /// <summary>Runs the evaluation of <paramref name="sentences"/> on <paramref name="model"/>.</summary>
+    /// <param name="progress">called after each sentence with (done, total).</param>
+    /// <param name="perExample">called with each sentence's results, in order.</param>
+    /// <exception cref="ModelFormatException">the model has no classification head or its tokenizer no [MASK].</exception>
+    public static EvaluationResult Run(EncoderModel model, IReadOnlyList<LabeledSentence> sentences, EvaluationOptions options,
+        Action<int, int>? progress = null, Action<ExampleEvaluation>? perExample = null)
+    {
+        var classifier = model.Classifier ?? throw new ModelFormatException(
+            $"{model.Name} has no sequence-classification head (no 'classifier.weight' with a pooler)");
+        int maskId = model.Tokenizer.MaskId ?? throw new ModelFormatException($"{model.Name}: the tokenizer has no [MASK] token");
+        var encoder = model.Encoder;
+        int layers = encoder.Config.NumHiddenLayers;
+        var result = new EvaluationResult { Methods = options.Methods.Select(m => new MethodEvaluation(m)).ToArray() };
+
+        for (int s = 0; s < sentences.Count; s++)
+        {
+            var sentence = sentences[s];
+            var encoding = model.Tokenize(sentence.Text, truncate: true);
+            var typeIds = encoding.TypeIds;
+            var input = EncoderInput.From(encoding);
+            var (hidden, trace) = encoder.Forward(input, TraceRequest.All);
+            var logits = classifier.Classify(hidden).Logits;
+            int predicted = ArgMax(logits);
+            double p = Softmax(logits)[predicted];
+            result.Sentences++;
+            if (predicted == sentence.Label) result.Correct++;
+
+            var positions = Enumerable.Range(0, encoding.Length).Where(j => encoding.SpecialTokensMask[j] == 0).ToArray();
+            var rhoOut = new Dictionary<MixingMethod, double?>();
+            var aopcOut = new Dictionary<MixingMethod, double?>();
+            if (positions.Length < options.MinTokens)
+            {
+                result.SkippedShort++;
+            }
+            else
+            {
+                var probability = ModelProbability(model, typeIds, predicted);
+                var scores = new Dictionary<MixingMethod, double[]?>();
+                foreach (var m in result.Methods)
+                {
+                    if (m.Method == MixingMethod.Flow && encoding.Length > options.FlowMaxTokens)
+                    {
+                        scores[m.Method] = null;
+                        m.SkippedTooLong++;
+                        continue;
+                    }
+                    var matrix = MixingMethods.Compute(m.Method, encoder, input, trace, null, flowAllLayers: false);
+                    scores[m.Method] = positions.Select(j => (double)matrix[layers - 1, 0, j]).ToArray();
+                }
+                var (_, rho, aopc) = EvaluateSentence(encoding.Ids, positions, maskId, p, probability, scores);
+                foreach (var m in result.Methods)
+                {
+                    if (scores[m.Method] is null) continue;
+                    if (rho[m.Method] is double r) m.Spearman.Add(r);
+                    else m.SkippedConstant++;
+                    m.Aopc.Add(aopc[m.Method]!.Value);
+                }
+                rhoOut = rho;
+                aopcOut = aopc;
+            }
+            perExample?.Invoke(new ExampleEvaluation(sentence, predicted, p, positions.Length, rhoOut, aopcOut));
+            progress?.Invoke(s + 1, sentences.Count);
+        }
+        return result;
+    }
+
+    /// <summary>The model as a <see cref="ClassProbability"/>: class <paramref name="classId"/>'s softmax probability
+    /// (float64 from the logits) for each variant, the whole batch in one forward pass.</summary>
+    /// <exception cref="ModelFormatException">the model has no classification head.</exception>
+    public static ClassProbability ModelProbability(EncoderModel model, int[] typeIds, int classId)
+    {
+        var classifier = model.Classifier ?? throw new ModelFormatException(
+            $"{model.Name} has no sequence-classification head (no 'classifier.weight' with a pooler)");
+        return batch =>
+        {
+            var inputs = batch.Select(ids => new EncoderInput(ids, typeIds)).ToArray();
+            return model.Encoder.Forward(inputs).LastHiddenStates.Select(h => Softmax(classifier.Classify(h).Logits)[classId]).ToArray();
+        };
+    }
+
+    static int ArgMax(float[] v)
+    {
+        int best = 0;
+        for (int k = 1; k < v.Length; k++) if (v[k] > v[best]) best = k;
+        return best;
+    }
+
+    /// <summary>Softmax in float64 (the differences p − p_j can be small).</summary>
+    public static double[] Softmax(IReadOnlyList<float> logits)
+    {
+        double max = logits.Max();
+        var e = logits.Select(x => Math.Exp(x - max)).ToArray();
+        double sum = e.Sum();
+        return e.Select(x => x / sum).ToArray();
+    }
+}
