@@ -14,6 +14,7 @@ public static class CliApp
         root.Subcommands.Add(TokenizeCommand.Create());
         root.Subcommands.Add(EmbedCommand.Create());
         root.Subcommands.Add(ClassifyCommand.Create());
+        root.Subcommands.Add(EvaluateCommand.Create());
         return root;
     }
 

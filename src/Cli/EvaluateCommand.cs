@@ -1,0 +1,193 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Encodings.Web;
+using System.Text.Json;
+using MixLens.Analysis;
+using MixLens.Analysis.Evaluation;
+
+namespace MixLens.Cli;
+
+/// <summary>
+/// <c>evaluate</c>: faithfulness of the context-mixing methods to a sequence classifier on a labelled TSV (SST-2 dev):
+/// per method, Spearman's ρ between the [CLS] row of the last layer and the blank-out importances (mean ± sd over the
+/// sentences, Mohebbi et al. 2023, arXiv:2301.12971) and AOPC (Samek et al. 2017, arXiv:1509.06321; DeYoung et al.
+/// 2020, arXiv:1911.03429), plus the model's accuracy. See <see cref="FaithfulnessEvaluation"/>.
+/// </summary>
+internal static class EvaluateCommand
+{
+    static readonly JsonWriterOptions JsonOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    public static Command Create()
+    {
+        var model = CommonOptions.Model();
+        var data = new Option<string>("--data") { Description = "labelled TSV: header 'sentence<TAB>label', then one 'sentence<TAB>label' per line", Required = true };
+        var methods = new Option<string?>("--methods")
+        {
+            Description = "comma-separated methods (default: all but flow): " + string.Join(", ", MixingMethods.Names),
+        };
+        var limit = new Option<int?>("--limit") { Description = "evaluate only the first N sentences" };
+        var flowMax = new Option<int>("--flow-max-tokens")
+        {
+            Description = "flow only: skip (and count) sentences longer than this many tokens",
+            DefaultValueFactory = _ => 32,
+        };
+        var format = new Option<string>("--format") { Description = "output format: table (Markdown) or json", DefaultValueFactory = _ => "table" };
+        var csv = new Option<string?>("--csv") { Description = "also write the per-method results as CSV to this file" };
+        var perExample = new Option<string?>("--per-example") { Description = "also write one JSON line per sentence to this file" };
+        var command = new Command("evaluate",
+            "Faithfulness of the context-mixing methods to the classifier: Spearman's rho with blank-out importances, and AOPC.")
+        {
+            model, data, methods, limit, flowMax, format, csv, perExample,
+        };
+        command.SetAction(parse =>
+        {
+            string fmt = parse.GetValue(format)!;
+            if (fmt is not ("table" or "json")) throw new CliException($"unknown format '{fmt}'; choose table or json");
+            var chosen = ParseMethods(parse.GetValue(methods));
+            int? n = parse.GetValue(limit);
+            if (n is < 1) throw new CliException($"--limit must be at least 1, not {n}");
+            int flowMaxTokens = parse.GetValue(flowMax);
+            if (flowMaxTokens < 3) throw new CliException($"--flow-max-tokens must be at least 3, not {flowMaxTokens}");
+            string dataPath = parse.GetValue(data)!;
+            if (!File.Exists(dataPath)) throw new CliException($"data file '{dataPath}' not found");
+            IReadOnlyList<LabeledSentence> sentences;
+            try
+            {
+                sentences = LabeledTsv.Read(dataPath, n);
+            }
+            catch (FormatException e)
+            {
+                throw new CliException(e.Message);
+            }
+            if (sentences.Count == 0) throw new CliException($"data file '{dataPath}' has no sentences");
+
+            using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
+            if (encoderModel.Classifier is null)
+                throw new CliException($"{encoderModel.Name} has no sequence-classification head (no 'classifier.weight' with a pooler)");
+            if (encoderModel.Tokenizer.MaskId is null) throw new CliException($"{encoderModel.Name}: the tokenizer has no [MASK] token");
+            foreach (var s in sentences)
+                if (s.Label >= encoderModel.Classifier.Labels.Count)
+                    throw new CliException($"{dataPath}, line {s.Line}: label {s.Label} is not a class of {encoderModel.Name} (0…{encoderModel.Classifier.Labels.Count - 1})");
+
+            string? perExamplePath = parse.GetValue(perExample);
+            using var perExampleWriter = perExamplePath is null ? null : new StreamWriter(perExamplePath, false, new System.Text.UTF8Encoding(false));
+            var stderr = parse.InvocationConfiguration.Error;
+            bool showProgress = !Console.IsErrorRedirected && ReferenceEquals(stderr, Console.Error);
+            var clock = Stopwatch.StartNew();
+            var result = FaithfulnessEvaluation.Run(encoderModel, sentences, new EvaluationOptions(chosen, flowMaxTokens),
+                progress: showProgress ? (done, total) => stderr!.Write($"\revaluate: {done}/{total} sentences, {clock.Elapsed.TotalSeconds:0}s") : null,
+                perExample: perExampleWriter is null ? null : e => WriteExample(perExampleWriter, e));
+            if (showProgress) stderr!.WriteLine();
+
+            string? csvPath = parse.GetValue(csv);
+            if (csvPath is not null) File.WriteAllText(csvPath, Csv(result));
+            var stdout = parse.InvocationConfiguration.Output;
+            if (fmt == "json") WriteJson(stdout, encoderModel.Name, dataPath, result);
+            else WriteTable(stdout, encoderModel.Name, dataPath, result);
+            return CliRunner.Success;
+        });
+        return command;
+    }
+
+    static IReadOnlyList<MixingMethod> ParseMethods(string? list)
+    {
+        if (list is null) return FaithfulnessEvaluation.DefaultMethods;
+        var result = new List<MixingMethod>();
+        foreach (var raw in list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (!MixingMethods.TryParse(raw, out var m))
+                throw new CliException($"unknown method '{raw}'; choose from {string.Join(", ", MixingMethods.Names)}");
+            if (!result.Contains(m)) result.Add(m);
+        }
+        if (result.Count == 0) throw new CliException("--methods lists no method");
+        return result;
+    }
+
+    static string F(double x, string format = "0.000") =>
+        double.IsNaN(x) ? "n/a" : x.ToString(format, CultureInfo.InvariantCulture);
+
+    static void WriteTable(TextWriter output, string model, string data, EvaluationResult r)
+    {
+        output.WriteLine($"Faithfulness on {Path.GetFileName(data)} ({model}): {r.Sentences} sentences, accuracy {F(r.Accuracy, "0.0000")} ({r.Correct}/{r.Sentences}), {r.SkippedShort} skipped (< 3 non-special tokens)");
+        output.WriteLine();
+        output.WriteLine("| method | Spearman ρ (mean ± sd) | sentences | ρ undefined | too long | AOPC |");
+        output.WriteLine("|---|---|---|---|---|---|");
+        foreach (var m in r.Methods)
+            output.WriteLine($"| {m.Name} | {F(m.SpearmanMean)} ± {F(m.SpearmanSd)} | {m.Spearman.Count} | {m.SkippedConstant} | {m.SkippedTooLong} | {F(m.AopcMean, "0.0000")} |");
+    }
+
+    static string Csv(EvaluationResult r)
+    {
+        var sb = new System.Text.StringBuilder("method,spearman_mean,spearman_sd,n,skipped_constant,skipped_too_long,aopc,aopc_n\n");
+        foreach (var m in r.Methods)
+            sb.Append(CultureInfo.InvariantCulture,
+                $"{m.Name},{Num(m.SpearmanMean)},{Num(m.SpearmanSd)},{m.Spearman.Count},{m.SkippedConstant},{m.SkippedTooLong},{Num(m.AopcMean)},{m.Aopc.Count}\n");
+        return sb.ToString();
+    }
+
+    static string Num(double x) => double.IsNaN(x) ? "" : x.ToString("R", CultureInfo.InvariantCulture);
+
+    static void Number(Utf8JsonWriter w, string name, double x)
+    {
+        if (double.IsNaN(x) || double.IsInfinity(x)) w.WriteNull(name);
+        else w.WriteNumber(name, x);
+    }
+
+    static void WriteJson(TextWriter output, string model, string data, EvaluationResult r)
+    {
+        output.WriteLine(Json(w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("model", model);
+            w.WriteString("data", data);
+            w.WriteNumber("sentences", r.Sentences);
+            w.WriteNumber("correct", r.Correct);
+            Number(w, "accuracy", r.Accuracy);
+            w.WriteNumber("skipped_short", r.SkippedShort);
+            w.WriteStartObject("methods");
+            foreach (var m in r.Methods)
+            {
+                w.WriteStartObject(m.Name);
+                Number(w, "spearman_mean", m.SpearmanMean);
+                Number(w, "spearman_sd", m.SpearmanSd);
+                w.WriteNumber("n", m.Spearman.Count);
+                w.WriteNumber("skipped_constant", m.SkippedConstant);
+                w.WriteNumber("skipped_too_long", m.SkippedTooLong);
+                Number(w, "aopc", m.AopcMean);
+                w.WriteNumber("aopc_n", m.Aopc.Count);
+                w.WriteEndObject();
+            }
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }));
+    }
+
+    static void WriteExample(TextWriter output, ExampleEvaluation e)
+    {
+        output.WriteLine(Json(w =>
+        {
+            w.WriteStartObject();
+            w.WriteNumber("line", e.Sentence.Line);
+            w.WriteString("text", e.Sentence.Text);
+            w.WriteNumber("label", e.Sentence.Label);
+            w.WriteNumber("predicted", e.Predicted);
+            w.WriteNumber("p", e.Probability);
+            w.WriteNumber("tokens", e.NonSpecialTokens);
+            w.WriteStartObject("spearman");
+            foreach (var (m, v) in e.Spearman) Number(w, MixingMethods.NameOf(m), v ?? double.NaN);
+            w.WriteEndObject();
+            w.WriteStartObject("aopc");
+            foreach (var (m, v) in e.Aopc) Number(w, MixingMethods.NameOf(m), v ?? double.NaN);
+            w.WriteEndObject();
+            w.WriteEndObject();
+        }));
+    }
+
+    static string Json(Action<Utf8JsonWriter> write)
+    {
+        using var stream = new MemoryStream();
+        using (var w = new Utf8JsonWriter(stream, JsonOptions)) write(w);
+        return System.Text.Encoding.UTF8.GetString(stream.ToArray());
+    }
+}

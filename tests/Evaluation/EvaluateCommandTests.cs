@@ -1,0 +1,100 @@
+using System.Text.Json;
+using MixLens.Tests.Cli;
+using MixLens.Tests.Infrastructure;
+
+namespace MixLens.Tests.Evaluation;
+
+/// <summary><c>mixlens evaluate</c> end to end on the first sentences of SST-2 dev, and its one-line errors.</summary>
+public class EvaluateCommandTests
+{
+    static string Model => SharedData.Models("minilm-l6-sst2");
+    static string Data => Path.Combine(SharedData.Root, "data", "sst2-dev.tsv");
+
+    static readonly string[] Defaults =
+        ["attention", "rollout", "value-zeroing", "value-zeroing-rollout", "attention-norm", "alti", "alti-rollout", "globenc", "globenc-rollout"];
+
+    [Fact]
+    public void Evaluate_Limit20Json_StructureRangesAndCountsAddUp()
+    {
+        var result = CliHarness.RunOk("evaluate", "--model", Model, "--data", Data, "--limit", "20", "--format", "json");
+        using var doc = JsonDocument.Parse(result.Stdout);
+        var root = doc.RootElement;
+        Assert.Equal("minilm-l6-sst2", root.GetProperty("model").GetString());
+        int sentences = root.GetProperty("sentences").GetInt32();
+        Assert.Equal(20, sentences);
+        int correct = root.GetProperty("correct").GetInt32();
+        Assert.Equal((double)correct / sentences, root.GetProperty("accuracy").GetDouble(), 12);
+        Assert.True(correct >= 15, $"accuracy {correct}/20 is far below the model's 89%");
+        int skippedShort = root.GetProperty("skipped_short").GetInt32();
+        var methods = root.GetProperty("methods");
+        Assert.Equal(Defaults, methods.EnumerateObject().Select(p => p.Name));
+        foreach (var m in methods.EnumerateObject())
+        {
+            var v = m.Value;
+            int n = v.GetProperty("n").GetInt32();
+            Assert.Equal(sentences - skippedShort, n + v.GetProperty("skipped_constant").GetInt32() + v.GetProperty("skipped_too_long").GetInt32());
+            Assert.Equal(sentences - skippedShort - v.GetProperty("skipped_too_long").GetInt32(), v.GetProperty("aopc_n").GetInt32());
+            Assert.True(n > 0, m.Name);
+            Assert.InRange(v.GetProperty("spearman_mean").GetDouble(), -1.0, 1.0);
+            Assert.InRange(v.GetProperty("spearman_sd").GetDouble(), 0.0, 1.0);
+            Assert.InRange(v.GetProperty("aopc").GetDouble(), -1.0, 1.0);
+        }
+    }
+
+    [Fact]
+    public void Evaluate_FlowWithSmallLimit_SkipsLongSentencesAndWritesPerExample()
+    {
+        using var dir = new TempFolder();
+        string perExample = dir.File("examples.jsonl"), csv = dir.File("results.csv");
+        var result = CliHarness.RunOk("evaluate", "--model", Model, "--data", Data, "--limit", "6", "--methods", "attention,flow",
+            "--flow-max-tokens", "12", "--format", "json", "--per-example", perExample, "--csv", csv);
+        using var doc = JsonDocument.Parse(result.Stdout);
+        var flow = doc.RootElement.GetProperty("methods").GetProperty("flow");
+        var lines = File.ReadAllLines(perExample);
+        Assert.Equal(6, lines.Length);
+        int longOnes = lines.Count(l =>
+        {
+            using var e = JsonDocument.Parse(l);
+            return e.RootElement.GetProperty("tokens").GetInt32() + 2 > 12;
+        });
+        Assert.Equal(longOnes, flow.GetProperty("skipped_too_long").GetInt32());
+        var csvLines = File.ReadAllLines(csv);
+        Assert.Equal(3, csvLines.Length);
+        Assert.StartsWith("method,spearman_mean", csvLines[0]);
+    }
+
+    [Fact]
+    public void Evaluate_Table_PrintsOneRowPerMethod()
+    {
+        var result = CliHarness.RunOk("evaluate", "--model", Model, "--data", Data, "--limit", "3", "--methods", "attention,rollout");
+        var rows = result.StdoutLines.Where(l => l.StartsWith("| ") && !l.StartsWith("| method")).ToArray();
+        Assert.Equal(2, rows.Length);
+        Assert.StartsWith("| attention |", rows[0]);
+        Assert.Contains("accuracy", result.StdoutLines[0]);
+    }
+
+    [Fact]
+    public void Evaluate_UnknownMethod_OneLineError() =>
+        CliHarness.RunUserError("unknown method 'bogus'", "evaluate", "--model", Model, "--data", Data, "--methods", "attention,bogus");
+
+    [Fact]
+    public void Evaluate_MissingData_OneLineError() =>
+        CliHarness.RunUserError("not found", "evaluate", "--model", Model, "--data", "/nonexistent/sst2.tsv");
+
+    [Fact]
+    public void Evaluate_ModelWithoutHead_OneLineError() =>
+        CliHarness.RunUserError("no sequence-classification head", "evaluate", "--model", SharedData.Models("bert-mlm-random"), "--data", Data, "--limit", "2");
+
+    [Fact]
+    public void Evaluate_MalformedLine_NamesTheLine()
+    {
+        using var dir = new TempFolder();
+        string path = dir.File("bad.tsv");
+        File.WriteAllText(path, "sentence\tlabel\na fine film .\t1\nno label here\n");
+        CliHarness.RunUserError("line 3", "evaluate", "--model", Model, "--data", path);
+    }
+
+    [Fact]
+    public void Evaluate_UnknownFormat_OneLineError() =>
+        CliHarness.RunUserError("unknown format", "evaluate", "--model", Model, "--data", Data, "--format", "xml");
+}
