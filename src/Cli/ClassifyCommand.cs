@@ -24,9 +24,7 @@ internal static class ClassifyCommand
         {
             string fmt = parse.GetValue(format)!;
             if (fmt is not ("text" or "json")) throw new CliException($"unknown format '{fmt}'; choose text or json");
-            var texts = CommonOptions.ReadTexts(parse.GetValue(text), parse.GetValue(input));
-            string? textPair = parse.GetValue(pair);
-            if (textPair is not null && texts.Count != 1) throw new CliException("--text-pair goes with --text, not with --input");
+            var (texts, textPair) = CommonOptions.ReadTexts(parse.GetValue(text), parse.GetValue(input), parse.GetValue(pair));
             using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
             if (encoderModel.Classifier is null)
                 throw new CliException($"{encoderModel.Name} has no sequence-classification head (no 'classifier.weight' with a pooler)");

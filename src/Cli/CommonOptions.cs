@@ -36,6 +36,14 @@ internal static class CommonOptions
     /// <summary>Loads the model, turning a missing directory into a clear error.</summary>
     public static EncoderModel LoadModel(string directory) => EncoderModel.Load(directory);
 
+    /// <summary>The texts of --text or --input, and --text-pair, which only goes with a single --text.</summary>
+    public static (IReadOnlyList<string> Texts, string? Pair) ReadTexts(string? text, string? inputPath, string? pair)
+    {
+        var texts = ReadTexts(text, inputPath);
+        if (pair is not null && texts.Count != 1) throw new CliException("--text-pair goes with --text, not with --input");
+        return (texts, pair);
+    }
+
     /// <summary>The texts of --text or --input (exactly one of them must be given).</summary>
     public static IReadOnlyList<string> ReadTexts(string? text, string? inputPath)
     {

@@ -21,9 +21,7 @@ internal static class EmbedCommand
         };
         command.SetAction(parse =>
         {
-            var texts = CommonOptions.ReadTexts(parse.GetValue(text), parse.GetValue(input));
-            string? textPair = parse.GetValue(pair);
-            if (textPair is not null && texts.Count != 1) throw new CliException("--text-pair goes with --text, not with --input");
+            var (texts, textPair) = CommonOptions.ReadTexts(parse.GetValue(text), parse.GetValue(input), parse.GetValue(pair));
             using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
             bool cut = parse.GetValue(truncate);
             var stdout = parse.InvocationConfiguration.Output;

@@ -18,9 +18,7 @@ internal static class TokenizeCommand
         };
         command.SetAction(parse =>
         {
-            var texts = CommonOptions.ReadTexts(parse.GetValue(text), parse.GetValue(input));
-            string? textPair = parse.GetValue(pair);
-            if (textPair is not null && texts.Count != 1) throw new CliException("--text-pair goes with --text, not with --input");
+            var (texts, textPair) = CommonOptions.ReadTexts(parse.GetValue(text), parse.GetValue(input), parse.GetValue(pair));
             using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
             int? limit = parse.GetValue(truncate) ? encoderModel.Config.MaxPositionEmbeddings : null;
             var stdout = parse.InvocationConfiguration.Output;

@@ -33,13 +33,8 @@ public static class AttentionNorm
     /// <param name="trace">a trace of this text holding <see cref="Requirements"/> (null: run the forward pass here).</param>
     public static Tensor Compute(BertEncoder encoder, EncoderInput input, Trace? trace = null)
     {
-        var config = encoder.Config;
         trace ??= encoder.Forward(input, Requirements).Trace;
-        int L = config.NumHiddenLayers, n = input.Length;
-        var result = Tensor.Zeros(L, n, n);
-        for (int l = 0; l < L; l++)
-            LayerMatrix(config, encoder.Weights.Layers[l], trace, l, result.Data.AsSpan(l * n * n, n * n));
-        return result;
+        return LayerMatrices.Stack(encoder, trace, input.Length, LayerMatrix);
     }
 
     /// <summary>N_l [n, n] of one layer from its trace, written to <paramref name="destination"/>.</summary>
@@ -80,10 +75,6 @@ public static class AttentionNorm
         });
         return f;
     }
-
-    /// <summary>x_j, the input of layer <paramref name="layer"/> [n, d]: <c>embeddings.output</c> or the previous layer's output.</summary>
-    public static Tensor LayerInput(Trace trace, int layer) =>
-        layer == 0 ? trace[TraceNames.EmbeddingsOutput] : trace[layer - 1, LayerStep.Output];
 
     /// <summary>G[j, h, h'] = ⟨F[h, j], F[h', j]⟩ in float64, [n, H, H], from F [H, n, d].</summary>
     internal static double[] GramPerToken(float[] f, int heads, int n, int d)

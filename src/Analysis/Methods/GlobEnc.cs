@@ -38,20 +38,15 @@ public static class GlobEnc
     /// <param name="trace">a trace of this text holding <see cref="Requirements"/> (null: run the forward pass here).</param>
     public static Tensor Compute(BertEncoder encoder, EncoderInput input, Trace? trace = null)
     {
-        var config = encoder.Config;
         trace ??= encoder.Forward(input, Requirements).Trace;
-        int L = config.NumHiddenLayers, n = input.Length;
-        var result = Tensor.Zeros(L, n, n);
-        for (int l = 0; l < L; l++)
-            LayerMatrix(config, encoder.Weights.Layers[l], trace, l, result.Data.AsSpan(l * n * n, n * n));
-        return result;
+        return LayerMatrices.Stack(encoder, trace, input.Length, LayerMatrix);
     }
 
     /// <summary>N_l [n, n] of one layer from its trace, written to <paramref name="destination"/>.</summary>
     public static void LayerMatrix(EncoderConfig config, LayerWeights w, Trace trace, int layer, Span<float> destination)
     {
         var probs = trace[layer, LayerStep.Probs];                                      // α  [H, n, n]
-        var x = AttentionNorm.LayerInput(trace, layer);                                 // x  [n, d]
+        var x = LayerMatrices.LayerInput(trace, layer);                                 // x  [n, d]
         var residual1 = trace[layer, LayerStep.AttentionResidual];                      //    [n, d]
         var residual2 = trace[layer, LayerStep.FfnResidual];                            //    [n, d]
         int heads = config.NumAttentionHeads, n = probs.Shape[1], d = config.HiddenSize;

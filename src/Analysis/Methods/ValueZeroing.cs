@@ -43,14 +43,10 @@ public static class ValueZeroing
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="head"/> does not exist.</exception>
     public static Tensor Compute(BertEncoder encoder, EncoderInput input, int? head = null, Trace? trace = null)
     {
-        var config = encoder.Config;
-        CheckHead(config, head);
+        CheckHead(encoder.Config, head);
         trace ??= encoder.Forward(input, Requirements).Trace;
-        int L = config.NumHiddenLayers, n = input.Length;
-        var result = Tensor.Zeros(L, n, n);
-        for (int l = 0; l < L; l++)
-            LayerMatrix(config, encoder.Weights.Layers[l], trace, l, head, result.Data.AsSpan(l * n * n, n * n));
-        return result;
+        return LayerMatrices.Stack(encoder, trace, input.Length,
+            (config, w, t, layer, destination) => LayerMatrix(config, w, t, layer, head, destination));
     }
 
     /// <summary>C_l [n, n] of one layer from its trace, written to <paramref name="destination"/>.</summary>
@@ -158,7 +154,7 @@ public static class ValueZeroing
         var result = Tensor.Zeros(L, n, n);
         for (int l = 0; l < L; l++)
         {
-            var layerInput = l == 0 ? hiddenStates[TraceNames.EmbeddingsOutput] : hiddenStates[l - 1, LayerStep.Output];
+            var layerInput = LayerMatrices.LayerInput(hiddenStates, l);
             var distances = new double[n * n];
             int copies = n + 1, perCall = Math.Max(1, MaxRowsPerBatch / n);
             Tensor? original = null;
