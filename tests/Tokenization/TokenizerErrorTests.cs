@@ -44,23 +44,22 @@ public sealed class TokenizerErrorTests : IDisposable
     {
         var e = Assert.Throws<TokenizerException>(() => TokenizerFactory.Load(_dir));
 
-        Assert.Equal($"no tokenizer found in '{_dir}': expected tokenizer.json or vocab.txt", e.Message);
+        Assert.Equal($"no tokenizer found in '{_dir}': expected tokenizer.json, vocab.txt (WordPiece) or vocab.json + merges.txt (BPE)", e.Message);
     }
 
     [Fact]
-    public void Load_VocabJsonAndMerges_ThrowsBpeNotSupported()
+    public void FromDirectory_WordPieceOnBpeDirectory_ThrowsNamingTheKind()
     {
-        var e = Assert.Throws<TokenizerException>(() => TokenizerFactory.Load(SharedData.Models("roberta-random")));
+        var dir = SharedData.Models("roberta-random");
 
-        Assert.StartsWith("BPE tokenizers are not supported yet", e.Message);
-        Assert.Contains("vocab.json + merges.txt", e.Message);
-        Assert.Throws<TokenizerException>(() => WordPieceTokenizer.FromDirectory(SharedData.Models("roberta-random")));
+        var e = Assert.Throws<TokenizerException>(() => WordPieceTokenizer.FromDirectory(dir));
+
+        Assert.StartsWith($"'{dir}' holds a byte-level BPE tokenizer (vocab.json + merges.txt), not a WordPiece one", e.Message);
     }
 
     [Theory]
-    [InlineData("roberta-base", "BPE tokenizers are not supported yet")]
     [InlineData("t5-small", "Unigram (SentencePiece) tokenizers are not supported yet")]
-    public void Load_NonWordPieceTokenizerJson_ThrowsUnsupportedModelType(string name, string expected)
+    public void Load_UnsupportedTokenizerJson_ThrowsUnsupportedModelType(string name, string expected)
     {
         var dir = Path.Combine(SharedData.Root, "tokenizers", name);
 
@@ -78,7 +77,7 @@ public sealed class TokenizerErrorTests : IDisposable
         var e = Assert.Throws<TokenizerException>(() => TokenizerFactory.Load(_dir));
 
         Assert.Equal($"unknown tokenizer model type \"Charformer\" ('{Path.Combine(_dir, "tokenizer.json")}' has model.type \"Charformer\"); "
-            + "only WordPiece (BERT-style) tokenizers are supported", e.Message);
+            + "WordPiece and byte-level BPE tokenizers are supported", e.Message);
     }
 
     [Fact]
@@ -135,11 +134,11 @@ public sealed class TokenizerErrorTests : IDisposable
     [Fact]
     public void Load_UnsupportedNormalizer_ThrowsNamingTheType()
     {
-        var path = Write("tokenizer.json", TokenizerJson(normalizer: """{"type": "Precompiled", "precompiled_charsmap": ""}"""));
+        var path = Write("tokenizer.json", TokenizerJson(normalizer: """{"type": "ByteLevel"}"""));
 
         var e = Assert.Throws<TokenizerException>(() => WordPieceTokenizer.FromDirectory(_dir));
 
-        Assert.StartsWith($"'{path}': normalizer type \"Precompiled\" is not supported", e.Message);
+        Assert.StartsWith($"'{path}': normalizer type \"ByteLevel\" is not supported", e.Message);
     }
 
     [Fact]

@@ -38,6 +38,21 @@ public static class TokenizerFixtures
         }
     }
 
+    /// <summary>The tokenizers/NAME directory of ../shared (tokenizer files with no model: roberta-base, t5-small).</summary>
+    public static string TokenizerDir(string name) => Path.Combine(SharedData.Root, "tokenizers", name);
+
+    static readonly Dictionary<string, ITokenizer> s_factoryCache = new();
+
+    /// <summary>The tokenizer <see cref="TokenizerFactory.Load"/> gives for a directory, loaded once per test run.</summary>
+    public static ITokenizer LoadAny(string dir)
+    {
+        lock (s_factoryCache)
+        {
+            if (!s_factoryCache.TryGetValue(dir, out var tokenizer)) s_factoryCache[dir] = tokenizer = TokenizerFactory.Load(dir);
+            return tokenizer;
+        }
+    }
+
     /// <summary>Every line of a gzip JSONL tokenizer fixture (fixtures/tokenizers/NAME).</summary>
     public static List<ExpectedEncoding> ReadJsonl(string name)
     {

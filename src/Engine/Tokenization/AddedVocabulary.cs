@@ -73,6 +73,47 @@ public sealed class AddedVocabulary
     public void SplitNormalized(NormalizedText text, int from, int to, List<Piece> pieces) =>
         _normalizedMatcher.Split(text.Chars, from, to, pieces);
 
+    /// <summary>
+    /// HF <c>extract_and_normalize</c> for one text: cuts the raw added tokens out, normalises each remaining piece
+    /// with <paramref name="normalizer"/>, cuts the normalised added tokens out of it, and hands every other piece
+    /// (a normalised text and its char range) to <paramref name="tokenizePiece"/>, which appends its tokens to
+    /// <paramref name="tokens"/>. Added tokens are appended as they come (their string is the matched text,
+    /// whitespace taken by lstrip/rstrip included), so the tokens stay in text order.
+    /// </summary>
+    public void ExtractAndNormalize(string text, INormalizer? normalizer, List<Token> tokens, Action<NormalizedText, int, int> tokenizePiece)
+    {
+        if (text.Length == 0) return;
+        var raw = new NormalizedText(text, 0, text.Length);
+        var pieces = new List<Piece>();
+        if (HasRawTokens) SplitRaw(raw, 0, raw.Length, pieces);
+        else pieces.Add(new Piece(0, raw.Length, null));
+
+        var subPieces = new List<Piece>();
+        foreach (var piece in pieces)
+        {
+            var (start, end) = raw.OriginalSpan(piece.Start, piece.End);
+            if (piece.Token is not null)
+            {
+                tokens.Add(new Token(piece.Token.Id, text[start..end], start, end));
+                continue;
+            }
+            var normalized = new NormalizedText(text, start, end);
+            normalizer?.Normalize(normalized);
+            subPieces.Clear();
+            if (HasNormalizedTokens) SplitNormalized(normalized, 0, normalized.Length, subPieces);
+            else if (normalized.Length > 0) subPieces.Add(new Piece(0, normalized.Length, null));
+            foreach (var sub in subPieces)
+            {
+                if (sub.Token is not null)
+                {
+                    var (s, e) = normalized.OriginalSpan(sub.Start, sub.End);
+                    tokens.Add(new Token(sub.Token.Id, normalized.Substring(sub.Start, sub.End), s, e));
+                }
+                else tokenizePiece(normalized, sub.Start, sub.End);
+            }
+        }
+    }
+
     /// <summary>Leftmost-longest matching of a set of patterns, with HF's single_word/lstrip/rstrip handling.</summary>
     sealed class Matcher
     {

@@ -61,6 +61,48 @@ public sealed class NormalizedText
         }
     }
 
+    /// <summary>
+    /// A new text holding chars [from, to) of this one with their alignments (HF's split of a normalised string:
+    /// each piece keeps the original spans of its chars, so later transforms of the piece stay aligned).
+    /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">The range is not inside the text.</exception>
+    public NormalizedText Slice(int from, int to)
+    {
+        if ((uint)from > (uint)_length || to < from || to > _length)
+            throw new ArgumentOutOfRangeException(nameof(from), $"range [{from}, {to}) is outside a text of {_length} chars");
+        var (start, end) = OriginalSpan(from, to);
+        var slice = new NormalizedText(Original, start, end, Math.Max(to - from, 4));
+        Array.Copy(_chars, from, slice._chars, 0, to - from);
+        Array.Copy(_starts, from, slice._starts, 0, to - from);
+        Array.Copy(_ends, from, slice._ends, 0, to - from);
+        slice._length = to - from;
+        return slice;
+    }
+
+    NormalizedText(string original, int start, int end, int capacity)
+    {
+        Original = original;
+        OriginalStart = start;
+        OriginalEnd = end;
+        _chars = new int[capacity]; _starts = new int[capacity]; _ends = new int[capacity];
+        _nextChars = new int[capacity]; _nextStarts = new int[capacity]; _nextEnds = new int[capacity];
+    }
+
+    /// <summary>
+    /// Puts <paramref name="c"/> before the first char, as HF's <c>prepend</c>: the new char replaces the first
+    /// char's place (taking its span) and the first char is re-inserted after it (sharing that span). Does nothing
+    /// on an empty text.
+    /// </summary>
+    public void Prepend(int c)
+    {
+        if (_length == 0) return;
+        BeginTransform(0);
+        Emit(c, 0);
+        Emit(_chars[0], 1);
+        for (int i = 1; i < _length; i++) Emit(_chars[i], 0);
+        EndTransform();
+    }
+
     /// <summary>Number of normalised chars (code points).</summary>
     public int Length => _length;
 

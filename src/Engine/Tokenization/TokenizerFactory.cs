@@ -7,8 +7,9 @@ namespace MixLens.Engine.Tokenization;
 /// <list type="bullet">
 /// <item><c>tokenizer.json</c> with a WordPiece model, or <c>vocab.txt</c> (BERT, DistilBERT, ELECTRA, MiniLM, ...):
 /// <see cref="WordPieceTokenizer"/>;</item>
-/// <item>anything else (BPE from tokenizer.json or vocab.json + merges.txt, Unigram/SentencePiece, WordLevel) is
-/// refused with a <see cref="TokenizerException"/> saying so.</item>
+/// <item><c>tokenizer.json</c> with a BPE model, or <c>vocab.json</c> + <c>merges.txt</c> (byte-level BPE: GPT-2,
+/// RoBERTa, BART, ...): <see cref="BpeTokenizer"/>;</item>
+/// <item>anything else (Unigram/SentencePiece, WordLevel) is refused with a <see cref="TokenizerException"/> saying so.</item>
 /// </list>
 /// Source: transformers AutoTokenizer (files it looks for); tokenizers <c>Tokenizer::from_file</c>.
 /// </summary>
@@ -32,11 +33,16 @@ public static class TokenizerFactory
                     throw new TokenizerException($"'{json}' is malformed: it has no \"model\" object");
                 modelType = WordPieceTokenizerLoader.ModelType(model);
             }
-            if (modelType != "WordPiece")
-                throw new TokenizerException(WordPieceTokenizerLoader.UnsupportedModel(modelType, $"'{json}' has model.type \"{modelType}\""));
-            return WordPieceTokenizerLoader.FromTokenizerJson(json);
+            return modelType switch
+            {
+                "WordPiece" => WordPieceTokenizerLoader.FromTokenizerJson(json),
+                "BPE" => BpeTokenizerLoader.FromTokenizerJson(json),
+                _ => throw new TokenizerException(WordPieceTokenizerLoader.UnsupportedModel(modelType, $"'{json}' has model.type \"{modelType}\"")),
+            };
         }
         if (File.Exists(Path.Combine(dir, "vocab.txt"))) return WordPieceTokenizerLoader.FromVocabFiles(dir);
+        if (File.Exists(Path.Combine(dir, BpeTokenizerLoader.VocabJson)) && File.Exists(Path.Combine(dir, BpeTokenizerLoader.MergesTxt)))
+            return BpeTokenizerLoader.FromVocabFiles(dir);
         throw new TokenizerException(DescribeUnsupported(dir));
     }
 
@@ -44,10 +50,10 @@ public static class TokenizerFactory
     internal static string DescribeUnsupported(string dir)
     {
         bool Has(string file) => File.Exists(Path.Combine(dir, file));
-        if (Has("vocab.json") && Has("merges.txt"))
-            return $"BPE tokenizers are not supported yet: '{dir}' has vocab.json + merges.txt (byte-level BPE, e.g. RoBERTa/GPT-2); only WordPiece (BERT-style) tokenizers are";
+        if (Has("vocab.json") != Has("merges.txt"))
+            return $"incomplete BPE tokenizer in '{dir}': it has {(Has("vocab.json") ? "vocab.json but no merges.txt" : "merges.txt but no vocab.json")}; a byte-level BPE tokenizer needs both (or a tokenizer.json)";
         if (Has("spiece.model") || Has("sentencepiece.bpe.model") || Has("tokenizer.model"))
             return $"SentencePiece tokenizers are not supported yet: '{dir}' has a SentencePiece model file; only WordPiece (BERT-style) tokenizers are";
-        return $"no tokenizer found in '{dir}': expected tokenizer.json or vocab.txt";
+        return $"no tokenizer found in '{dir}': expected tokenizer.json, vocab.txt (WordPiece) or vocab.json + merges.txt (BPE)";
     }
 }

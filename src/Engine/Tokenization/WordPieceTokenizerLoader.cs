@@ -12,10 +12,10 @@ namespace MixLens.Engine.Tokenization;
 /// </summary>
 internal static class WordPieceTokenizerLoader
 {
-    const string TokenizerJson = "tokenizer.json";
-    const string VocabTxt = "vocab.txt";
-    const string TokenizerConfigJson = "tokenizer_config.json";
-    const string SpecialTokensMapJson = "special_tokens_map.json";
+    internal const string TokenizerJson = "tokenizer.json";
+    internal const string VocabTxt = "vocab.txt";
+    internal const string TokenizerConfigJson = "tokenizer_config.json";
+    internal const string SpecialTokensMapJson = "special_tokens_map.json";
 
     /// <summary>See <see cref="WordPieceTokenizer.FromDirectory"/>.</summary>
     public static WordPieceTokenizer FromDirectory(string dir)
@@ -26,6 +26,8 @@ internal static class WordPieceTokenizerLoader
         if (File.Exists(json)) return FromTokenizerJson(json);
         string vocab = Path.Combine(dir, VocabTxt);
         if (File.Exists(vocab)) return FromVocabFiles(dir);
+        if (File.Exists(Path.Combine(dir, BpeTokenizerLoader.VocabJson)) && File.Exists(Path.Combine(dir, BpeTokenizerLoader.MergesTxt)))
+            throw new TokenizerException($"'{dir}' holds a byte-level BPE tokenizer (vocab.json + merges.txt), not a WordPiece one (TokenizerFactory.Load picks the tokenizer kind from the files)");
         throw new TokenizerException(TokenizerFactory.DescribeUnsupported(dir));
     }
 
@@ -40,7 +42,8 @@ internal static class WordPieceTokenizerLoader
         if (!root.TryGetProperty("model", out var model) || model.ValueKind != JsonValueKind.Object)
             throw Malformed(path, "it has no \"model\" object");
         string modelType = ModelType(model);
-        if (modelType != "WordPiece") throw new TokenizerException(UnsupportedModel(modelType, $"'{path}' has model.type \"{modelType}\""));
+        if (modelType != "WordPiece")
+            throw new TokenizerException($"'{path}' has model.type \"{modelType}\", not a WordPiece model (TokenizerFactory.Load picks the tokenizer kind from the files)");
 
         var vocab = ReadVocabObject(path, model);
         string unk = OptionalString(path, model, "unk_token", "model.unk_token") ?? "[UNK]";
@@ -144,10 +147,9 @@ internal static class WordPieceTokenizerLoader
     /// <summary>The message for a tokenizer kind this project cannot run yet.</summary>
     internal static string UnsupportedModel(string modelType, string where) => modelType switch
     {
-        "BPE" => $"BPE tokenizers are not supported yet ({where}); only WordPiece (BERT-style) tokenizers are",
-        "Unigram" => $"Unigram (SentencePiece) tokenizers are not supported yet ({where}); only WordPiece (BERT-style) tokenizers are",
-        "WordLevel" => $"WordLevel tokenizers are not supported yet ({where}); only WordPiece (BERT-style) tokenizers are",
-        _ => $"unknown tokenizer model type \"{modelType}\" ({where}); only WordPiece (BERT-style) tokenizers are supported",
+        "Unigram" => $"Unigram (SentencePiece) tokenizers are not supported yet ({where}); WordPiece and byte-level BPE tokenizers are",
+        "WordLevel" => $"WordLevel tokenizers are not supported ({where}); WordPiece and byte-level BPE tokenizers are",
+        _ => $"unknown tokenizer model type \"{modelType}\" ({where}); WordPiece and byte-level BPE tokenizers are supported",
     };
 
     /// <summary>Parses a JSON file, turning I/O and syntax errors into <see cref="TokenizerException"/>.</summary>
@@ -172,7 +174,7 @@ internal static class WordPieceTokenizerLoader
         }
     }
 
-    static Dictionary<string, int> ReadVocabObject(string path, JsonElement model)
+    internal static Dictionary<string, int> ReadVocabObject(string path, JsonElement model)
     {
         if (!model.TryGetProperty("vocab", out var vocab) || vocab.ValueKind != JsonValueKind.Object)
             throw Malformed(path, "model.vocab is missing or not an object of token → id");
@@ -187,7 +189,7 @@ internal static class WordPieceTokenizerLoader
         return result;
     }
 
-    static Dictionary<string, int> ReadVocabTxt(string path)
+    internal static Dictionary<string, int> ReadVocabTxt(string path)
     {
         var vocab = new Dictionary<string, int>(StringComparer.Ordinal);
         try
@@ -204,7 +206,7 @@ internal static class WordPieceTokenizerLoader
         return vocab;
     }
 
-    static INormalizer? ReadNormalizer(string path, JsonElement element, string field)
+    internal static INormalizer? ReadNormalizer(string path, JsonElement element, string field)
     {
         if (element.ValueKind == JsonValueKind.Null) return null;
         if (element.ValueKind != JsonValueKind.Object) throw Malformed(path, $"{field} is not an object");
@@ -236,7 +238,7 @@ internal static class WordPieceTokenizerLoader
         }
     }
 
-    static bool ReadPreTokenizer(string path, JsonElement element, string field)
+    internal static bool ReadPreTokenizer(string path, JsonElement element, string field)
     {
         if (element.ValueKind == JsonValueKind.Null) return false;
         if (element.ValueKind != JsonValueKind.Object) throw Malformed(path, $"{field} is not an object");
@@ -248,7 +250,7 @@ internal static class WordPieceTokenizerLoader
         throw new TokenizerException($"'{path}': {field} type \"{type}\" is not supported (supported: BertPreTokenizer)");
     }
 
-    static List<AddedToken> ReadAddedTokens(string path, JsonElement element)
+    internal static List<AddedToken> ReadAddedTokens(string path, JsonElement element)
     {
         if (element.ValueKind == JsonValueKind.Null) return [];
         if (element.ValueKind != JsonValueKind.Array) throw Malformed(path, "added_tokens is not an array");
@@ -264,7 +266,7 @@ internal static class WordPieceTokenizerLoader
         return tokens;
     }
 
-    static AddedToken ReadAddedToken(string path, JsonElement item, string field, int id)
+    internal static AddedToken ReadAddedToken(string path, JsonElement item, string field, int id)
     {
         if (item.ValueKind == JsonValueKind.String) return new AddedToken(item.GetString()!, id, Special: true, Normalized: false);
         if (item.ValueKind != JsonValueKind.Object) throw Malformed(path, $"{field} is not an object");
@@ -278,7 +280,7 @@ internal static class WordPieceTokenizerLoader
             Normalized: OptionalBool(path, item, "normalized") ?? !special);
     }
 
-    static TemplatePostProcessor? ReadPostProcessor(string path, JsonElement element)
+    internal static TemplatePostProcessor? ReadPostProcessor(string path, JsonElement element)
     {
         const string field = "post_processor";
         if (element.ValueKind == JsonValueKind.Null) return null;
@@ -329,7 +331,7 @@ internal static class WordPieceTokenizerLoader
         }
     }
 
-    static (string Token, int Id) ReadTokenPair(string path, JsonElement element, string name)
+    internal static (string Token, int Id) ReadTokenPair(string path, JsonElement element, string name)
     {
         if (!element.TryGetProperty(name, out var pair) || pair.ValueKind != JsonValueKind.Array || pair.GetArrayLength() != 2
             || pair[0].ValueKind != JsonValueKind.String || pair[1].ValueKind != JsonValueKind.Number || !pair[1].TryGetInt32(out int id))
@@ -337,7 +339,7 @@ internal static class WordPieceTokenizerLoader
         return (pair[0].GetString()!, id);
     }
 
-    static IReadOnlyList<TemplatePostProcessor.Piece> ReadTemplate(string path, JsonElement element, string name)
+    internal static IReadOnlyList<TemplatePostProcessor.Piece> ReadTemplate(string path, JsonElement element, string name)
     {
         string field = $"post_processor.{name}";
         if (!element.TryGetProperty(name, out var template)) throw Malformed(path, $"{field} is missing");
@@ -363,11 +365,11 @@ internal static class WordPieceTokenizerLoader
     }
 
     /// <summary>
-    /// Special-token names (unk_token, sep_token, pad_token, cls_token, mask_token) from tokenizer_config.json, then
+    /// Special-token names (unk_token, sep_token, pad_token, cls_token, mask_token, bos_token, eos_token) from tokenizer_config.json, then
     /// special_tokens_map.json (which wins, as in transformers); each a string or an object with "content".
     /// Missing files give no names.
     /// </summary>
-    static Dictionary<string, string> ReadSpecialTokenNames(string dir)
+    internal static Dictionary<string, string> ReadSpecialTokenNames(string dir)
     {
         var names = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (var file in new[] { TokenizerConfigJson, SpecialTokensMapJson })
@@ -376,7 +378,7 @@ internal static class WordPieceTokenizerLoader
             if (!File.Exists(path)) continue;
             using var document = ParseJsonFile(path);
             if (document.RootElement.ValueKind != JsonValueKind.Object) throw Malformed(path, "the root is not a JSON object");
-            foreach (var key in new[] { "unk_token", "sep_token", "pad_token", "cls_token", "mask_token" })
+            foreach (var key in new[] { "unk_token", "sep_token", "pad_token", "cls_token", "mask_token", "bos_token", "eos_token" })
             {
                 if (!document.RootElement.TryGetProperty(key, out var value)) continue;
                 string? name = value.ValueKind switch
@@ -394,7 +396,7 @@ internal static class WordPieceTokenizerLoader
 
     /// <summary>tokenizer_config.json <c>model_max_length</c>, or null when absent, not a positive int, or HF's
     /// "unlimited" sentinel (int(1e30)).</summary>
-    static int? ReadModelMaxLength(string dir)
+    internal static int? ReadModelMaxLength(string dir)
     {
         string path = Path.Combine(dir, TokenizerConfigJson);
         if (!File.Exists(path)) return null;
@@ -405,24 +407,24 @@ internal static class WordPieceTokenizerLoader
         return value.TryGetInt32(out int length) && length > 0 ? length : null;
     }
 
-    static string RequiredString(string path, JsonElement element, string name, string field) =>
+    internal static string RequiredString(string path, JsonElement element, string name, string field) =>
         OptionalString(path, element, name, field) ?? throw Malformed(path, $"{field} is missing");
 
-    static string? OptionalString(string path, JsonElement element, string name, string field)
+    internal static string? OptionalString(string path, JsonElement element, string name, string field)
     {
         if (!element.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null) return null;
         if (value.ValueKind != JsonValueKind.String) throw Malformed(path, $"{field} is {value.ValueKind}, not a string");
         return value.GetString();
     }
 
-    static int? OptionalInt(string path, JsonElement element, string name, string field)
+    internal static int? OptionalInt(string path, JsonElement element, string name, string field)
     {
         if (!element.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null) return null;
         if (value.ValueKind != JsonValueKind.Number || !value.TryGetInt32(out int result)) throw Malformed(path, $"{field} is {value.GetRawText()}, not an integer");
         return result;
     }
 
-    static bool? OptionalBool(string path, JsonElement element, string name)
+    internal static bool? OptionalBool(string path, JsonElement element, string name)
     {
         if (!element.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null) return null;
         return value.ValueKind switch
@@ -433,10 +435,10 @@ internal static class WordPieceTokenizerLoader
         };
     }
 
-    static TokenizerException Malformed(string path, string what) => new($"'{path}' is malformed: {what}");
+    internal static TokenizerException Malformed(string path, string what) => new($"'{path}' is malformed: {what}");
 
     /// <summary>Runs a constructor, prefixing the file to its <see cref="TokenizerException"/> message.</summary>
-    static T Wrap<T>(string path, Func<T> build)
+    internal static T Wrap<T>(string path, Func<T> build)
     {
         try
         {
