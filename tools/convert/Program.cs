@@ -1,3 +1,4 @@
-// Placeholder for checkpoint conversion (pytorch_model.bin -> model.safetensors); see issue 7.
-Console.Error.WriteLine("mixlens-convert: pickle checkpoint conversion is not implemented yet (tracked in the 'Beyond BERT' issue).");
-return 2;
+using MixLens.Convert;
+
+// mixlens-convert: pytorch_model.bin (zip or legacy, single or sharded) -> model.safetensors, never executing pickled code.
+return ConvertProgram.Run(args);
