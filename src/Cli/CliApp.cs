@@ -15,6 +15,7 @@ public static class CliApp
         root.Subcommands.Add(EmbedCommand.Create());
         root.Subcommands.Add(ClassifyCommand.Create());
         root.Subcommands.Add(EvaluateCommand.Create());
+        root.Subcommands.Add(ConvertCommand.Create());
         return root;
     }
 

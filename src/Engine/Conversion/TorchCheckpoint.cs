@@ -63,15 +63,15 @@ public abstract class TorchCheckpoint : IDisposable
     protected IReadOnlyList<KeyValuePair<string, TensorReference>> StateDict(object? root)
     {
         if (root is not PickleDict dict)
-            throw new CheckpointException($"{FileName}: the pickle holds a {TorchGlobals.Describe(root)}, not a state dict (a dict of tensors)");
+            throw new CheckpointException($"{FileName}: the pickle holds {TorchGlobals.Describe(root)}, not a state dict (a dict of tensors)");
         var result = new List<KeyValuePair<string, TensorReference>>(dict.Count);
         foreach (var (key, value) in dict.Entries)
         {
-            if (key is not string name) throw new CheckpointException($"{FileName}: a state-dict key is a {TorchGlobals.Describe(key)}, not a string");
+            if (key is not string name) throw new CheckpointException($"{FileName}: a state-dict key is {TorchGlobals.Describe(key)}, not a string");
             if (value is not TensorReference tensor)
             {
                 string hint = value is PickleDict ? " (a nested dict: is this a training checkpoint? save model.state_dict() alone)" : "";
-                throw new CheckpointException($"{FileName}: entry '{name}' is a {TorchGlobals.Describe(value)}, not a tensor{hint}");
+                throw new CheckpointException($"{FileName}: entry '{name}' is {TorchGlobals.Describe(value)}, not a tensor{hint}");
             }
             result.Add(new(name, tensor));
         }

@@ -51,7 +51,7 @@ public sealed class TorchGlobals(string fileName, Func<PickleTuple, StorageRefer
     /// <inheritdoc/>
     public object? Call(object? callable, PickleTuple args, bool isNewObj)
     {
-        if (callable is not TorchGlobal g) throw Error($"the pickle calls a {Describe(callable)}, which is not a function");
+        if (callable is not TorchGlobal g) throw Error($"the pickle calls {Describe(callable)}, which is not a function");
         if (isNewObj && g.Kind != TorchGlobalKind.OrderedDict) throw Error($"NEWOBJ on '{g.FullName}' is not supported");
         return g.Kind switch
         {
@@ -70,7 +70,7 @@ public sealed class TorchGlobals(string fileName, Func<PickleTuple, StorageRefer
     {
         // OrderedDict state dicts carry a '_metadata' attribute (module versions): irrelevant to the tensors.
         if (target is PickleDict && state is PickleDict or null) return;
-        throw Error($"BUILD on a {Describe(target)} is not supported");
+        throw Error($"BUILD on {Describe(target)} is not supported");
     }
 
     /// <inheritdoc/>
@@ -104,7 +104,7 @@ public sealed class TorchGlobals(string fileName, Func<PickleTuple, StorageRefer
     {
         if (args.Count < minArgs || args.Count > maxArgs)
             throw Error($"'{g.FullName}' takes {minArgs}{(maxArgs > minArgs ? $" or {maxArgs}" : "")} arguments, got {args.Count}");
-        if (args[0] is not StorageReference storage) throw Error($"'{g.FullName}': the first argument is a {Describe(args[0])}, not a storage");
+        if (args[0] is not StorageReference storage) throw Error($"'{g.FullName}': the first argument is {Describe(args[0])}, not a storage");
         long offset = Integer(args[1], g, "storage_offset");
         long[] shape = IntTuple(args[2], g, "size");
         long[] strides = IntTuple(args[3], g, "stride");
@@ -116,7 +116,7 @@ public sealed class TorchGlobals(string fileName, Func<PickleTuple, StorageRefer
     TensorReference Parameter(TorchGlobal g, PickleTuple args, int count)
     {
         if (args.Count != count) throw Error($"'{g.FullName}' takes {count} arguments, got {args.Count}");
-        return args[0] as TensorReference ?? throw Error($"'{g.FullName}': the data is a {Describe(args[0])}, not a tensor");
+        return args[0] as TensorReference ?? throw Error($"'{g.FullName}': the data is {Describe(args[0])}, not a tensor");
     }
 
     object? RebuildFromType(TorchGlobal g, PickleTuple args)
@@ -131,11 +131,11 @@ public sealed class TorchGlobals(string fileName, Func<PickleTuple, StorageRefer
     }
 
     long Integer(object? value, TorchGlobal g, string what) =>
-        value is long l ? l : throw Error($"'{g.FullName}': {what} is a {Describe(value)}, not an integer");
+        value is long l ? l : throw Error($"'{g.FullName}': {what} is {Describe(value)}, not an integer");
 
     long[] IntTuple(object? value, TorchGlobal g, string what)
     {
-        if (value is not PickleTuple t) throw Error($"'{g.FullName}': {what} is a {Describe(value)}, not a tuple of integers");
+        if (value is not PickleTuple t) throw Error($"'{g.FullName}': {what} is {Describe(value)}, not a tuple of integers");
         var result = new long[t.Count];
         for (int i = 0; i < t.Count; i++) result[i] = Integer(t[i], g, what);
         return result;
@@ -146,16 +146,17 @@ public sealed class TorchGlobals(string fileName, Func<PickleTuple, StorageRefer
     internal static string Describe(object? value) => value switch
     {
         null => "None",
-        string s => $"string '{(s.Length > 40 ? s[..40] + "…" : s)}'",
-        long or BigInteger => "integer",
-        double => "float",
-        bool => "bool",
-        PickleTuple => "tuple",
-        List<object?> => "list",
-        PickleDict => "dict",
+        string s => $"a string '{(s.Length > 40 ? s[..40] + "…" : s)}'",
+        long or BigInteger => "an integer",
+        double => "a float",
+        bool => "a bool",
+        PickleTuple => "a tuple",
+        List<object?> => "a list",
+        PickleDict => "a dict",
+        byte[] => "bytes",
         TorchGlobal t => $"'{t.FullName}'",
-        TensorReference => "tensor",
-        StorageReference => "storage",
+        TensorReference => "a tensor",
+        StorageReference => "a storage",
         _ => value.GetType().Name,
     };
 }

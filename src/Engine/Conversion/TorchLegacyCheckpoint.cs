@@ -44,7 +44,7 @@ public sealed class TorchLegacyCheckpoint : TorchCheckpoint
             throw new CheckpointException($"{FileName}: a pickle, but not a PyTorch checkpoint (the legacy magic number is missing)");
         object? protocol = ReadPickle(ref position, "protocol version", globals);
         if (protocol is not long p || p != ProtocolVersion)
-            throw new CheckpointException($"{FileName}: unsupported legacy protocol version {TorchGlobals.Describe(protocol)} (expected {ProtocolVersion})");
+            throw new CheckpointException($"{FileName}: unsupported legacy protocol version {(protocol is long v ? v.ToString() : TorchGlobals.Describe(protocol))} (expected {ProtocolVersion})");
         object? sysInfo = ReadPickle(ref position, "system info", globals);
         BigEndian = sysInfo is PickleDict sys && sys.Entries.Any(e => Equals(e.Key, "little_endian") && Equals(e.Value, false));
 
@@ -52,10 +52,10 @@ public sealed class TorchLegacyCheckpoint : TorchCheckpoint
 
         object? keys = ReadPickle(ref position, "storage key list", globals);
         if (keys is not List<object?> keyList)
-            throw new CheckpointException($"{FileName}: the storage key list is a {TorchGlobals.Describe(keys)}, not a list");
+            throw new CheckpointException($"{FileName}: the storage key list is {TorchGlobals.Describe(keys)}, not a list");
         foreach (var item in keyList)
         {
-            if (item is not string key) throw new CheckpointException($"{FileName}: a storage key is a {TorchGlobals.Describe(item)}, not a string");
+            if (item is not string key) throw new CheckpointException($"{FileName}: a storage key is {TorchGlobals.Describe(item)}, not a string");
             if (!roots.TryGetValue(key, out var root))
                 throw new CheckpointException($"{FileName}: storage '{key}' is listed but no tensor refers to it, so its element size is unknown");
             if (data.Length - position < 8)

@@ -219,11 +219,11 @@ public sealed class PickleReader
     }
 
     List<object?> ListAt(object? target, int at) =>
-        target as List<object?> ?? throw Error(at, $"APPEND to a {Describe(target)}, not a list");
+        target as List<object?> ?? throw Error(at, $"APPEND to {Describe(target)}, not a list");
 
     void SetItem(object? target, object? key, object? value, int at)
     {
-        if (target is not PickleDict dict) throw Error(at, $"SETITEM on a {Describe(target)}, not a dict");
+        if (target is not PickleDict dict) throw Error(at, $"SETITEM on {Describe(target)}, not a dict");
         if (key is null or PickleDict or List<object?>) throw Error(at, $"unsupported dict key ({Describe(key)})");
         dict.Set(key, value);
     }
@@ -312,11 +312,11 @@ public sealed class PickleReader
     static string Describe(object? value) => value switch
     {
         null => "None",
-        string => "string",
-        long or BigInteger => "integer",
-        PickleTuple => "tuple",
-        List<object?> => "list",
-        PickleDict => "dict",
-        _ => value.GetType().Name,
+        string => "a string",
+        long or BigInteger => "an integer",
+        PickleTuple => "a tuple",
+        List<object?> => "a list",
+        PickleDict => "a dict",
+        _ => $"a {value.GetType().Name}",
     };
 }
