@@ -57,16 +57,24 @@ public sealed class TokenizerErrorTests : IDisposable
         Assert.StartsWith($"'{dir}' holds a byte-level BPE tokenizer (vocab.json + merges.txt), not a WordPiece one", e.Message);
     }
 
-    [Theory]
-    [InlineData("t5-small", "Unigram (SentencePiece) tokenizers are not supported yet")]
-    public void Load_UnsupportedTokenizerJson_ThrowsUnsupportedModelType(string name, string expected)
+    [Fact]
+    public void Load_WordLevelTokenizerJson_ThrowsUnsupportedModelType()
     {
-        var dir = Path.Combine(SharedData.Root, "tokenizers", name);
+        var path = Write("tokenizer.json", TokenizerJson(model: """{"type": "WordLevel", "unk_token": "[UNK]", "vocab": {"[UNK]": 0}}"""));
 
-        var e = Assert.Throws<TokenizerException>(() => TokenizerFactory.Load(dir));
+        var e = Assert.Throws<TokenizerException>(() => TokenizerFactory.Load(_dir));
 
-        Assert.StartsWith(expected, e.Message);
-        Assert.Contains(Path.Combine(dir, "tokenizer.json"), e.Message);
+        Assert.Equal($"WordLevel tokenizers are not supported ('{path}' has model.type \"WordLevel\"); WordPiece, byte-level BPE and Unigram tokenizers are", e.Message);
+    }
+
+    [Fact]
+    public void Load_SentencePieceModelWithoutTokenizerJson_ThrowsAskingForTokenizerJson()
+    {
+        Write("spiece.model", "binary");
+
+        var e = Assert.Throws<TokenizerException>(() => TokenizerFactory.Load(_dir));
+
+        Assert.StartsWith($"'{_dir}' has a SentencePiece model file but no tokenizer.json", e.Message);
     }
 
     [Fact]
@@ -77,7 +85,7 @@ public sealed class TokenizerErrorTests : IDisposable
         var e = Assert.Throws<TokenizerException>(() => TokenizerFactory.Load(_dir));
 
         Assert.Equal($"unknown tokenizer model type \"Charformer\" ('{Path.Combine(_dir, "tokenizer.json")}' has model.type \"Charformer\"); "
-            + "WordPiece and byte-level BPE tokenizers are supported", e.Message);
+            + "WordPiece, byte-level BPE and Unigram tokenizers are supported", e.Message);
     }
 
     [Fact]

@@ -92,25 +92,9 @@ public sealed class BpeTokenizer : ITokenizer
     public Encoding Encode(string text, string? pair = null, int? maxLength = null)
     {
         ArgumentNullException.ThrowIfNull(text);
-        bool isPair = pair is not null;
-        int added = SpecialTokenCount(isPair);
-        if (maxLength is int limit && limit < added)
-            throw new ArgumentOutOfRangeException(nameof(maxLength), $"maxLength {limit} cannot hold the {added} special tokens of a {(isPair ? "pair" : "single text")}");
-
         var a = Tokenize(text);
-        var b = isPair ? Tokenize(pair!) : null;
-        if (TrimOffsets)
-        {
-            ByteLevel.TrimOffsets(a, TrimKeepsPrefixSpace);
-            if (b is not null) ByteLevel.TrimOffsets(b, TrimKeepsPrefixSpace);
-        }
-        if (maxLength is int max)
-        {
-            var (keepA, keepB) = Truncation.LongestFirst(a.Count, b?.Count, max - added);
-            if (keepA < a.Count) a.RemoveRange(keepA, a.Count - keepA);
-            if (b is not null && keepB < b.Count) b.RemoveRange(keepB, b.Count - keepB);
-        }
-        return PostProcessor is null ? TemplatePostProcessor.Plain(a, b) : PostProcessor.Apply(a, b);
+        var b = pair is null ? null : Tokenize(pair);
+        return PostProcessing.Finish(a, b, maxLength, PostProcessor, TrimOffsets, TrimKeepsPrefixSpace);
     }
 
     /// <summary>

@@ -211,7 +211,7 @@ internal static class BpeTokenizerLoader
 
     /// <summary>post_processor: RobertaProcessing, ByteLevel (offset trimming only), TemplateProcessing, BertProcessing,
     /// or a Sequence of these → (template, trim_offsets, add_prefix_space of the trimming).</summary>
-    static (TemplatePostProcessor? Template, bool Trim, bool TrimPrefix) ReadPostProcessor(string path, JsonElement element, string field)
+    internal static (TemplatePostProcessor? Template, bool Trim, bool TrimPrefix) ReadPostProcessor(string path, JsonElement element, string field)
     {
         if (element.ValueKind == JsonValueKind.Null) return (null, false, false);
         if (element.ValueKind != JsonValueKind.Object) throw Malformed(path, $"{field} is not an object");

@@ -9,7 +9,9 @@ namespace MixLens.Engine.Tokenization;
 /// <see cref="WordPieceTokenizer"/>;</item>
 /// <item><c>tokenizer.json</c> with a BPE model, or <c>vocab.json</c> + <c>merges.txt</c> (byte-level BPE: GPT-2,
 /// RoBERTa, BART, ...): <see cref="BpeTokenizer"/>;</item>
-/// <item>anything else (Unigram/SentencePiece, WordLevel) is refused with a <see cref="TokenizerException"/> saying so.</item>
+/// <item><c>tokenizer.json</c> with a Unigram model (SentencePiece: T5, XLM-R, ALBERT, ...): <see cref="UnigramTokenizer"/>;</item>
+/// <item>anything else (WordLevel, a SentencePiece <c>.model</c> file without tokenizer.json) is refused with a
+/// <see cref="TokenizerException"/> saying so.</item>
 /// </list>
 /// Source: transformers AutoTokenizer (files it looks for); tokenizers <c>Tokenizer::from_file</c>.
 /// </summary>
@@ -37,6 +39,7 @@ public static class TokenizerFactory
             {
                 "WordPiece" => WordPieceTokenizerLoader.FromTokenizerJson(json),
                 "BPE" => BpeTokenizerLoader.FromTokenizerJson(json),
+                "Unigram" => UnigramTokenizerLoader.FromTokenizerJson(json),
                 _ => throw new TokenizerException(WordPieceTokenizerLoader.UnsupportedModel(modelType, $"'{json}' has model.type \"{modelType}\"")),
             };
         }
@@ -53,7 +56,7 @@ public static class TokenizerFactory
         if (Has("vocab.json") != Has("merges.txt"))
             return $"incomplete BPE tokenizer in '{dir}': it has {(Has("vocab.json") ? "vocab.json but no merges.txt" : "merges.txt but no vocab.json")}; a byte-level BPE tokenizer needs both (or a tokenizer.json)";
         if (Has("spiece.model") || Has("sentencepiece.bpe.model") || Has("tokenizer.model"))
-            return $"SentencePiece tokenizers are not supported yet: '{dir}' has a SentencePiece model file; only WordPiece (BERT-style) tokenizers are";
+            return $"'{dir}' has a SentencePiece model file but no tokenizer.json; SentencePiece (Unigram) tokenizers are read from tokenizer.json (transformers' AutoTokenizer.from_pretrained(...).save_pretrained(...) writes it)";
         return $"no tokenizer found in '{dir}': expected tokenizer.json, vocab.txt (WordPiece) or vocab.json + merges.txt (BPE)";
     }
 }

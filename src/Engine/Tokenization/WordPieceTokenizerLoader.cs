@@ -147,9 +147,8 @@ internal static class WordPieceTokenizerLoader
     /// <summary>The message for a tokenizer kind this project cannot run yet.</summary>
     internal static string UnsupportedModel(string modelType, string where) => modelType switch
     {
-        "Unigram" => $"Unigram (SentencePiece) tokenizers are not supported yet ({where}); WordPiece and byte-level BPE tokenizers are",
-        "WordLevel" => $"WordLevel tokenizers are not supported ({where}); WordPiece and byte-level BPE tokenizers are",
-        _ => $"unknown tokenizer model type \"{modelType}\" ({where}); WordPiece and byte-level BPE tokenizers are supported",
+        "WordLevel" => $"WordLevel tokenizers are not supported ({where}); WordPiece, byte-level BPE and Unigram tokenizers are",
+        _ => $"unknown tokenizer model type \"{modelType}\" ({where}); WordPiece, byte-level BPE and Unigram tokenizers are supported",
     };
 
     /// <summary>Parses a JSON file, turning I/O and syntax errors into <see cref="TokenizerException"/>.</summary>
@@ -222,6 +221,12 @@ internal static class WordPieceTokenizerLoader
             case "Lowercase": return new LowercaseNormalizer();
             case "NFD": return new NfdNormalizer();
             case "StripAccents": return new StripAccentsNormalizer();
+            case "Precompiled":
+            {
+                string charsmap = OptionalString(path, element, "precompiled_charsmap", $"{field}.precompiled_charsmap")
+                    ?? throw Malformed(path, $"{field}.precompiled_charsmap is missing");
+                return Wrap(path, () => new PrecompiledNormalizer(PrecompiledCharsmap.FromBase64(charsmap)));
+            }
             case "Sequence":
                 if (!element.TryGetProperty("normalizers", out var list) || list.ValueKind != JsonValueKind.Array)
                     throw Malformed(path, $"{field}.normalizers is missing or not an array");
@@ -234,7 +239,7 @@ internal static class WordPieceTokenizerLoader
                 }
                 return new NormalizerSequence(steps);
             default:
-                throw new TokenizerException($"'{path}': {field} type \"{type}\" is not supported (supported: BertNormalizer, Lowercase, NFD, StripAccents, Sequence)");
+                throw new TokenizerException($"'{path}': {field} type \"{type}\" is not supported (supported: BertNormalizer, Lowercase, NFD, StripAccents, Precompiled, Sequence)");
         }
     }
 

@@ -1,0 +1,109 @@
+namespace MixLens.Engine.Tokenization;
+
+/// <summary>
+/// A SentencePiece Unigram tokenizer (T5, XLM-R, ALBERT, CamemBERT...) that reproduces HuggingFace's fast tokenizer
+/// (tokenizers 0.23): ids, token strings, type ids and offsets. Per sequence:
+/// <list type="number">
+/// <item>added tokens (&lt;/s&gt;, &lt;extra_id_0&gt;, ... typed in the text) are cut out (<see cref="AddedVocabulary"/>);</item>
+/// <item>the rest is normalised (usually <see cref="PrecompiledNormalizer"/>: NFKC per grapheme, some spaces and
+/// controls), keeping its alignment to the original text;</item>
+/// <item>it is split into words and each gets its '▁' (<see cref="MetaspacePreTokenizer"/>);</item>
+/// <item>each word is segmented by <see cref="UnigramModel"/> (Viterbi; unknown runs fused into one unk token whose
+/// string is the surface text);</item>
+/// <item>with <c>maxLength</c> the sequences are truncated; the post-processor adds the special tokens
+/// (T5: <c>A &lt;/s&gt;</c>, <c>A &lt;/s&gt; B &lt;/s&gt;</c>, all type ids 0).</item>
+/// </list>
+/// Offsets are UTF-16 code units into the text the token came from; chars the normaliser deleted fall between
+/// tokens. Instances are immutable (the caches are thread-safe) and safe to use from several threads.
+/// Source: tokenizers/src/tokenizer/mod.rs (<c>encode</c>), normalizers/precompiled.rs, pre_tokenizers/metaspace.rs,
+/// models/unigram/model.rs; Kudo &amp; Richardson 2018, "SentencePiece".
+/// </summary>
+public sealed class UnigramTokenizer : ITokenizer
+{
+    /// <summary>The Unigram model.</summary>
+    public UnigramModel Model { get; }
+    /// <summary>The normalizer, or null.</summary>
+    public INormalizer? Normalizer { get; }
+    /// <summary>The pre-tokenizer.</summary>
+    public MetaspacePreTokenizer PreTokenizer { get; }
+    /// <summary>The added tokens.</summary>
+    public AddedVocabulary AddedVocabulary { get; }
+    /// <summary>The post-processor adding special tokens, or null for none.</summary>
+    public TemplatePostProcessor? PostProcessor { get; }
+    /// <summary>Whether the post-processor trims spaces from the offsets (RobertaProcessing <c>trim_offsets</c>, used by some XLM-R files).</summary>
+    public bool TrimOffsets { get; }
+    /// <summary>The post-processor's <c>add_prefix_space</c>, which keeps one leading space of a first token when trimming.</summary>
+    public bool TrimKeepsPrefixSpace { get; }
+
+    /// <inheritdoc/>
+    public int PadId { get; }
+    /// <inheritdoc/>
+    public int? MaskId { get; }
+    /// <inheritdoc/>
+    public int? ModelMaxLength { get; init; }
+    /// <summary>One past the largest id of the pieces and the added tokens.</summary>
+    public int VocabSize { get; }
+
+    /// <summary>Assembles a tokenizer from its parts.</summary>
+    /// <param name="padToken">Name of the padding token (default "&lt;pad&gt;"; <see cref="PadId"/> is 0 when neither is known).</param>
+    /// <param name="maskToken">Name of the mask token (default "&lt;mask&gt;"; none when unknown).</param>
+    public UnigramTokenizer(UnigramModel model, INormalizer? normalizer, MetaspacePreTokenizer preTokenizer,
+        AddedVocabulary addedVocabulary, TemplatePostProcessor? postProcessor, bool trimOffsets = false, bool trimKeepsPrefixSpace = false,
+        string? padToken = null, string? maskToken = null)
+    {
+        Model = model ?? throw new ArgumentNullException(nameof(model));
+        Normalizer = normalizer;
+        PreTokenizer = preTokenizer ?? throw new ArgumentNullException(nameof(preTokenizer));
+        AddedVocabulary = addedVocabulary ?? throw new ArgumentNullException(nameof(addedVocabulary));
+        PostProcessor = postProcessor;
+        TrimOffsets = trimOffsets;
+        TrimKeepsPrefixSpace = trimKeepsPrefixSpace;
+        VocabSize = Math.Max(model.Count, addedVocabulary.Tokens.Select(t => t.Id + 1).DefaultIfEmpty(0).Max());
+        PadId = (padToken is null ? null : TokenToId(padToken)) ?? TokenToId("<pad>") ?? 0;
+        MaskId = (maskToken is null ? null : TokenToId(maskToken)) ?? TokenToId("<mask>");
+    }
+
+    /// <summary>The token string of an id (an added token's content first, as HF).</summary>
+    /// <exception cref="ArgumentOutOfRangeException">No token has this id.</exception>
+    public string IdToToken(int id) =>
+        AddedVocabulary.Find(id)?.Content ?? Model.IdToToken(id)
+        ?? throw new ArgumentOutOfRangeException(nameof(id), $"no token has id {id} (vocabulary size {VocabSize})");
+
+    /// <inheritdoc/>
+    public int? TokenToId(string token) => AddedVocabulary.Find(token)?.Id ?? Model.TokenToId(token);
+
+    /// <inheritdoc/>
+    /// <exception cref="ArgumentNullException"><paramref name="text"/> is null.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="maxLength"/> is smaller than the number of
+    /// special tokens the post-processor adds.</exception>
+    public Encoding Encode(string text, string? pair = null, int? maxLength = null)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var a = Tokenize(text);
+        var b = pair is null ? null : Tokenize(pair);
+        return PostProcessing.Finish(a, b, maxLength, PostProcessor, TrimOffsets, TrimKeepsPrefixSpace);
+    }
+
+    /// <summary>The tokens of one text, without special tokens or truncation (HF <c>encode_single_sequence</c>).</summary>
+    /// <exception cref="ArgumentNullException"><paramref name="text"/> is null.</exception>
+    public List<Token> Tokenize(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var tokens = new List<Token>();
+        var words = new List<NormalizedText>();
+        AddedVocabulary.ExtractAndNormalize(text, Normalizer, tokens, (normalized, from, to) =>
+        {
+            words.Clear();
+            PreTokenizer.PreTokenize(normalized, from, to, words);
+            foreach (var word in words)
+            {
+                foreach (var piece in Model.Tokenize(word.ToString()))
+                {
+                    var (start, end) = word.OriginalSpan(piece.Start, piece.End);
+                    tokens.Add(new Token(piece.Id, piece.Value, start, end));
+                }
+            }
+        });
+        return tokens;
+    }
+}
