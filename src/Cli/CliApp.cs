@@ -16,6 +16,7 @@ public static class CliApp
         root.Subcommands.Add(ClassifyCommand.Create());
         root.Subcommands.Add(EvaluateCommand.Create());
         root.Subcommands.Add(ConvertCommand.Create());
+        root.Subcommands.Add(ViewCommand.Create());
         return root;
     }
 

@@ -1,0 +1,97 @@
+using System.Text.Encodings.Web;
+using System.Text.Json;
+
+namespace MixLens.Analysis.Visualization;
+
+/// <summary>
+/// The JSON document embedded in the page (format "mixlens-view", version 1):
+/// <code>
+/// { "format": "mixlens-view", "version": 1, "model": "...", "text": "...", "textPair": "..." | null,
+///   "tokens": [n strings], "segments": [n ints, 0 = sentence A, 1 = sentence B],
+///   "layers": L, "heads": H, "headSize": d_head,
+///   "attention": Q8 [L, H, n, n],  "query": Q16 [L, n, d],  "key": Q16 [L, n, d],
+///   "methods": [ { "name": "rollout", "description": "...", "scores": Q16 [L, n, n] }, ... ] }
+/// </code>
+/// where each Q block is a <see cref="QuantizedTensor"/>: <c>{"shape", "sliceRank": 2, "bits", "min": [slices],
+/// "max": [slices], "data": base64}</c>. Attention uses 8 bits per value (its views are colours and line opacities),
+/// the query/key vectors and the methods 16 bits. Strings are escaped by <see cref="JavaScriptEncoder.Default"/>,
+/// so '&lt;' is written as \u003C and the document can never close the script element that holds it.
+/// </summary>
+public static class ViewJson
+{
+    public const string Format = "mixlens-view";
+    public const int Version = 1;
+    public const int AttentionBits = 8;
+    public const int VectorBits = 16;
+    public const int MethodBits = 16;
+
+    static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.Default };
+
+    /// <summary>Writes the document as UTF-8 to <paramref name="output"/>.</summary>
+    /// <exception cref="ArgumentException">a tensor holds a non-finite value or has the wrong shape.</exception>
+    public static void Write(Stream output, ViewData view)
+    {
+        int L = view.Layers, H = view.Heads, n = view.TokenCount;
+        CheckShape(view.Attention.Shape, [L, H, n, n], "attention");
+        CheckShape(view.Queries.Shape, [L, n, H * view.HeadSize], "query");
+        CheckShape(view.Keys.Shape, [L, n, H * view.HeadSize], "key");
+        if (view.Segments.Length != n) throw new ArgumentException($"segments has {view.Segments.Length} entries for {n} tokens", nameof(view));
+
+        using var w = new Utf8JsonWriter(output, Options);
+        w.WriteStartObject();
+        w.WriteString("format", Format);
+        w.WriteNumber("version", Version);
+        w.WriteString("model", view.Model);
+        w.WriteString("text", view.Text);
+        if (view.TextPair is null) w.WriteNull("textPair");
+        else w.WriteString("textPair", view.TextPair);
+        w.WriteStartArray("tokens");
+        foreach (var t in view.Tokens) w.WriteStringValue(t);
+        w.WriteEndArray();
+        w.WriteStartArray("segments");
+        foreach (var s in view.Segments) w.WriteNumberValue(s);
+        w.WriteEndArray();
+        w.WriteNumber("layers", L);
+        w.WriteNumber("heads", H);
+        w.WriteNumber("headSize", view.HeadSize);
+        WriteBlock(w, "attention", QuantizedTensor.Encode(view.Attention, 2, AttentionBits, "attention"));
+        WriteBlock(w, "query", QuantizedTensor.Encode(view.Queries, 2, VectorBits, "query"));
+        WriteBlock(w, "key", QuantizedTensor.Encode(view.Keys, 2, VectorBits, "key"));
+        w.WriteStartArray("methods");
+        foreach (var m in view.Methods)
+        {
+            CheckShape(m.Scores.Shape, [L, n, n], m.Name);
+            w.WriteStartObject();
+            w.WriteString("name", m.Name);
+            w.WriteString("description", m.Description);
+            WriteBlock(w, "scores", QuantizedTensor.Encode(m.Scores, 2, MethodBits, m.Name));
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    static void WriteBlock(Utf8JsonWriter w, string name, QuantizedTensor q)
+    {
+        w.WriteStartObject(name);
+        w.WriteStartArray("shape");
+        foreach (var s in q.Shape) w.WriteNumberValue(s);
+        w.WriteEndArray();
+        w.WriteNumber("sliceRank", q.SliceRank);
+        w.WriteNumber("bits", q.Bits);
+        w.WriteStartArray("min");
+        foreach (var v in q.Min) w.WriteNumberValue(v);
+        w.WriteEndArray();
+        w.WriteStartArray("max");
+        foreach (var v in q.Max) w.WriteNumberValue(v);
+        w.WriteEndArray();
+        w.WriteBase64String("data", q.Bytes);
+        w.WriteEndObject();
+    }
+
+    static void CheckShape(int[] actual, int[] expected, string name)
+    {
+        if (!actual.SequenceEqual(expected))
+            throw new ArgumentException($"{name} has shape [{string.Join(", ", actual)}], expected [{string.Join(", ", expected)}]");
+    }
+}
