@@ -1,4 +1,3 @@
-using System.Net;
 using System.Security.Cryptography;
 using System.Text;
 
@@ -20,6 +19,10 @@ public static class HtmlViewWriter
         $"default-src 'none'; script-src '{Hash(script)}'; style-src '{Hash(style)}'; img-src data: blob:; " +
         "connect-src 'none'; font-src 'none'; object-src 'none'; media-src 'none'; frame-src 'none'; worker-src 'none'; " +
         "base-uri 'none'; form-action 'none'";
+
+    /// <summary>Escapes text for an HTML text node (&amp;, &lt;, &gt;, quotes), leaving other characters as they are.</summary>
+    static string EscapeText(string text) =>
+        text.Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;").Replace("\"", "&quot;");
 
     /// <summary>CSP source expression of a text: 'sha256-' + base64(SHA-256(UTF-8 bytes)), without the quotes.</summary>
     public static string Hash(string text) => "sha256-" + Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
@@ -47,7 +50,7 @@ public static class HtmlViewWriter
         string title = $"MixLens · {view.Model} · {view.TokenCount} tokens";
         string Fill(string part) => part
             .Replace("{{CSP}}", ContentSecurityPolicy(script, style))
-            .Replace("{{TITLE}}", WebUtility.HtmlEncode(title))
+            .Replace("{{TITLE}}", EscapeText(title))
             .Replace("{{STYLE}}", style)
             .Replace("{{SCRIPT}}", script);
 

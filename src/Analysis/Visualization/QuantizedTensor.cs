@@ -108,13 +108,22 @@ public sealed class QuantizedTensor
             int bits = element.GetProperty("bits").GetInt32();
             var min = element.GetProperty("min").EnumerateArray().Select(e => e.GetSingle()).ToArray();
             var max = element.GetProperty("max").EnumerateArray().Select(e => e.GetSingle()).ToArray();
-            var bytes = Convert.FromBase64String(element.GetProperty("data").GetString() ?? "");
+            string compression = element.GetProperty("compression").GetString() ?? "";
+            if (compression is not (ViewJson.Compression or "none"))
+                throw new FormatException($"unknown compression '{compression}' (expected {ViewJson.Compression} or none)");
+            var bytes = element.GetProperty("chunks").EnumerateArray()
+                .SelectMany(chunk =>
+                {
+                    var raw = Convert.FromBase64String(chunk.GetString() ?? "");
+                    return compression == "none" ? raw : ViewJson.Inflate(raw);
+                })
+                .ToArray();
             int total = shape.Aggregate(1, (a, b) => a * b);
             if (bytes.Length != total * (bits / 8) || min.Length != max.Length)
                 throw new FormatException($"quantized tensor [{string.Join(", ", shape)}] has {bytes.Length} bytes and {min.Length}/{max.Length} scales");
             return new QuantizedTensor(shape, sliceRank, bits, min, max, bytes);
         }
-        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException)
+        catch (Exception e) when (e is KeyNotFoundException or InvalidOperationException or InvalidDataException)
         {
             throw new FormatException($"not a quantized tensor: {e.Message}", e);
         }

@@ -1,7 +1,7 @@
 // MixLens views: head view, model view, neuron view and method view of one text, drawn on canvas from the JSON
 // document in #mixlens-data (format "mixlens-view" v1, written by ViewJson.cs). No network, no libraries.
 'use strict';
-(function () {
+(async function () {
   const t0 = performance.now();
   const data = JSON.parse(document.getElementById('mixlens-data').textContent);
   if (data.format !== 'mixlens-view' || data.version !== 1) throw new Error('mixlens: unsupported view data ' + data.format + ' v' + data.version);
@@ -20,41 +20,73 @@
     return out;
   }
 
-  // A QuantizedTensor (see QuantizedTensor.cs): v = min_s + q (max_s - min_s) / (2^bits - 1), decoded per slice on demand.
-  function QTensor(block) {
+  // Each block is cut into one chunk per layer; a chunk is raw DEFLATE (ViewJson.cs) inflated by the browser's own
+  // DecompressionStream, or stored as it is ("none"). Chunks are decoded when a view first needs them.
+  async function inflate(base64, compression) {
+    const packed = bytesOf(base64);
+    if (compression === 'none') return packed;
+    if (compression !== 'deflate-raw') throw new Error('mixlens: unknown compression ' + compression);
+    if (typeof DecompressionStream !== 'function') throw new Error('mixlens: this browser has no DecompressionStream; use a current Chromium, Firefox or Safari');
+    const stream = new Blob([packed]).stream().pipeThrough(new DecompressionStream('deflate-raw'));
+    return new Uint8Array(await new Response(stream).arrayBuffer());
+  }
+
+  // A QuantizedTensor (see QuantizedTensor.cs): v = min_s + q (max_s - min_s) / (2^bits - 1), decoded per slice.
+  function QTensor(block, name) {
+    this.name = name;
     this.shape = block.shape;
     this.sliceLength = block.shape.slice(block.shape.length - block.sliceRank).reduce((a, b) => a * b, 1);
     this.bits = block.bits;
     this.levels = Math.pow(2, block.bits) - 1;
     this.min = block.min;
     this.max = block.max;
-    this.bytes = bytesOf(block.data);
+    this.compression = block.compression;
+    this.packed = block.chunks;
+    this.chunkLength = block.shape.slice(1).reduce((a, b) => a * b, 1) * block.bits / 8;
+    this.slicesPerChunk = this.min.length / block.chunks.length;
+    this.chunks = new Array(block.chunks.length).fill(null);
+    this.loading = new Array(block.chunks.length).fill(null);
     this.cache = new Map();
   }
+  QTensor.prototype.load = function (c) {
+    if (this.chunks[c]) return Promise.resolve();
+    if (!this.loading[c]) {
+      this.loading[c] = inflate(this.packed[c], this.compression).then(bytes => {
+        if (bytes.length !== this.chunkLength) throw new Error('mixlens: ' + this.name + ' chunk ' + c + ' has ' + bytes.length + ' bytes, expected ' + this.chunkLength);
+        this.chunks[c] = bytes;
+        this.packed[c] = null;
+      });
+    }
+    return this.loading[c];
+  };
   QTensor.prototype.slice = function (s) {
     let out = this.cache.get(s);
     if (out) return out;
-    const len = this.sliceLength, lo = this.min[s], step = (this.max[s] - lo) / this.levels, b = this.bytes;
+    const c = Math.floor(s / this.slicesPerChunk), b = this.chunks[c];
+    if (!b) throw new Error('mixlens: ' + this.name + ' chunk ' + c + ' is not decoded yet');
+    const len = this.sliceLength, lo = this.min[s], step = (this.max[s] - lo) / this.levels;
+    const first = (s - c * this.slicesPerChunk) * len;
     out = new Float32Array(len);
     if (this.bits === 8) {
-      for (let k = 0, at = s * len; k < len; k++) out[k] = lo + b[at + k] * step;
+      for (let k = 0; k < len; k++) out[k] = lo + b[first + k] * step;
     } else {
-      for (let k = 0, at = 2 * s * len; k < len; k++, at += 2) out[k] = lo + (b[at] | (b[at + 1] << 8)) * step;
+      for (let k = 0, at = 2 * first; k < len; k++, at += 2) out[k] = lo + (b[at] | (b[at + 1] << 8)) * step;
     }
     this.cache.set(s, out);
     return out;
   };
 
-  const attention = new QTensor(data.attention);      // [L, H, n, n]
-  const query = new QTensor(data.query);              // [L, n, d]
-  const key = new QTensor(data.key);                  // [L, n, d]
+  const attention = new QTensor(data.attention, 'attention');   // [L, H, n, n]
+  const query = new QTensor(data.query, 'query');               // [L, n, d]
+  const key = new QTensor(data.key, 'key');                     // [L, n, d]
   const methods = data.methods.map(m => {
-    const scores = new QTensor(m.scores);             // [L, n, n]
+    const scores = new QTensor(m.scores, m.name);              // [L, n, n]
     let lo = Infinity, hi = -Infinity;
     for (let l = 0; l < L; l++) { lo = Math.min(lo, scores.min[l]); hi = Math.max(hi, scores.max[l]); }
     if (!(hi > lo)) hi = lo + 1;
     return { name: m.name, description: m.description, scores, lo, hi };
   });
+  const allLayers = t => Array.from({ length: L }, (_, l) => [t, l]);
   const attn = (l, h) => attention.slice(l * H + h);
 
   // ---- colours ------------------------------------------------------------------------------------------------
@@ -184,7 +216,7 @@
     $('pair-filter-label').hidden = !(isPair && view === 'head');
     $('neuron-head-label').hidden = view !== 'neuron';
     $('saliency-method-label').hidden = view !== 'method' || methods.length === 0;
-    render();
+    return render();
   }
   tabs.forEach((tab, k) => {
     tab.addEventListener('click', () => showView(tab.dataset.view, false));
@@ -248,7 +280,7 @@
   }
 
   function drawHead() {
-    const w = 2 * labelW + gap, h = topPad * 2 + n * rowH;
+    const blockW = 6, w = 2 * labelW + gap + H * blockW + 8, h = topPad * 2 + n * rowH;
     const ctx = sizeCanvas(headCanvas, w, h);
     ctx.fillStyle = '#fff';
     ctx.fillRect(0, 0, w, h);
@@ -296,6 +328,21 @@
         ctx.textAlign = side ? 'left' : 'right';
         ctx.fillText(tokenLabel(i), side ? xr + 6 : xl - 6, y, labelW - 8);
       }
+    }
+    // BertViz's per-head boxes: beside each key token, one box per head whose opacity is the focus token's attention to it.
+    if (focus >= 0) {
+      const xb = xr + labelW;
+      for (let hd = 0; hd < H; hd++) {
+        if (!state.heads[hd]) continue;
+        const A = attn(state.layer, hd);
+        ctx.fillStyle = headColour(hd);
+        for (let j = 0; j < n; j++) {
+          if (!inFilter(j, 1)) continue;
+          ctx.globalAlpha = Math.min(1, A[focus * n + j]);
+          ctx.fillRect(xb + hd * blockW, headRowY(j) - rowH / 2 + 1, blockW - 1, rowH - 2);
+        }
+      }
+      ctx.globalAlpha = 1;
     }
     headCanvas.dataset.lines = String(lines);
     headCanvas.dataset.layer = String(state.layer);
@@ -616,7 +663,7 @@
     const items = heatmaps.map(hm => ({ canvas: hm.button.querySelector('canvas'), row: hm.k, col: hm.l }));
     return compositeOfGrid(items, L, mapSize, methods.map(m => m.name), Array.from({ length: L }, (_, l) => 'layer ' + l));
   }
-  $('export-png').addEventListener('click', () => {
+  $('export-png').addEventListener('click', () => render().then(() => {
     const canvas = exportCanvas();
     canvas.toBlob(blob => {
       const a = document.createElement('a');
@@ -628,25 +675,58 @@
       setTimeout(() => URL.revokeObjectURL(a.href), 10000);
       $('status').textContent = 'Saved ' + a.download + ' (' + canvas.width + ' \u00d7 ' + canvas.height + ' px).';
     }, 'image/png');
-  });
+  }));
 
   // ---- render ---------------------------------------------------------------------------------------------------
+  // The chunks a view needs: [tensor, layer] pairs.
+  function needs() {
+    if (state.view === 'head') return [[attention, state.layer]];
+    if (state.view === 'model') return allLayers(attention);
+    if (state.view === 'neuron') return [[attention, state.layer], [query, state.layer], [key, state.layer]];
+    return [].concat(...methods.map(m => allLayers(m.scores)));
+  }
+  let renderGeneration = 0, draws = 0;
   function render() {
+    const generation = ++renderGeneration;
+    const missing = needs().filter(([t, c]) => !t.chunks[c]);
+    if (missing.length > 0) {
+      $('status').textContent = 'Decoding ' + missing.length + ' layer block(s)\u2026';
+      return Promise.all(missing.map(([t, c]) => t.load(c))).then(() => { if (generation === renderGeneration) return render(); }, fail);
+    }
     hideTip();
     if (state.view === 'head') drawHead();
     else if (state.view === 'model') drawModel();
     else if (state.view === 'neuron') drawNeuron();
     else drawMethods();
+    // For tests: which view was drawn last, and how many draws so far.
+    document.documentElement.dataset.drawn = state.view;
+    document.documentElement.dataset.draws = String(++draws);
+    return Promise.resolve();
+  }
+  function fail(e) {
+    $('status').textContent = 'The view could not be drawn: ' + e.message;
+    throw e;
+  }
+  // After the first view is up, decode the rest in the background so that switching views is instant.
+  async function prefetch() {
+    for (const t of [attention, query, key].concat(methods.map(m => m.scores)))
+      for (let c = 0; c < t.chunks.length; c++) { await t.load(c); await new Promise(r => setTimeout(r, 0)); }
   }
 
   $('title').textContent = 'MixLens \u00b7 ' + data.model;
   $('subtitle').textContent = n + ' tokens, ' + L + ' layers, ' + H + ' heads \u00b7 ' + data.text + (isPair ? '  \u2016  ' + data.textPair : '');
   // Read-only hooks for tests and the console.
   window.mixlens = { data, state, exportCanvas, methods: methods.map(m => m.name), tokens: data.tokens };
-  showView('head', false);
+  await showView('head', false);
   requestAnimationFrame(() => {
     const done = performance.now();
+    // renderMs: from this script's start; readyAt: from navigation start (performance.timeOrigin).
     document.documentElement.dataset.renderMs = (done - t0).toFixed(1);
     document.documentElement.dataset.readyAt = done.toFixed(1);
+    setTimeout(() => prefetch().catch(fail), 0);
   });
-})();
+})().catch(e => {
+  const p = document.getElementById('status');
+  if (p) p.textContent = 'The view could not be drawn: ' + e.message;
+  throw e;
+});
