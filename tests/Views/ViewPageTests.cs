@@ -158,7 +158,7 @@ public class ViewPageTests(PairPage page) : IClassFixture<PairPage>
         var styles = PageReader.Styles(page.Html);
         Assert.Single(scripts);
         Assert.Single(styles);
-        string Sha(string s) => "sha256-" + Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(s)));
+        string Sha(string s) => "sha256-" + System.Convert.ToBase64String(SHA256.HashData(Encoding.UTF8.GetBytes(s)));
         Assert.Equal($"script-src '{Sha(scripts[0])}'", directives["script-src"]);
         Assert.Equal($"style-src '{Sha(styles[0])}'", directives["style-src"]);
         // The meta tag comes before anything it governs.
