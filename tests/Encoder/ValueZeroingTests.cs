@@ -5,7 +5,7 @@ using Xunit.Abstractions;
 
 namespace MixLens.Tests.Encoder;
 
-/// <summary>Value Zeroing: the exact perturbation-propagation path against the literal re-run through the encoder.</summary>
+/// <summary>Value Zeroing: the fast perturbation-propagation path against the literal re-run through the encoder (issue: within 1e-5).</summary>
 public class ValueZeroingTests(ITestOutputHelper output)
 {
     [Theory]
@@ -22,7 +22,7 @@ public class ValueZeroingTests(ITestOutputHelper output)
         var rerun = ValueZeroing.ComputeByRerun(encoder, input, head);
         double diff = Compare.MaxAbsDiff(exact.Data, rerun.Data);
         output.WriteLine($"{model}/{caseId} head {head?.ToString() ?? "all"}: max |exact − rerun| = {diff:G3}");
-        Assert.True(diff <= 2e-5, $"exact and re-run Value Zeroing differ by {diff:G3}");
+        Assert.True(diff <= 1e-5, $"fast path and re-run Value Zeroing differ by {diff:G3}");
     }
 
     [Fact]

@@ -17,18 +17,17 @@ namespace MixLens.Analysis.Methods;
 /// </code>
 /// Numerics: the distances go down to 1e-9 (e.g. small random models), far below float32 resolution of the outputs
 /// themselves, so subtracting two float32 layer outputs cannot resolve them. <see cref="Compute"/> therefore
-/// propagates the perturbation itself: zeroing v_j changes head h's context by the rank-1 term
-/// Δcontext_h,i = −A_h[i,j] v_h,j, which goes through W_O, LayerNorm 1, the FFN and LayerNorm 2 as exact
-/// differences (<see cref="LayerNormDelta"/>, <see cref="ActivationDelta"/>; the linear maps as float32 GEMMs on
-/// the small Δ rows, batched over all j), and the distance is ½‖û′ − û‖² of the unit vectors, formed from Δ in
-/// float64. <see cref="ComputeByRerun"/> is the literal algorithm (re-run the patched layer through the encoder,
-/// original and perturbed through the same code path), kept as the reference.
+/// propagates the perturbation itself, as exact differences through W_O, LayerNorm 1, the FFN and LayerNorm 2
+/// (<see cref="LayerNormDelta"/>, <see cref="ActivationDelta"/>), and forms the distance ½‖û′ − û‖² of the unit
+/// vectors from Δ in float64; it is also the fast path (ValueZeroing.FastPath.cs: only the second FFN matrix is
+/// multiplied per (i, j) pair). <see cref="ComputeByRerun"/> is the literal algorithm (re-run the patched layer through
+/// the encoder, original and perturbed through the same code path), kept as the reference.
 /// Deviations: none from the authors' code (rows normalised; its rollout is the plain product, no identity added).
 /// </summary>
-public static class ValueZeroing
+public static partial class ValueZeroing
 {
     /// <summary>Upper bound on the Δ rows (perturbations × tokens) processed per batch.</summary>
-    const int MaxRowsPerBatch = 8192;
+    const int MaxRowsPerBatch = 8192;  // of the re-run
 
     /// <summary>The sub-steps <see cref="Compute"/> reads from a trace.</summary>
     public static TraceRequest Requirements { get; } = TraceRequest.Steps(true,
@@ -47,96 +46,6 @@ public static class ValueZeroing
         trace ??= encoder.Forward(input, Requirements).Trace;
         return LayerMatrices.Stack(encoder, trace, input.Length,
             (config, w, t, layer, destination) => LayerMatrix(config, w, t, layer, head, destination));
-    }
-
-    /// <summary>C_l [n, n] of one layer from its trace, written to <paramref name="destination"/>.</summary>
-    public static void LayerMatrix(EncoderConfig config, LayerWeights w, Trace trace, int layer, int? head, Span<float> destination)
-    {
-        var value = trace[layer, LayerStep.Value];                     // V  [n, d]
-        var probs = trace[layer, LayerStep.Probs];                     // A  [H, n, n]
-        var attentionResidual = trace[layer, LayerStep.AttentionResidual];
-        var x1 = trace[layer, LayerStep.AttentionLayerNorm];           // X₁ [n, d]
-        var ffnResidual = trace[layer, LayerStep.FfnResidual];
-        var output = trace[layer, LayerStep.Output];                   // Y  [n, d]
-        int n = x1.Shape[0], d = config.HiddenSize, f = config.IntermediateSize;
-        int heads = config.NumAttentionHeads, headDim = config.HeadDim;
-        double eps = config.LayerNormEps;
-
-        // Z = X₁ W_inᵀ + b_in, the FFN pre-activation of the unperturbed layer          [n, f]
-        var z = new float[n * f];
-        Gemm.MatMulNT(x1.Data, d, w.IntermediateWeight.Span, d, z, f, n, f, d, w.IntermediateBias.Span);
-        var norm1 = new LayerNormDelta[n];
-        var norm2 = new LayerNormDelta[n];
-        for (int i = 0; i < n; i++)
-        {
-            norm1[i] = new LayerNormDelta(attentionResidual.Row(i), eps);
-            norm2[i] = new LayerNormDelta(ffnResidual.Row(i), eps);
-        }
-
-        var distances = new double[n * n];
-        int perBatch = Math.Max(1, MaxRowsPerBatch / n);
-        for (int j0 = 0; j0 < n; j0 += perBatch)
-        {
-            int count = Math.Min(perBatch, n - j0), rows = count * n;   // row r = (j − j0)·n + i
-
-            // Δcontext_h,i = −A_h[i, j] v_h,j                                            [rows, d]
-            var dContext = new float[rows * d];
-            Parallel.For(0, rows, r =>
-            {
-                int j = j0 + r / n, i = r % n;
-                for (int h = 0; h < heads; h++)
-                {
-                    if (head is int only && h != only) continue;
-                    float a = probs[h, i, j];
-                    var v = value.Data.AsSpan(j * d + h * headDim, headDim);
-                    var dc = dContext.AsSpan(r * d + h * headDim, headDim);
-                    for (int k = 0; k < headDim; k++) dc[k] = -a * v[k];
-                }
-            });
-
-            // Δ attention output = Δcontext W_Oᵀ (the bias cancels) = Δ residual₁         [rows, d]
-            var dAttention = new float[rows * d];
-            Gemm.MatMulNT(dContext, d, w.AttentionOutputWeight.Span, d, dAttention, d, rows, d, d);
-
-            // ΔX₁ = LayerNorm₁(residual₁ + Δ) − LayerNorm₁(residual₁)
-            var dX1 = new double[rows * d];
-            var dX1Single = new float[rows * d];
-            Parallel.For(0, rows, () => (new double[d], new double[d]), (r, _, scratch) =>
-            {
-                var (delta, tmp) = scratch;
-                for (int k = 0; k < d; k++) delta[k] = dAttention[r * d + k];
-                var dx = dX1.AsSpan(r * d, d);
-                norm1[r % n].Apply(delta, w.AttentionLayerNormWeight.Span, dx, tmp);
-                for (int k = 0; k < d; k++) dX1Single[r * d + k] = (float)dx[k];
-                return scratch;
-            }, _ => { });
-
-            // ΔZ = ΔX₁ W_inᵀ;  ΔH = act(Z + ΔZ) − act(Z)                                 [rows, f]
-            var dZ = new float[rows * f];
-            Gemm.MatMulNT(dX1Single, d, w.IntermediateWeight.Span, d, dZ, f, rows, f, d);
-            var dHidden = new float[rows * f];
-            Parallel.For(0, rows, () => new float[2 * f], (r, _, scratch) =>
-            {
-                ActivationDelta.Apply(config.HiddenAct, z.AsSpan((r % n) * f, f), dZ.AsSpan(r * f, f), dHidden.AsSpan(r * f, f), scratch);
-                return scratch;
-            }, _ => { });
-
-            // Δ FFN output = ΔH W_outᵀ                                                     [rows, d]
-            var dFfn = new float[rows * d];
-            Gemm.MatMulNT(dHidden, f, w.OutputWeight.Span, f, dFfn, d, rows, d, f);
-
-            // ΔY = LayerNorm₂(residual₂ + ΔFFN + ΔX₁) − LayerNorm₂(residual₂);  C[i, j] = cos-distance(Y_i + ΔY_i, Y_i)
-            Parallel.For(0, rows, () => (new double[d], new double[d], new double[d]), (r, _, scratch) =>
-            {
-                var (delta, dy, tmp) = scratch;
-                int j = j0 + r / n, i = r % n;
-                for (int k = 0; k < d; k++) delta[k] = dFfn[r * d + k] + dX1[r * d + k];
-                norm2[i].Apply(delta, w.OutputLayerNormWeight.Span, dy, tmp);
-                distances[i * n + j] = CosineDistanceOfIncrement(output.Row(i), dy);
-                return scratch;
-            }, _ => { });
-        }
-        NormaliseRows(distances, n, destination);
     }
 
     /// <summary>
@@ -180,12 +89,15 @@ public static class ValueZeroing
     }
 
     /// <summary>1 − cos(y + Δy, y) = ½‖û′ − û‖², formed from Δy so that tiny increments keep their digits.</summary>
-    public static double CosineDistanceOfIncrement(ReadOnlySpan<float> y, ReadOnlySpan<double> dy)
+    public static double CosineDistanceOfIncrement(ReadOnlySpan<float> y, ReadOnlySpan<double> dy) =>
+        CosineDistanceOfIncrement(y, WideDot.SumOfSquares(y), dy);
+
+    /// <summary>As <see cref="CosineDistanceOfIncrement(ReadOnlySpan{float}, ReadOnlySpan{double})"/> with ‖y‖² given.</summary>
+    public static double CosineDistanceOfIncrement(ReadOnlySpan<float> y, double yy, ReadOnlySpan<double> dy)
     {
-        double yy = 0, ydy = 0, dydy = 0;
+        double ydy = 0, dydy = 0;
         for (int k = 0; k < y.Length; k++)
         {
-            yy += (double)y[k] * y[k];
             ydy += y[k] * dy[k];
             dydy += dy[k] * dy[k];
         }

@@ -1,0 +1,180 @@
+using System.Numerics.Tensors;
+using MixLens.Analysis.Numerics;
+using MixLens.Engine.Model;
+using MixLens.Engine.Tracing;
+using MixLens.Kernels;
+
+namespace MixLens.Analysis.Methods;
+
+/// <summary>
+/// The Value Zeroing fast path: all n² perturbations (i, j) of one layer from per-token precomputations, so that only
+/// the second FFN matrix is multiplied per pair. With u_h,j = v_h,j W_O,hᵀ (token j's value in head h through that
+/// head's block of the attention output projection), ũ its centred copy, c_i the centred attention residual of token i,
+/// σ_i its LayerNorm-1 scale and z_i the FFN pre-activation:
+/// <code>
+/// Δ_ij      = −Σ_h A_h[i,j] ũ_h,j                        centred change of attention residual i     (H·d per pair)
+/// Δvar_ij   = (2 c_i·Δ_ij + Δ_ij·Δ_ij) / d,   σ′ = √(σ² + Δvar),  Δs = 1/σ′ − 1/σ (exact form, no cancellation)
+/// ΔX₁_ij    = γ₁ ⊙ (Δ_ij/σ′ + c_i Δs)                    LayerNorm-1 output change                  (d per pair)
+/// ΔZ_ij     = Δs · q_i − (1/σ′) Σ_h A_h[i,j] w_h,j       q_i = (γ₁⊙c_i) W_inᵀ, w_h,j = (γ₁⊙ũ_h,j) W_inᵀ  (H·f per pair)
+/// ΔG_ij     = gelu(z_i + ΔZ_ij) − gelu(z_i)              <see cref="ActivationDelta.GeluErfRow"/>   (f per pair)
+/// ΔF_ij     = ΔG_ij W_outᵀ                               the one GEMM with n² rows                  (f·d per pair)
+/// ΔY_ij     = LayerNorm₂ change for ΔF_ij + ΔX₁_ij;  C[i, j] = ½‖û′ − û‖²  (float64, <see cref="LayerNormDelta"/>)
+/// </code>
+/// q_i (n rows) and w_h,j (n·H rows) are two GEMMs against W_in instead of n² rows, and W_O is applied to n·H head
+/// slices instead of n² rows; the literal re-run costs ≈ 12·d² multiply-adds per (i, j) (Q, K, V, O and both FFN
+/// matrices), this path ≈ 4·d² (W_out) + (H + 1)·f + H·d. The perturbation is propagated as a difference at every
+/// step (never as the difference of two float32 outputs), so distances of 1e-9 keep their digits.
+/// </summary>
+public static partial class ValueZeroing
+{
+    /// <summary>Pairs (i, j) per chunk: bounds the [pairs, f] buffers (8 MiB each at f = 1024) at any n.</summary>
+    const int PairsPerChunk = 2048;
+
+    /// <summary>C_l [n, n] of one layer from its trace, written to <paramref name="destination"/>.</summary>
+    /// <param name="config">the encoder configuration.</param>
+    /// <param name="w">the layer's weights.</param>
+    /// <param name="trace">a trace holding <see cref="Requirements"/> for this layer.</param>
+    /// <param name="layer">the layer index.</param>
+    /// <param name="head">null: zero v_j in all heads; h: only in head h.</param>
+    /// <param name="destination">[n, n], row i = output token, column j = zeroed token; rows sum to 1 (or are all 0).</param>
+    public static void LayerMatrix(EncoderConfig config, LayerWeights w, Trace trace, int layer, int? head, Span<float> destination)
+    {
+        var value = trace[layer, LayerStep.Value];                     // V  [n, d] (value bias included)
+        var probs = trace[layer, LayerStep.Probs].Data;                // A  [H, n, n]
+        var attentionResidual = trace[layer, LayerStep.AttentionResidual];
+        var x1 = trace[layer, LayerStep.AttentionLayerNorm];           // X₁ [n, d]
+        var ffnResidual = trace[layer, LayerStep.FfnResidual];
+        var output = trace[layer, LayerStep.Output];                   // Y  [n, d]
+        int n = x1.Shape[0], d = config.HiddenSize, f = config.IntermediateSize;
+        int heads = config.NumAttentionHeads, headDim = config.HeadDim;
+        double eps = config.LayerNormEps;
+        var gamma1 = w.AttentionLayerNormWeight.ToArray();
+        int h0 = head ?? 0, h1 = head is int only ? only + 1 : heads;   // the zeroed heads
+
+        // Per input token j and head h: ũ_h,j = centred(v_h,j W_O,hᵀ)   row j·H + h            [n·H, d]
+        var uCentred = new float[n * heads * d];
+        for (int h = h0; h < h1; h++)
+            Gemm.MatMulNT(value.Data.AsSpan(h * headDim), d, w.AttentionOutputWeight.Span[(h * headDim)..], d,
+                uCentred.AsSpan(h * d), heads * d, n, d, headDim);
+        var uScaled = new float[n * heads * d];                        // γ₁ ⊙ ũ_h,j
+        Parallel.For(0, n * heads, r =>
+        {
+            if (r % heads < h0 || r % heads >= h1) return;
+            var u = uCentred.AsSpan(r * d, d);
+            TensorPrimitives.Subtract(u, TensorPrimitives.Sum(u) / d, u);
+            TensorPrimitives.Multiply(u, gamma1, uScaled.AsSpan(r * d, d));
+        });
+        // w_h,j = (γ₁ ⊙ ũ_h,j) W_inᵀ                                                           [n·H, f]
+        var wIn = new float[n * heads * f];
+        Gemm.MatMulNT(uScaled, d, w.IntermediateWeight.Span, d, wIn, f, n * heads, f, d);
+
+        // Per output token i: c_i, 1/σ_i, q_i = (γ₁⊙c_i) W_inᵀ, z_i = X₁ W_inᵀ + b_in, Φ(z_i)
+        var centred = new float[n * d];
+        var scaledCentred = new float[n * d];
+        var variancePlusEps = new double[n];
+        Parallel.For(0, n, i =>
+        {
+            var r = attentionResidual.Row(i);
+            double mean = 0;
+            foreach (var v in r) mean += v;
+            mean /= d;
+            var c = centred.AsSpan(i * d, d);
+            double sq = 0;
+            for (int k = 0; k < d; k++)
+            {
+                double ck = r[k] - mean;
+                c[k] = (float)ck;
+                sq += ck * ck;
+            }
+            variancePlusEps[i] = sq / d + eps;
+            TensorPrimitives.Multiply(c, gamma1, scaledCentred.AsSpan(i * d, d));
+        });
+        var q = new float[n * f];
+        Gemm.MatMulNT(scaledCentred, d, w.IntermediateWeight.Span, d, q, f, n, f, d);
+        var z = new float[n * f];
+        Gemm.MatMulNT(x1.Data, d, w.IntermediateWeight.Span, d, z, f, n, f, d, w.IntermediateBias.Span);
+        var phiZ = new float[n * f];
+        bool gelu = config.HiddenAct == Activation.Gelu;
+        if (gelu) Parallel.For(0, n, i => ActivationDelta.NormalCdf(z.AsSpan(i * f, f), phiZ.AsSpan(i * f, f)));
+        var norm2 = new LayerNormDelta[n];
+        var outputSquared = new double[n];
+        for (int i = 0; i < n; i++)
+        {
+            norm2[i] = new LayerNormDelta(ffnResidual.Row(i), eps);
+            outputSquared[i] = WideDot.SumOfSquares(output.Row(i));
+        }
+
+        var distances = new double[n * n];
+        int chunk = Math.Min(PairsPerChunk, n * n);
+        var dX1 = new float[chunk * d];
+        var dZ = new float[chunk * f];
+        var dG = new float[chunk * f];
+        var dF = new float[chunk * d];
+        for (int p0 = 0; p0 < n * n; p0 += chunk)
+        {
+            int pairs = Math.Min(chunk, n * n - p0);               // pair p = i·n + j, buffer row p − p0
+
+            // ΔX₁, ΔZ and ΔG of each pair
+            Parallel.For(0, pairs, () => new PairScratch(d, f, heads), (r, _, s) =>
+            {
+                int p = p0 + r, i = p / n, j = p % n;
+                var delta = s.Delta;
+                Array.Clear(delta);
+                for (int h = h0; h < h1; h++)
+                {
+                    float a = probs[(h * n + i) * n + j];
+                    s.Weights[h] = a;
+                    if (a != 0) TensorPrimitives.MultiplyAdd(uCentred.AsSpan((j * heads + h) * d, d), -a, delta, delta);
+                }
+                var c = centred.AsSpan(i * d, d);
+                double deltaVar = (2 * WideDot.Dot(c, delta) + WideDot.SumOfSquares(delta)) / d;
+                double va = variancePlusEps[i], sa = Math.Sqrt(va), sa2 = Math.Sqrt(va + deltaVar);
+                float invSigma2 = (float)(1 / sa2);
+                float deltaS = (float)(-deltaVar / (sa * sa2 * (sa + sa2)));
+
+                var dx = dX1.AsSpan(r * d, d);
+                TensorPrimitives.Multiply(delta, invSigma2, dx);
+                TensorPrimitives.MultiplyAdd(c, deltaS, dx, dx);
+                TensorPrimitives.Multiply(dx, gamma1, dx);
+
+                var dz = dZ.AsSpan(r * f, f);
+                TensorPrimitives.Multiply(q.AsSpan(i * f, f), deltaS, dz);
+                for (int h = h0; h < h1; h++)
+                    if (s.Weights[h] != 0)
+                        TensorPrimitives.MultiplyAdd(wIn.AsSpan((j * heads + h) * f, f), -s.Weights[h] * invSigma2, dz, dz);
+
+                if (gelu)
+                    ActivationDelta.GeluErfRow(z.AsSpan(i * f, f), phiZ.AsSpan(i * f, f), dz, dG.AsSpan(r * f, f));
+                else
+                    ActivationDelta.Apply(config.HiddenAct, z.AsSpan(i * f, f), dz, dG.AsSpan(r * f, f), s.Activation);
+                return s;
+            }, _ => { });
+
+            // ΔF = ΔG W_outᵀ (the output bias cancels)                                            [pairs, d]
+            Gemm.MatMulNT(dG, f, w.OutputWeight.Span, f, dF, d, pairs, d, f);
+
+            // ΔY = LayerNorm₂(residual₂ + ΔF + ΔX₁) − LayerNorm₂(residual₂);  C[i, j] = ½‖û′ − û‖²
+            Parallel.For(0, pairs, () => new double[3 * d], (r, _, s) =>
+            {
+                int p = p0 + r, i = p / n;
+                var delta = s.AsSpan(0, d);
+                var dy = s.AsSpan(d, d);
+                var tmp = s.AsSpan(2 * d, d);
+                var ff = dF.AsSpan(r * d, d);
+                var dx = dX1.AsSpan(r * d, d);
+                for (int k = 0; k < d; k++) delta[k] = (double)ff[k] + dx[k];
+                norm2[i].Apply(delta, w.OutputLayerNormWeight.Span, dy, tmp);
+                distances[p] = CosineDistanceOfIncrement(output.Row(i), outputSquared[i], dy);
+                return s;
+            }, _ => { });
+        }
+        NormaliseRows(distances, n, destination);
+    }
+
+    sealed class PairScratch(int d, int f, int heads)
+    {
+        public readonly float[] Delta = new float[d];
+        public readonly float[] Weights = new float[heads];
+        public readonly float[] Activation = new float[2 * f];   // non-GELU activations only
+    }
+}
