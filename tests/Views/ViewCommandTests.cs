@@ -42,6 +42,19 @@ public class ViewCommandTests
     }
 
     [Fact]
+    public void View_SvgOnly_WritesHeatmapsAndNoPage()
+    {
+        using var folder = new TempFolder();
+        string svg = folder.File("svg");
+        var result = CliHarness.RunOk("view", "--model", CliHarness.Model(Tiny), "--text", "a b c", "--methods", "alti", "--svg", svg);
+        Assert.DoesNotContain(".html", result.Stdout);
+        var files = Directory.GetFiles(svg).Select(Path.GetFileName).Order().ToArray();
+        Assert.NotEmpty(files);
+        Assert.All(files, f => Assert.Matches(@"^alti-layer\d+\.svg$", f));
+        Assert.Empty(Directory.GetFiles(folder.Path, "*.html"));
+    }
+
+    [Fact]
     public void View_NoOutput_IsAUserError() =>
         CliHarness.RunUserError("give --out FILE.html", "view", "--model", CliHarness.Model(Tiny), "--text", "hello");
 

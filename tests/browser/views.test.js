@@ -29,7 +29,7 @@ function summary(extra) {
 }
 function setupFailure(message) {
   failed++;
-  console.error('browser tests could not run: ' + message);
+  console.log('browser tests could not run: ' + message);
   summary();
 }
 
