@@ -108,6 +108,44 @@ public class ViewPageTests(PairPage page) : IClassFixture<PairPage>
         }
     }
 
+    /// <summary>The neuron view's scores q·k/√d_head, recomputed from the page's query and key vectors as view.js does,
+    /// equal the traced pre-softmax scores within the error the 16-bit rounding can cause.</summary>
+    [Fact]
+    public void Data_NeuronViewScoresFromPageVectors_EqualTracedScores()
+    {
+        using var doc = PageReader.Data(page.Html);
+        var qt = QuantizedTensor.FromJson(doc.RootElement.GetProperty("query"));
+        var kt = QuantizedTensor.FromJson(doc.RootElement.GetProperty("key"));
+        var Q = qt.Decode().Data;
+        var K = kt.Decode().Data;
+        int L = page.Fixtures.Layers, H = page.Fixtures.Heads, n = page.Case.NTokens, d = page.Fixtures.Hidden, dh = d / H;
+        var reference = page.Fixtures.Open(page.Case);
+        double worst = 0;
+        for (int l = 0; l < L; l++)
+        {
+            var scores = reference.GetFloat32($"layers.{l}.attention.scores").Span;
+            double eq = qt.MaxError(l), ek = kt.MaxError(l);
+            for (int h = 0; h < H; h++)
+                for (int i = 0; i < n; i++)
+                    for (int j = 0; j < n; j++)
+                    {
+                        double s = 0, bound = 0;
+                        for (int c = h * dh; c < (h + 1) * dh; c++)
+                        {
+                            double q = Q[(l * n + i) * d + c], k = K[(l * n + j) * d + c];
+                            s += q * k;
+                            bound += Math.Abs(q) * ek + Math.Abs(k) * eq + eq * ek;
+                        }
+                        s /= Math.Sqrt(dh);
+                        bound = bound / Math.Sqrt(dh) + 1e-4 * (1 + Math.Abs(s));
+                        double diff = Math.Abs(s - scores[(h * n + i) * n + j]);
+                        Assert.True(diff <= bound, $"layer {l} head {h} [{i},{j}]: page score {s:G6}, traced {scores[(h * n + i) * n + j]:G6}, bound {bound:G3}");
+                        worst = Math.Max(worst, diff);
+                    }
+        }
+        Assert.True(worst < 0.05, $"max |score diff| {worst:G3}");
+    }
+
     [Fact]
     public void Data_Methods_EqualTheAnalysisResultsWithinQuantization()
     {

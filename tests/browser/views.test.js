@@ -223,6 +223,27 @@ async function exportPng(page, dir) {
     return `${all} lines with all heads, ${without0} without head 0, ${solo} for head 2 alone`;
   });
 
+  await check('sentence-pair filter and hover preview', async () => {
+    const lines = async () => +(await page.$eval('#head-canvas', c => c.dataset.lines));
+    await selectToken(page, 4);
+    const all = await lines();
+    const setFilter = async f => { const d = await drawsOf(page); await page.selectOption('#pair-filter', f); await waitDrawn(page, 'head', d); };
+    await setFilter('AB');
+    const ab = await lines();
+    await setFilter('BA');
+    const ba = await lines();
+    await setFilter('all');
+    assert(ab > 0 && ab < all, `A -> B: ${ab} lines of ${all}`);
+    assert(ba === 0, `B -> A from a sentence-A token: ${ba} lines`);
+    // Hovering token 9's label previews its lines without selecting it.
+    const box = await page.$eval('#head-canvas', c => { const r = c.getBoundingClientRect(); return [r.left, r.top]; });
+    await page.mouse.move(box[0] + 60, box[1] + 8 + 9.5 * 18);
+    await page.waitForFunction(() => /token 9 /.test(document.getElementById('status').textContent));
+    assert((await page.inputValue('#token-select')) === '4', 'hover changed the selection');
+    await page.mouse.move(0, 0);
+    return `${all} lines, A -> B ${ab}`;
+  });
+
   await check('keyboard: arrow keys move the token and switch tabs', async () => {
     await page.focus('#head-canvas');
     const from = +(await page.inputValue('#token-select'));
