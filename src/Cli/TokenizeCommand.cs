@@ -20,7 +20,7 @@ internal static class TokenizeCommand
         {
             var (texts, textPair) = CommonOptions.ReadTexts(parse.GetValue(text), parse.GetValue(input), parse.GetValue(pair));
             using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
-            int? limit = parse.GetValue(truncate) ? encoderModel.Config.MaxPositionEmbeddings : null;
+            int? limit = parse.GetValue(truncate) ? encoderModel.Config.MaxSequenceLength : null;
             var stdout = parse.InvocationConfiguration.Output;
             foreach (var t in texts)
                 JsonOutput.WriteEncoding(stdout, encoderModel.Tokenizer.Encode(t, textPair, limit));

@@ -7,11 +7,13 @@ namespace MixLens.Engine;
 
 /// <summary>
 /// A HuggingFace model directory loaded for inference: <c>config.json</c>, <c>model.safetensors</c> (memory-mapped),
-/// the tokenizer files, and the sentence-transformers pooling when present. Dispose to unmap the weights.
+/// the tokenizer files, the sentence-transformers pooling when present, and the task heads the checkpoint has
+/// (sequence classification, token classification, masked LM). Dispose to unmap the weights.
 /// </summary>
 public sealed class EncoderModel : IDisposable
 {
     readonly SafeTensorsFile _weightsFile;
+    readonly WeightNames _names;
 
     /// <summary>The model directory.</summary>
     public string Directory { get; }
@@ -22,18 +24,25 @@ public sealed class EncoderModel : IDisposable
     public ITokenizer Tokenizer { get; }
     /// <summary>The sentence-transformers pooling, or null when the directory has none.</summary>
     public SentencePooling? Pooling { get; }
-    /// <summary>The sequence-classification head (pooler + classifier), or null when the checkpoint has none.</summary>
+    /// <summary>The sequence-classification head (e.g. pooler + classifier), or null when the checkpoint has none.</summary>
     public SequenceClassifier? Classifier { get; }
+    /// <summary>The token-classification head, or null when the checkpoint has none.</summary>
+    public TokenClassifier? TokenClassifier { get; }
+    /// <summary>The masked-language-model head, or null when the checkpoint has none.</summary>
+    public MaskedLanguageModelHead? MaskedLm { get; }
 
-    EncoderModel(string directory, SafeTensorsFile file, BertEncoder encoder, ITokenizer tokenizer, SentencePooling? pooling,
-        SequenceClassifier? classifier)
+    EncoderModel(string directory, SafeTensorsFile file, WeightNames names, BertEncoder encoder, ITokenizer tokenizer,
+        SentencePooling? pooling, SequenceClassifier? classifier, TokenClassifier? tokenClassifier, MaskedLanguageModelHead? maskedLm)
     {
-        Classifier = classifier;
         Directory = directory;
         _weightsFile = file;
+        _names = names;
         Encoder = encoder;
         Tokenizer = tokenizer;
         Pooling = pooling;
+        Classifier = classifier;
+        TokenClassifier = tokenClassifier;
+        MaskedLm = maskedLm;
     }
 
     /// <summary>Loads a model directory.</summary>
@@ -58,11 +67,15 @@ public sealed class EncoderModel : IDisposable
         var file = SafeTensorsFile.Open(weightsPath);
         try
         {
-            var weights = BertWeights.Load(file, config);
+            var names = new WeightNames(file, CheckpointLayout.For(config.Family));
+            var weights = BertWeights.Load(names, config);
             var tokenizer = TokenizerFactory.Load(directory);
             var pooling = SentencePooling.Load(directory);
-            var classifier = SequenceClassifier.TryLoad(new WeightNames(file), config);
-            return new EncoderModel(directory, file, new BertEncoder(config, weights), tokenizer, pooling, classifier);
+            var classifier = SequenceClassifier.TryLoad(names, config);
+            var tokenClassifier = Heads.TokenClassifier.TryLoad(names, config, classifier);
+            var maskedLm = MaskedLanguageModelHead.TryLoad(names, config, weights);
+            return new EncoderModel(directory, file, names, new BertEncoder(config, weights), tokenizer, pooling,
+                classifier, tokenClassifier, maskedLm);
         }
         catch
         {
@@ -73,18 +86,18 @@ public sealed class EncoderModel : IDisposable
 
     /// <summary>
     /// Tokenizes a text (and optional pair). Without <paramref name="truncate"/>, an input longer than the model's
-    /// max_position_embeddings is an error stating its length and the limit; with it, the input is truncated to the
-    /// limit (HF longest_first).
+    /// limit (<see cref="EncoderConfig.MaxSequenceLength"/>: max_position_embeddings, less RoBERTa's padding offset) is
+    /// an error stating its length and the limit; with it, the input is truncated to the limit (HF longest_first).
     /// </summary>
     /// <exception cref="EncoderInputException">the input is too long and <paramref name="truncate"/> is false.</exception>
     public Tokenization.Encoding Tokenize(string text, string? pair = null, bool truncate = false)
     {
-        int limit = Config.MaxPositionEmbeddings;
+        int limit = Config.MaxSequenceLength;
         if (truncate) return Tokenizer.Encode(text, pair, limit);
         var encoding = Tokenizer.Encode(text, pair);
         if (encoding.Length > limit)
             throw new EncoderInputException(
-                $"the input is {encoding.Length} tokens long, over the model's limit of {limit} tokens (max_position_embeddings); pass --truncate to cut it to {limit}");
+                $"the input is {encoding.Length} tokens long, over the model's limit of {limit} tokens ({BertEncoder.LimitSource(Config)}); pass --truncate to cut it to {limit}");
         return encoding;
     }
 
@@ -100,13 +113,59 @@ public sealed class EncoderModel : IDisposable
     }
 
     /// <summary>Classifies a batch of encodings with the sequence-classification head.</summary>
-    /// <exception cref="ModelFormatException">the checkpoint has no classification head.</exception>
+    /// <exception cref="ModelFormatException">the checkpoint has no sequence-classification head (the message names the
+    /// tensors its family's head needs and the checkpoint lacks).</exception>
     public Classification[] Classify(IReadOnlyList<Tokenization.Encoding> encodings)
     {
-        var head = Classifier ?? throw new ModelFormatException(
-            $"{Directory}: the checkpoint has no sequence-classification head (no 'classifier.weight' with a pooler)");
+        var head = RequireClassifier();
         var output = Encoder.Forward(encodings.Select(EncoderInput.From).ToArray());
         return output.LastHiddenStates.Select(head.Classify).ToArray();
+    }
+
+    /// <summary>The sequence-classification head.</summary>
+    /// <exception cref="ModelFormatException">the checkpoint has none (the message says what is missing).</exception>
+    public SequenceClassifier RequireClassifier() => Classifier ?? throw new ModelFormatException(SequenceClassifier.Absence(_names, Config));
+
+    /// <summary>The token-classification head.</summary>
+    /// <exception cref="ModelFormatException">the checkpoint has none (the message says what is missing).</exception>
+    public TokenClassifier RequireTokenClassifier() =>
+        TokenClassifier ?? throw new ModelFormatException(Heads.TokenClassifier.Absence(_names, Config, Classifier));
+
+    /// <summary>The masked-LM head.</summary>
+    /// <exception cref="ModelFormatException">the checkpoint has none (the message says what is missing).</exception>
+    public MaskedLanguageModelHead RequireMaskedLm() => MaskedLm ?? throw new ModelFormatException(MaskedLanguageModelHead.Absence(_names, Config));
+
+    /// <summary>Labels every token of one encoding with the token-classification head.</summary>
+    /// <returns>logits [n, labels] and the label of each of the n tokens (special tokens included).</returns>
+    /// <exception cref="ModelFormatException">the checkpoint has no token-classification head.</exception>
+    public TokenClassification Tag(Tokenization.Encoding encoding)
+    {
+        var head = RequireTokenClassifier();
+        var (hidden, _) = Encoder.Forward(EncoderInput.From(encoding));
+        return head.Classify(hidden);
+    }
+
+    /// <summary>
+    /// Predicts every mask token of one encoding with the masked-LM head: for each mask, in order, the
+    /// <paramref name="topK"/> most probable vocabulary tokens (softmax over the vocabulary).
+    /// </summary>
+    /// <exception cref="ModelFormatException">the checkpoint has no masked-LM head.</exception>
+    /// <exception cref="EncoderInputException">the tokenizer has no mask token, or the encoding contains none.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="topK"/> is not positive.</exception>
+    public MaskPrediction[] FillMask(Tokenization.Encoding encoding, int topK = 5)
+    {
+        var head = RequireMaskedLm();
+        if (topK <= 0) throw new ArgumentOutOfRangeException(nameof(topK), topK, "top-k must be at least 1");
+        int mask = Tokenizer.MaskId ?? throw new EncoderInputException($"{Name}: the tokenizer has no mask token");
+        var positions = Enumerable.Range(0, encoding.Length).Where(t => encoding.Ids[t] == mask).ToArray();
+        if (positions.Length == 0)
+            throw new EncoderInputException(
+                $"the text has no mask token: write {Tokenizer.IdToToken(mask)} where a token should be predicted");
+        var (hidden, _) = Encoder.Forward(EncoderInput.From(encoding));
+        var logits = head.Logits(hidden, positions);
+        return positions.Select((p, r) => new MaskPrediction(p,
+            MaskedLanguageModelHead.TopK(logits.Row(r), topK)
+                .Select(c => new TokenProbability(c.Id, Tokenizer.IdToToken(c.Id), c.Prob)).ToArray())).ToArray();
     }
 
     public void Dispose() => _weightsFile.Dispose();

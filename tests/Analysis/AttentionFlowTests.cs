@@ -14,7 +14,7 @@ namespace MixLens.Tests.Analysis;
 /// </summary>
 public class AttentionFlowTests(ITestOutputHelper output)
 {
-    public static IEnumerable<object[]> CasesWithFlow() => ModelFixtures.BertLayoutModels.SelectMany(m =>
+    public static IEnumerable<object[]> CasesWithFlow() => ModelFixtures.EncoderFixtureModels.SelectMany(m =>
         ModelFixtures.Load(m).Cases.Where(c => c.HasFlow).Select(c => new object[] { m, c.Id }));
 
     // ---- fixtures -------------------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ namespace MixLens.Tests.Analysis;
 /// </summary>
 public class VectorNormMethodsTests(ITestOutputHelper output)
 {
-    public static IEnumerable<object[]> CasesWithAnalyses() => ModelFixtures.BertLayoutModels.SelectMany(m =>
+    public static IEnumerable<object[]> CasesWithAnalyses() => ModelFixtures.EncoderFixtureModels.SelectMany(m =>
         ModelFixtures.Load(m).Cases.Where(c => c.Store != "final").Select(c => new object[] { m, c.Id }));
 
     [Theory]

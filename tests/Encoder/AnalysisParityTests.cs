@@ -7,7 +7,7 @@ namespace MixLens.Tests.Encoder;
 /// <summary>The context-mixing analyses against the fixtures' <c>analysis.*</c> tensors [L, n, n].</summary>
 public class AnalysisParityTests
 {
-    public static IEnumerable<object[]> CasesWithAnalyses() => ModelFixtures.BertLayoutModels.SelectMany(m =>
+    public static IEnumerable<object[]> CasesWithAnalyses() => ModelFixtures.EncoderFixtureModels.SelectMany(m =>
         ModelFixtures.Load(m).Cases.Where(c => c.Store != "final").Select(c => new object[] { m, c.Id }));
 
     [Theory]

@@ -10,7 +10,7 @@ namespace MixLens.Tests.Encoder;
 /// </summary>
 public class EncoderParityTests
 {
-    public static IEnumerable<object[]> Cases() => ModelFixtures.AllBertCases();
+    public static IEnumerable<object[]> Cases() => ModelFixtures.AllEncoderCases();
 
     /// <summary>The tolerance group of a tensor name (../shared/README.md, "Tolerances").</summary>
     public static Tolerance ToleranceFor(ModelFixtures fixtures, string name)

@@ -32,5 +32,5 @@ public class ParitySummaryTests(ITestOutputHelper output)
         Assert.True(hidden <= 1e-4 && probs <= 1e-5, $"{model}: hidden {hidden:G3}, probs {probs:G3}");
     }
 
-    public static IEnumerable<object[]> Models() => ModelFixtures.BertLayoutModels.Select(m => new object[] { m });
+    public static IEnumerable<object[]> Models() => ModelFixtures.EncoderFixtureModels.Select(m => new object[] { m });
 }

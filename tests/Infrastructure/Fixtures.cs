@@ -24,9 +24,12 @@ public sealed class ModelFixtures
     public required IReadOnlyList<FixtureCase> Cases { get; init; }
     public JsonElement? SentencePooling { get; init; }
 
-    /// <summary>The BERT-layout models with encoder fixtures.</summary>
-    public static readonly string[] BertLayoutModels =
-        ["all-MiniLM-L6-v2", "minilm-l6-sst2", "random-bert-tiniest", "bert-mlm-random", "bert-tokcls-random"];
+    /// <summary>Every model with encoder fixtures, of every family: BERT (the first five), RoBERTa, DistilBERT, ELECTRA.</summary>
+    public static readonly string[] EncoderFixtureModels =
+    [
+        "all-MiniLM-L6-v2", "minilm-l6-sst2", "random-bert-tiniest", "bert-mlm-random", "bert-tokcls-random",
+        "roberta-random", "distilbert-random", "electra-random",
+    ];
 
     static readonly ConcurrentDictionary<string, ModelFixtures> Cache = new();
     static readonly ConcurrentDictionary<string, Lazy<BertEncoder>> Encoders = new();
@@ -67,9 +70,9 @@ public sealed class ModelFixtures
         };
     });
 
-    /// <summary>Every (model, case id) of the BERT-layout fixtures, for xunit theories.</summary>
-    public static IEnumerable<object[]> AllBertCases() =>
-        BertLayoutModels.SelectMany(m => Load(m).Cases.Select(c => new object[] { m, c.Id }));
+    /// <summary>Every (model, case id) of the encoder fixtures, for xunit theories.</summary>
+    public static IEnumerable<object[]> AllEncoderCases() =>
+        EncoderFixtureModels.SelectMany(m => Load(m).Cases.Select(c => new object[] { m, c.Id }));
 
     public FixtureCase Case(string id) => Cases.Single(c => c.Id == id);
 

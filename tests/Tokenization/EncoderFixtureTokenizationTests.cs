@@ -4,15 +4,17 @@ using MixLens.Tests.Infrastructure;
 namespace MixLens.Tests.Tokenization;
 
 /// <summary>
-/// The tokenizations recorded in each BERT-layout encoder fixture (fixtures/MODEL/index.json: input_ids,
+/// The tokenizations recorded in each encoder fixture (fixtures/MODEL/index.json: input_ids,
 /// token_type_ids, tokens, offsets_utf16, with the case's truncation) against the tokenizer loaded from the matching
-/// model directory (minilm-l6-sst2 and random-bert-tiniest have their own tokenizer.json files).
+/// model directory (minilm-l6-sst2 and random-bert-tiniest have their own tokenizer.json files; roberta-random has
+/// only vocab.json + merges.txt).
 /// </summary>
 public sealed class EncoderFixtureTokenizationTests
 {
     public static TheoryData<string> Models => new()
     {
         "all-MiniLM-L6-v2", "minilm-l6-sst2", "random-bert-tiniest", "bert-mlm-random", "bert-tokcls-random",
+        "roberta-random", "distilbert-random", "electra-random",
     };
 
     [Theory]

@@ -8,61 +8,97 @@ namespace MixLens.Engine.Heads;
 public sealed record Classification(float[] Logits, float[] Probs, int LabelId, string Label);
 
 /// <summary>
-/// The sequence-classification head of HF <c>BertForSequenceClassification</c> (Devlin et al. 2019, §4.1):
+/// The sequence-classification heads of the four families, one shape on the first token's last hidden state
+/// h_0 [d] (<c>[CLS]</c> / <c>&lt;s&gt;</c>); dropout is inactive at inference:
 /// <code>
-/// pooled = tanh(h_[CLS] W_poolᵀ + b_pool)          [d]      (bert.pooler.dense)
-/// logits = pooled W_clsᵀ + b_cls                    [labels] (classifier)
+/// pooled = act(h_0 W_1ᵀ + b_1)          [d]
+/// logits = pooled W_2ᵀ + b_2            [labels]
+///
+/// HF class                              W_1                      act    W_2
+/// BertForSequenceClassification         bert.pooler.dense        tanh   classifier           (Devlin et al. 2019, §4.1)
+/// RobertaForSequenceClassification      classifier.dense         tanh   classifier.out_proj  (RobertaClassificationHead)
+/// ElectraForSequenceClassification      classifier.dense         gelu   classifier.out_proj  (ElectraClassificationHead)
+/// DistilBertForSequenceClassification   pre_classifier           ReLU   classifier
 /// </code>
-/// Dropout is inactive at inference.
 /// </summary>
 public sealed class SequenceClassifier
 {
-    readonly ReadOnlyMemory<float> _poolerWeight, _poolerBias, _classifierWeight, _classifierBias;
+    /// <summary>One family's names for the head.</summary>
+    sealed record Layout(string HfClass, string Dense, HeadActivation Activation, string Output);
+
+    static Layout For(ModelFamily family) => family switch
+    {
+        ModelFamily.Bert => new("BertForSequenceClassification", "pooler.dense", HeadActivation.Tanh, "classifier"),
+        ModelFamily.Roberta => new("RobertaForSequenceClassification", "classifier.dense", HeadActivation.Tanh, "classifier.out_proj"),
+        ModelFamily.Electra => new("ElectraForSequenceClassification", "classifier.dense", HeadActivation.Gelu, "classifier.out_proj"),
+        ModelFamily.DistilBert => new("DistilBertForSequenceClassification", "pre_classifier", HeadActivation.Relu, "classifier"),
+        _ => throw new ArgumentOutOfRangeException(nameof(family), family, "unknown model family"),
+    };
+
+    readonly ReadOnlyMemory<float> _denseWeight, _denseBias, _outputWeight, _outputBias;
+    readonly HeadActivation _activation;
     readonly int _hidden;
 
     /// <summary>Label names, index = class id (from <c>id2label</c>, else "LABEL_k" as HF names them).</summary>
     public IReadOnlyList<string> Labels { get; }
 
-    SequenceClassifier(ReadOnlyMemory<float> poolerWeight, ReadOnlyMemory<float> poolerBias,
-        ReadOnlyMemory<float> classifierWeight, ReadOnlyMemory<float> classifierBias, int hidden, IReadOnlyList<string> labels)
+    /// <summary>The HF class whose head this is (e.g. <c>RobertaForSequenceClassification</c>).</summary>
+    public string HfClass { get; }
+
+    SequenceClassifier(Layout layout, ReadOnlyMemory<float> denseWeight, ReadOnlyMemory<float> denseBias,
+        ReadOnlyMemory<float> outputWeight, ReadOnlyMemory<float> outputBias, int hidden, IReadOnlyList<string> labels)
     {
-        _poolerWeight = poolerWeight;
-        _poolerBias = poolerBias;
-        _classifierWeight = classifierWeight;
-        _classifierBias = classifierBias;
+        HfClass = layout.HfClass;
+        _activation = layout.Activation;
+        _denseWeight = denseWeight;
+        _denseBias = denseBias;
+        _outputWeight = outputWeight;
+        _outputBias = outputBias;
         _hidden = hidden;
         Labels = labels;
     }
 
-    /// <summary>The head of a checkpoint, or null when it has no <c>classifier.weight</c> with a pooler.</summary>
-    /// <exception cref="ModelFormatException">the head's weights are mis-shaped, or id2label disagrees with them.</exception>
+    /// <summary>
+    /// The head of a checkpoint, or null when it has none (its W_1 or W_2 weight is absent, or config.json's
+    /// <c>architectures</c> declares a token classifier).
+    /// </summary>
+    /// <exception cref="ModelFormatException">the head's weights are mis-shaped or a bias is missing, or id2label
+    /// disagrees with them.</exception>
     public static SequenceClassifier? TryLoad(WeightNames names, EncoderConfig config)
     {
-        if (!names.Contains("classifier.weight") || !names.Contains("pooler.dense.weight")) return null;
+        var layout = For(config.Family);
+        if (config.DeclaresArchitecture("ForTokenClassification")) return null;
+        if (!names.Contains(layout.Dense + ".weight") || !names.Contains(layout.Output + ".weight")) return null;
         int d = config.HiddenSize;
-        int labels = names.Rows("classifier.weight");
-        if (config.Id2Label.Count != 0 && config.Id2Label.Count != labels)
-            throw new ModelFormatException($"config.json id2label has {config.Id2Label.Count} labels but classifier.weight has {labels} rows");
-        var names2 = config.Id2Label.Count != 0 ? config.Id2Label : Enumerable.Range(0, labels).Select(k => $"LABEL_{k}").ToArray();
-        return new SequenceClassifier(
-            names.Get("pooler.dense.weight", d, d), names.Get("pooler.dense.bias", d),
-            names.Get("classifier.weight", labels, d), names.Get("classifier.bias", labels), d, names2);
+        int labels = names.Rows(layout.Output + ".weight");
+        return new SequenceClassifier(layout,
+            names.Get(layout.Dense + ".weight", d, d), names.Get(layout.Dense + ".bias", d),
+            names.Get(layout.Output + ".weight", labels, d), names.Get(layout.Output + ".bias", labels), d,
+            LabelNames.Of(config, labels, layout.Output + ".weight"));
     }
 
-    /// <summary>Classifies one text from its last hidden state [n, d] (the [CLS] row is used).</summary>
+    /// <summary>Why a checkpoint has no sequence-classification head: the tensors of its family's head it lacks.</summary>
+    public static string Absence(WeightNames names, EncoderConfig config)
+    {
+        var layout = For(config.Family);
+        var missing = names.Missing(layout.Dense + ".weight", layout.Output + ".weight");
+        string what = $"a {layout.HfClass} head needs '{layout.Dense}' + {layout.Activation.ToString().ToLowerInvariant()} + '{layout.Output}' on the first token";
+        return missing.Count > 0
+            ? $"{names.Path}: the checkpoint has no sequence-classification head: missing {string.Join(", ", missing.Select(m => $"'{m}'"))} ({what})"
+            : $"{names.Path}: the checkpoint has no sequence-classification head (config.json declares {string.Join(", ", config.Architectures)})";
+    }
+
+    /// <summary>Classifies one text from its last hidden state [n, d] (the first row is used).</summary>
     public Classification Classify(Tensor lastHiddenState)
     {
-        var cls = lastHiddenState.Row(0);
-        // pooled = tanh(h_[CLS] W_poolᵀ + b_pool)
-        var pooled = new float[_hidden];
-        Gemm.MatMulNT(cls, _hidden, _poolerWeight.Span, _hidden, pooled, _hidden, 1, _hidden, _hidden, _poolerBias.Span, parallel: false);
-        TensorPrimitives.Tanh(pooled, pooled);
-        // logits = pooled W_clsᵀ + b_cls
-        int labels = Labels.Count;
-        var logits = new float[labels];
-        Gemm.MatMulNT(pooled, _hidden, _classifierWeight.Span, _hidden, logits, labels, 1, labels, _hidden, _classifierBias.Span, parallel: false);
+        var first = lastHiddenState.Row(0);
+        // pooled = act(h_0 W_1ᵀ + b_1)                                                   [d]
+        var pooled = Dense.Forward(first, 1, _denseWeight, _denseBias, _hidden, _hidden);
+        _activation.Apply(pooled);
+        // logits = pooled W_2ᵀ + b_2                                                     [labels]
+        var logits = Dense.Forward(pooled, 1, _outputWeight, _outputBias, Labels.Count, _hidden);
         var probs = (float[])logits.Clone();
-        Softmax.Rows(probs, 1, labels);
+        Softmax.Rows(probs, 1, Labels.Count);
         int best = TensorPrimitives.IndexOfMax(logits);
         return new Classification(logits, probs, best, Labels[best]);
     }

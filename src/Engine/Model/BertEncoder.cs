@@ -7,7 +7,8 @@ namespace MixLens.Engine.Model;
 public sealed record EncoderOutput(IReadOnlyList<Tensor> LastHiddenStates, IReadOnlyList<Trace> Traces);
 
 /// <summary>
-/// A BERT-layout transformer encoder (embeddings, then L post-LayerNorm layers) in float32, with every sub-step
+/// A transformer encoder of the BERT family (BERT, RoBERTa, DistilBERT, ELECTRA: embeddings, then L post-LayerNorm
+/// layers; the families differ only in their embedding block and checkpoint names) in float32, with every sub-step
 /// observable (<see cref="TraceRequest"/>) and patchable (<see cref="IActivationPatch"/>).
 /// Thread-safe: weights are read-only and every call owns its activations.
 /// </summary>
@@ -26,10 +27,12 @@ public sealed class BertEncoder
     /// Runs a batch of texts of any lengths. Texts are packed (no compute on padding), so a text's outputs do not
     /// depend on what else is in the batch.
     /// </summary>
-    /// <param name="batch">the texts; each input_ids [n] with 1 ≤ n ≤ max_position_embeddings.</param>
+    /// <param name="batch">the texts; each input_ids [n] with 1 ≤ n ≤ <see cref="EncoderConfig.MaxSequenceLength"/>
+    /// (max_position_embeddings, less RoBERTa's padding offset); token type ids are ignored by a family without token
+    /// types (DistilBERT).</param>
     /// <param name="trace">tensors to capture per text (null: none).</param>
     /// <param name="patch">an intervention applied in every text (null: none).</param>
-    /// <exception cref="EncoderInputException">an empty batch or text, a text longer than max_position_embeddings,
+    /// <exception cref="EncoderInputException">an empty batch or text, a text longer than the model's limit,
     /// an id or type id out of range, or mismatched array lengths.</exception>
     public EncoderOutput Forward(IReadOnlyList<EncoderInput> batch, TraceRequest? trace = null, IActivationPatch? patch = null)
     {
@@ -42,7 +45,7 @@ public sealed class BertEncoder
         var hooks = new StepHooks(trace, patch, traces, packed, Config.NumAttentionHeads);
 
         // X⁰ = embeddings                                                               [T, d]
-        var x = BertEmbeddings.Forward(Weights.Embeddings, Config, batch, packed);
+        var x = EncoderEmbeddings.Forward(Weights.Embeddings, Config, batch, packed);
         hooks.AfterEmbeddings(x, Config.HiddenSize);
         // Xˡ = Layerₗ(Xˡ⁻¹)
         for (int l = 0; l < Config.NumHiddenLayers; l++)
@@ -132,19 +135,24 @@ public sealed class BertEncoder
     {
         int n = input.Length;
         if (n == 0) throw new EncoderInputException($"text {s} has no tokens");
-        if (n > Config.MaxPositionEmbeddings)
+        if (n > Config.MaxSequenceLength)
             throw new EncoderInputException(
-                $"text {s} has {n} tokens, more than the model's limit of {Config.MaxPositionEmbeddings} (max_position_embeddings); truncate it");
+                $"text {s} has {n} tokens, more than the model's limit of {Config.MaxSequenceLength} ({LimitSource(Config)}); truncate it");
         if (input.TokenTypeIds.Length != n)
             throw new EncoderInputException($"text {s}: token_type_ids has {input.TokenTypeIds.Length} entries for {n} input_ids");
         for (int p = 0; p < n; p++)
         {
             if ((uint)input.InputIds[p] >= (uint)Config.VocabSize)
                 throw new EncoderInputException($"text {s}: input id {input.InputIds[p]} at position {p} is outside the vocabulary 0..{Config.VocabSize - 1}");
-            if ((uint)input.TokenTypeIds[p] >= (uint)Config.TypeVocabSize)
+            if (Config.TypeVocabSize > 0 && (uint)input.TokenTypeIds[p] >= (uint)Config.TypeVocabSize)
                 throw new EncoderInputException($"text {s}: token type id {input.TokenTypeIds[p]} at position {p} is outside 0..{Config.TypeVocabSize - 1}");
         }
     }
+
+    /// <summary>Where a model's token limit comes from, for messages.</summary>
+    internal static string LimitSource(EncoderConfig config) => config.PositionScheme == PositionScheme.AfterPadding
+        ? $"max_position_embeddings {config.MaxPositionEmbeddings} less pad_token_id + 1"
+        : "max_position_embeddings";
 
     /// <summary>Routes each text of a batch to its own patch.</summary>
     sealed class PerTextPatch(IReadOnlyList<IActivationPatch?> patches) : IActivationPatch

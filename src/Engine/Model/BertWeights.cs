@@ -2,13 +2,23 @@ using MixLens.Engine.SafeTensors;
 
 namespace MixLens.Engine.Model;
 
-/// <summary>Weights of the embedding block: E_word [V,d], E_pos [P,d], E_type [T,d], LayerNorm γ, β [d].</summary>
+/// <summary>
+/// Weights of the embedding block (E = embedding width, d = hidden width): E_word [V,E], E_pos [P,E], E_type [T,E]
+/// (empty for a family without token types), LayerNorm γ, β [E], and for ELECTRA with E ≠ d the projection
+/// W_proj [d,E], b_proj [d] (empty otherwise).
+/// </summary>
 public sealed record EmbeddingWeights(
     ReadOnlyMemory<float> Word,
     ReadOnlyMemory<float> Position,
     ReadOnlyMemory<float> TokenType,
     ReadOnlyMemory<float> LayerNormWeight,
-    ReadOnlyMemory<float> LayerNormBias);
+    ReadOnlyMemory<float> LayerNormBias,
+    ReadOnlyMemory<float> ProjectionWeight = default,
+    ReadOnlyMemory<float> ProjectionBias = default)
+{
+    /// <summary>True when the block ends with the E → d projection (ELECTRA).</summary>
+    public bool HasProjection => !ProjectionWeight.IsEmpty;
+}
 
 /// <summary>
 /// Weights of one encoder layer, in HuggingFace Linear layout W [out, in] (y = x Wᵀ + b):
@@ -26,8 +36,9 @@ public sealed record LayerWeights(
     ReadOnlyMemory<float> OutputLayerNormWeight, ReadOnlyMemory<float> OutputLayerNormBias);
 
 /// <summary>
-/// The BERT-layout encoder weights, resolved from checkpoint names. Accepts a bare checkpoint
-/// (<c>embeddings.word_embeddings.weight</c>) or one saved with a task head (<c>bert.</c> prefix), and the old
+/// The encoder weights, resolved from a checkpoint's names through its family's <see cref="CheckpointLayout"/> (BERT,
+/// RoBERTa, DistilBERT, ELECTRA). Accepts a bare checkpoint (<c>embeddings.word_embeddings.weight</c>) or one saved
+/// with a task head (<c>bert.</c>, <c>roberta.</c>, <c>distilbert.</c>, <c>electra.</c> prefix), and the old
 /// TensorFlow-era LayerNorm names (<c>LayerNorm.gamma</c> / <c>LayerNorm.beta</c>). F32 weights stay in the
 /// memory-mapped file; F16/BF16 are widened once by the reader.
 /// </summary>
@@ -35,41 +46,85 @@ public sealed class BertWeights
 {
     public required EmbeddingWeights Embeddings { get; init; }
     public required IReadOnlyList<LayerWeights> Layers { get; init; }
-    /// <summary>The name prefix found in the checkpoint ("" or "bert.").</summary>
+    /// <summary>The name prefix found in the checkpoint ("" or e.g. "bert.").</summary>
     public required string Prefix { get; init; }
 
-    /// <summary>Resolves and shape-checks every encoder weight.</summary>
+    /// <summary>Resolves and shape-checks every encoder weight of <paramref name="file"/> under the layout of
+    /// <paramref name="config"/>'s family.</summary>
     /// <exception cref="ModelFormatException">a weight is missing (the message names it and the prefixes tried) or has
     /// the wrong shape (the message gives the expected and the actual shape).</exception>
-    public static BertWeights Load(SafeTensorsFile file, EncoderConfig config)
+    public static BertWeights Load(SafeTensorsFile file, EncoderConfig config) =>
+        Load(new WeightNames(file, CheckpointLayout.For(config.Family)), config);
+
+    /// <summary>Resolves and shape-checks every encoder weight through <paramref name="names"/>.</summary>
+    /// <exception cref="ModelFormatException">a weight is missing or mis-shaped (see above).</exception>
+    public static BertWeights Load(WeightNames names, EncoderConfig config)
     {
-        var names = new WeightNames(file);
-        int d = config.HiddenSize, f = config.IntermediateSize;
+        var map = names.Layout;
+        int d = config.HiddenSize, e = config.EmbeddingSize, f = config.IntermediateSize;
 
         var embeddings = new EmbeddingWeights(
-            names.Get("embeddings.word_embeddings.weight", config.VocabSize, d),
-            names.Get("embeddings.position_embeddings.weight", config.MaxPositionEmbeddings, d),
-            names.Get("embeddings.token_type_embeddings.weight", config.TypeVocabSize, d),
-            names.GetLayerNorm("embeddings.LayerNorm", "weight", d),
-            names.GetLayerNorm("embeddings.LayerNorm", "bias", d));
+            names.Get(map.WordEmbeddings + ".weight", config.VocabSize, e),
+            PositionTable(names, config),
+            map.TokenTypeEmbeddings is { } types && config.TypeVocabSize > 0
+                ? names.Get(types + ".weight", config.TypeVocabSize, e)
+                : ReadOnlyMemory<float>.Empty,
+            names.GetLayerNorm(map.EmbeddingLayerNorm, "weight", e),
+            names.GetLayerNorm(map.EmbeddingLayerNorm, "bias", e));
+        if (e != d)
+        {
+            string projection = map.EmbeddingProjection ?? throw new ModelFormatException(
+                $"{names.Path}: embedding width {e} differs from hidden_size {d}, which only ELECTRA supports (embeddings_project)");
+            embeddings = embeddings with
+            {
+                ProjectionWeight = names.Get(projection + ".weight", d, e),
+                ProjectionBias = names.Get(projection + ".bias", d),
+            };
+        }
 
         var layers = new LayerWeights[config.NumHiddenLayers];
         for (int i = 0; i < layers.Length; i++)
         {
-            string p = $"encoder.layer.{i}.";
+            string p = map.LayerPrefix(i);
             layers[i] = new LayerWeights(
-                names.Get(p + "attention.self.query.weight", d, d), names.Get(p + "attention.self.query.bias", d),
-                names.Get(p + "attention.self.key.weight", d, d), names.Get(p + "attention.self.key.bias", d),
-                names.Get(p + "attention.self.value.weight", d, d), names.Get(p + "attention.self.value.bias", d),
-                names.Get(p + "attention.output.dense.weight", d, d), names.Get(p + "attention.output.dense.bias", d),
-                names.GetLayerNorm(p + "attention.output.LayerNorm", "weight", d),
-                names.GetLayerNorm(p + "attention.output.LayerNorm", "bias", d),
-                names.Get(p + "intermediate.dense.weight", f, d), names.Get(p + "intermediate.dense.bias", f),
-                names.Get(p + "output.dense.weight", d, f), names.Get(p + "output.dense.bias", d),
-                names.GetLayerNorm(p + "output.LayerNorm", "weight", d),
-                names.GetLayerNorm(p + "output.LayerNorm", "bias", d));
+                names.Get(p + map.Query + ".weight", d, d), names.Get(p + map.Query + ".bias", d),
+                names.Get(p + map.Key + ".weight", d, d), names.Get(p + map.Key + ".bias", d),
+                names.Get(p + map.Value + ".weight", d, d), names.Get(p + map.Value + ".bias", d),
+                names.Get(p + map.AttentionOutput + ".weight", d, d), names.Get(p + map.AttentionOutput + ".bias", d),
+                names.GetLayerNorm(p + map.AttentionLayerNorm, "weight", d),
+                names.GetLayerNorm(p + map.AttentionLayerNorm, "bias", d),
+                names.Get(p + map.Intermediate + ".weight", f, d), names.Get(p + map.Intermediate + ".bias", f),
+                names.Get(p + map.Output + ".weight", d, f), names.Get(p + map.Output + ".bias", d),
+                names.GetLayerNorm(p + map.OutputLayerNorm, "weight", d),
+                names.GetLayerNorm(p + map.OutputLayerNorm, "bias", d));
         }
         return new BertWeights { Embeddings = embeddings, Layers = layers, Prefix = names.Prefix };
+    }
+
+    /// <summary>E_pos [P, E]: the stored table, or for DistilBERT with <c>sinusoidal_pos_embds</c> and no stored table
+    /// the fixed sinusoid HF writes into it (<c>create_sinusoidal_embeddings</c>).</summary>
+    static ReadOnlyMemory<float> PositionTable(WeightNames names, EncoderConfig config)
+    {
+        string name = names.Layout.PositionEmbeddings + ".weight";
+        if (names.Contains(name) || !config.SinusoidalPositionEmbeddings)
+            return names.Get(name, config.MaxPositionEmbeddings, config.EmbeddingSize);
+        return SinusoidalPositions(config.MaxPositionEmbeddings, config.EmbeddingSize);
+    }
+
+    /// <summary>
+    /// The sinusoidal table [P, E] of HF <c>create_sinusoidal_embeddings</c> (Vaswani et al. 2017, §3.5):
+    /// angle(pos, j) = pos / 10000^(2⌊j/2⌋/E); even columns sin, odd columns cos.
+    /// </summary>
+    public static float[] SinusoidalPositions(int positions, int width)
+    {
+        var table = new float[positions * width];
+        for (int pos = 0; pos < positions; pos++)
+            for (int j = 0; j < width; j++)
+            {
+                double angle = pos / Math.Pow(10000, 2.0 * (j / 2) / width);
+                table[pos * width + j] = (float)(j % 2 == 0 ? Math.Sin(angle) : Math.Cos(angle));
+            }
+        return table;
     }
 }
 
@@ -78,20 +133,30 @@ public sealed class BertWeights
 /// </summary>
 public sealed class WeightNames
 {
-    static readonly string[] KnownPrefixes = ["", "bert."];
-
     readonly SafeTensorsFile _file;
 
-    /// <summary>The prefix under which this checkpoint stores the encoder ("" or "bert.").</summary>
+    /// <summary>The family's checkpoint names.</summary>
+    public CheckpointLayout Layout { get; }
+
+    /// <summary>The prefix under which this checkpoint stores the encoder ("" or e.g. "bert.").</summary>
     public string Prefix { get; }
 
-    public WeightNames(SafeTensorsFile file)
+    /// <summary>The checkpoint file's path (for messages).</summary>
+    public string Path => _file.Path;
+
+    /// <summary>Finds the encoder prefix of <paramref name="file"/> under <paramref name="layout"/>'s names
+    /// (BERT's when not given).</summary>
+    /// <exception cref="ModelFormatException">no word-embedding table under any of the layout's prefixes.</exception>
+    public WeightNames(SafeTensorsFile file, CheckpointLayout? layout = null)
     {
         _file = file;
-        Prefix = KnownPrefixes.FirstOrDefault(p => file.Contains(p + "embeddings.word_embeddings.weight"))
+        Layout = layout ?? CheckpointLayout.Bert;
+        string word = Layout.WordEmbeddings + ".weight";
+        Prefix = Layout.Prefixes.FirstOrDefault(p => file.Contains(p + word))
             ?? throw new ModelFormatException(
-                $"{file.Path}: no encoder weights found: expected a tensor named 'embeddings.word_embeddings.weight' " +
-                $"(optionally prefixed with 'bert.'); the file has {file.Tensors.Count} tensors" +
+                $"{file.Path}: no encoder weights found: expected a tensor named '{word}' " +
+                $"(optionally prefixed with {string.Join(" or ", Layout.Prefixes.Where(p => p.Length > 0).Select(p => $"'{p}'"))}, " +
+                $"as {Layout.Name} checkpoints name it); the file has {file.Tensors.Count} tensors" +
                 (file.Tensors.Count > 0 ? $", e.g. '{file.Tensors[0].Name}'" : ""));
     }
 
@@ -106,6 +171,9 @@ public sealed class WeightNames
             ?? throw new ModelFormatException($"{_file.Path}: missing weight '{Prefix}{name}' (expected shape [{string.Join(", ", expectedShape)}])");
         return GetExact(full, expectedShape);
     }
+
+    /// <summary>The names among <paramref name="names"/> that the checkpoint lacks (neither prefixed nor bare).</summary>
+    public IReadOnlyList<string> Missing(params string[] names) => names.Where(n => !Contains(n)).ToArray();
 
     /// <summary>The first dimension of tensor <paramref name="name"/> (e.g. the number of labels of a classifier).</summary>
     /// <exception cref="ModelFormatException">the tensor is missing or is not a matrix.</exception>

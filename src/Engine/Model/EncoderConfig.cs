@@ -4,17 +4,26 @@ namespace MixLens.Engine.Model;
 
 /// <summary>
 /// The encoder hyper-parameters of a HuggingFace <c>config.json</c>, under its own field names
-/// (<c>hidden_size</c>, <c>num_attention_heads</c>, …). Defaults are bert-base's.
+/// (<c>hidden_size</c>, <c>num_attention_heads</c>, …; DistilBERT's <c>dim</c>, <c>n_heads</c>, … are read into the
+/// same properties). Defaults are bert-base's.
 /// </summary>
 public sealed record EncoderConfig
 {
     /// <summary>The <c>model_type</c> values this version loads.</summary>
-    public static readonly IReadOnlyList<string> SupportedModelTypes = ["bert"];
+    public static IReadOnlyList<string> SupportedModelTypes => ModelFamilies.ModelTypes;
 
     public string ModelType { get; init; } = "bert";
+    /// <summary>The architecture family of <see cref="ModelType"/>.</summary>
+    public ModelFamily Family { get; init; } = ModelFamily.Bert;
     public int VocabSize { get; init; } = 30522;
     /// <summary>d, the width of the residual stream.</summary>
     public int HiddenSize { get; init; } = 768;
+    /// <summary>
+    /// E, the width of the embedding tables (ELECTRA's <c>embedding_size</c>); equal to d for every other family.
+    /// When E ≠ d the embedding block ends with a projection E → d (<c>embeddings_project</c>).
+    /// </summary>
+    public int EmbeddingSize { get => _embeddingSize ?? HiddenSize; init => _embeddingSize = value; }
+    int? _embeddingSize;
     /// <summary>L, the number of encoder layers.</summary>
     public int NumHiddenLayers { get; init; } = 12;
     /// <summary>H, the number of attention heads per layer.</summary>
@@ -23,15 +32,37 @@ public sealed record EncoderConfig
     public int IntermediateSize { get; init; } = 3072;
     public Activation HiddenAct { get; init; } = Activation.Gelu;
     public string HiddenActName { get; init; } = "gelu";
+    /// <summary>P, the rows of <c>position_embeddings</c>.</summary>
     public int MaxPositionEmbeddings { get; init; } = 512;
+    /// <summary>The rows of <c>token_type_embeddings</c>; 0 for a family without token types (DistilBERT), whose
+    /// forward ignores the token type ids.</summary>
     public int TypeVocabSize { get; init; } = 2;
     public float LayerNormEps { get; init; } = 1e-12f;
     public int PadTokenId { get; init; }
+    /// <summary>How positions are numbered (RoBERTa: after the padding index).</summary>
+    public PositionScheme PositionScheme { get; init; } = PositionScheme.FromZero;
+    /// <summary>DistilBERT's <c>sinusoidal_pos_embds</c>: the position table is the fixed sinusoid of Vaswani et al.
+    /// (used only when the checkpoint does not store it).</summary>
+    public bool SinusoidalPositionEmbeddings { get; init; }
     /// <summary>Class labels (<c>id2label</c>), index = class id; empty when the config has none.</summary>
     public IReadOnlyList<string> Id2Label { get; init; } = [];
+    /// <summary>The <c>architectures</c> list (e.g. <c>BertForTokenClassification</c>); empty when absent.</summary>
+    public IReadOnlyList<string> Architectures { get; init; } = [];
 
     /// <summary>d_head = d / H.</summary>
     public int HeadDim => HiddenSize / NumAttentionHeads;
+
+    /// <summary>
+    /// The longest text in tokens: <c>max_position_embeddings</c>, less the positions the scheme skips (RoBERTa:
+    /// padding_idx + 1, so 514 → 512).
+    /// </summary>
+    public int MaxSequenceLength => PositionScheme == PositionScheme.AfterPadding
+        ? MaxPositionEmbeddings - PadTokenId - 1
+        : MaxPositionEmbeddings;
+
+    /// <summary>True when <c>architectures</c> names a class ending in <paramref name="suffix"/>
+    /// (e.g. "ForTokenClassification").</summary>
+    public bool DeclaresArchitecture(string suffix) => Architectures.Any(a => a.EndsWith(suffix, StringComparison.Ordinal));
 
     /// <summary>Reads and validates <c>config.json</c>.</summary>
     /// <exception cref="ModelFormatException">missing file, invalid JSON, unsupported model_type or hidden_act, or an
@@ -61,51 +92,75 @@ public sealed record EncoderConfig
 
         string modelType = GetString(root, "model_type", source)
             ?? throw new ModelFormatException($"{source}: missing \"model_type\" (supported: {string.Join(", ", SupportedModelTypes)})");
-        if (!SupportedModelTypes.Contains(modelType))
-            throw new ModelFormatException(
+        var family = ModelFamilies.FromModelType(modelType)
+            ?? throw new ModelFormatException(
                 $"{source}: unsupported model_type \"{modelType}\"; supported model types: {string.Join(", ", SupportedModelTypes)}");
 
         var defaults = new EncoderConfig();
-        string actName = GetString(root, "hidden_act", source) ?? "gelu";
+        var fields = family == ModelFamily.DistilBert ? ConfigFields.DistilBert : ConfigFields.Bert;
+        string actName = GetString(root, fields.Activation, source) ?? "gelu";
+        int hidden = GetInt(root, fields.HiddenSize, source) ?? defaults.HiddenSize;
         var config = new EncoderConfig
         {
             ModelType = modelType,
+            Family = family,
             VocabSize = GetInt(root, "vocab_size", source) ?? defaults.VocabSize,
-            HiddenSize = GetInt(root, "hidden_size", source) ?? defaults.HiddenSize,
-            NumHiddenLayers = GetInt(root, "num_hidden_layers", source) ?? defaults.NumHiddenLayers,
-            NumAttentionHeads = GetInt(root, "num_attention_heads", source) ?? defaults.NumAttentionHeads,
-            IntermediateSize = GetInt(root, "intermediate_size", source) ?? defaults.IntermediateSize,
+            HiddenSize = hidden,
+            // ELECTRA: HF's ElectraConfig default is 128; the other families embed at width d.
+            EmbeddingSize = family == ModelFamily.Electra ? GetInt(root, "embedding_size", source) ?? 128 : hidden,
+            NumHiddenLayers = GetInt(root, fields.NumLayers, source) ?? defaults.NumHiddenLayers,
+            NumAttentionHeads = GetInt(root, fields.NumHeads, source) ?? defaults.NumAttentionHeads,
+            IntermediateSize = GetInt(root, fields.IntermediateSize, source) ?? defaults.IntermediateSize,
             HiddenActName = actName,
-            HiddenAct = ParseActivation(actName, source),
+            HiddenAct = ParseActivation(actName, fields.Activation, source),
             MaxPositionEmbeddings = GetInt(root, "max_position_embeddings", source) ?? defaults.MaxPositionEmbeddings,
-            TypeVocabSize = GetInt(root, "type_vocab_size", source) ?? defaults.TypeVocabSize,
-            LayerNormEps = (float)(GetDouble(root, "layer_norm_eps", source) ?? defaults.LayerNormEps),
-            PadTokenId = GetInt(root, "pad_token_id", source, allowNull: true) ?? 0,
+            // DistilBERT has no token-type embeddings (its config has no type_vocab_size).
+            TypeVocabSize = family == ModelFamily.DistilBert ? 0 : GetInt(root, "type_vocab_size", source) ?? defaults.TypeVocabSize,
+            // DistilBERT's LayerNorms use eps 1e-12 (HF DistilBertModel); its config has no layer_norm_eps.
+            LayerNormEps = family == ModelFamily.DistilBert
+                ? defaults.LayerNormEps
+                : (float)(GetDouble(root, "layer_norm_eps", source) ?? defaults.LayerNormEps),
+            PadTokenId = GetInt(root, "pad_token_id", source, allowNull: true) ?? (family == ModelFamily.Roberta ? 1 : 0),
+            PositionScheme = family == ModelFamily.Roberta ? PositionScheme.AfterPadding : PositionScheme.FromZero,
+            SinusoidalPositionEmbeddings = family == ModelFamily.DistilBert && (GetBool(root, "sinusoidal_pos_embds", source) ?? false),
             Id2Label = GetLabels(root, source),
+            Architectures = GetStrings(root, "architectures", source),
         };
 
         RequirePositive(config.VocabSize, "vocab_size", source);
-        RequirePositive(config.HiddenSize, "hidden_size", source);
-        RequirePositive(config.NumHiddenLayers, "num_hidden_layers", source);
-        RequirePositive(config.NumAttentionHeads, "num_attention_heads", source);
-        RequirePositive(config.IntermediateSize, "intermediate_size", source);
+        RequirePositive(config.HiddenSize, fields.HiddenSize, source);
+        RequirePositive(config.EmbeddingSize, "embedding_size", source);
+        RequirePositive(config.NumHiddenLayers, fields.NumLayers, source);
+        RequirePositive(config.NumAttentionHeads, fields.NumHeads, source);
+        RequirePositive(config.IntermediateSize, fields.IntermediateSize, source);
         RequirePositive(config.MaxPositionEmbeddings, "max_position_embeddings", source);
-        RequirePositive(config.TypeVocabSize, "type_vocab_size", source);
+        if (family != ModelFamily.DistilBert) RequirePositive(config.TypeVocabSize, "type_vocab_size", source);
         if (config.HiddenSize % config.NumAttentionHeads != 0)
             throw new ModelFormatException(
-                $"{source}: hidden_size {config.HiddenSize} is not divisible by num_attention_heads {config.NumAttentionHeads}");
+                $"{source}: {fields.HiddenSize} {config.HiddenSize} is not divisible by {fields.NumHeads} {config.NumAttentionHeads}");
         if (!(config.LayerNormEps > 0) || float.IsInfinity(config.LayerNormEps))
             throw new ModelFormatException($"{source}: layer_norm_eps must be a positive number, got {config.LayerNormEps}");
+        if (config.PositionScheme == PositionScheme.AfterPadding && (config.PadTokenId < 0 || config.MaxSequenceLength <= 0))
+            throw new ModelFormatException(
+                $"{source}: max_position_embeddings {config.MaxPositionEmbeddings} leaves no position after pad_token_id {config.PadTokenId} " +
+                "(RoBERTa positions start at pad_token_id + 1)");
         return config;
     }
 
-    static Activation ParseActivation(string name, string source) => name switch
+    /// <summary>The config.json field names of the hyper-parameters (DistilBERT names them its own way).</summary>
+    sealed record ConfigFields(string HiddenSize, string NumLayers, string NumHeads, string IntermediateSize, string Activation)
+    {
+        public static readonly ConfigFields Bert = new("hidden_size", "num_hidden_layers", "num_attention_heads", "intermediate_size", "hidden_act");
+        public static readonly ConfigFields DistilBert = new("dim", "n_layers", "n_heads", "hidden_dim", "activation");
+    }
+
+    static Activation ParseActivation(string name, string field, string source) => name switch
     {
         "gelu" => Activation.Gelu,
         "gelu_new" or "gelu_pytorch_tanh" or "gelu_fast" => Activation.GeluTanh,
         "relu" => Activation.Relu,
         _ => throw new ModelFormatException(
-            $"{source}: unsupported hidden_act \"{name}\"; supported: gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, relu"),
+            $"{source}: unsupported {field} \"{name}\"; supported: gelu, gelu_new, gelu_pytorch_tanh, gelu_fast, relu"),
     };
 
     static void RequirePositive(int value, string field, string source)
@@ -127,6 +182,22 @@ public sealed record EncoderConfig
         if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt32(out int i))
             throw new ModelFormatException($"{source}: \"{name}\" must be an integer, found {v.GetRawText()}");
         return i;
+    }
+
+    static bool? GetBool(JsonElement root, string name, string source)
+    {
+        if (!root.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
+        if (v.ValueKind is not (JsonValueKind.True or JsonValueKind.False))
+            throw new ModelFormatException($"{source}: \"{name}\" must be true or false, found {v.GetRawText()}");
+        return v.GetBoolean();
+    }
+
+    static IReadOnlyList<string> GetStrings(JsonElement root, string name, string source)
+    {
+        if (!root.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return [];
+        if (v.ValueKind != JsonValueKind.Array || v.EnumerateArray().Any(e => e.ValueKind != JsonValueKind.String))
+            throw new ModelFormatException($"{source}: \"{name}\" must be a list of strings, found {v.GetRawText()}");
+        return v.EnumerateArray().Select(e => e.GetString()!).ToArray();
     }
 
     static double? GetDouble(JsonElement root, string name, string source)

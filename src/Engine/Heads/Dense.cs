@@ -1,0 +1,16 @@
+using MixLens.Kernels;
+
+namespace MixLens.Engine.Heads;
+
+/// <summary>The dense (HF <c>nn.Linear</c>) layer of a task head: y = x Wᵀ + b.</summary>
+internal static class Dense
+{
+    /// <summary>y [rows, outFeatures] = x [rows, inFeatures] · W [outFeatures, inFeatures]ᵀ + b [outFeatures].</summary>
+    public static float[] Forward(ReadOnlySpan<float> x, int rows, ReadOnlyMemory<float> weight, ReadOnlyMemory<float> bias,
+        int outFeatures, int inFeatures)
+    {
+        var y = new float[rows * outFeatures];
+        Gemm.MatMulNT(x, inFeatures, weight.Span, inFeatures, y, outFeatures, rows, outFeatures, inFeatures, bias.Span);
+        return y;
+    }
+}
