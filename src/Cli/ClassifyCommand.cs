@@ -26,8 +26,7 @@ internal static class ClassifyCommand
             if (fmt is not ("text" or "json")) throw new CliException($"unknown format '{fmt}'; choose text or json");
             var (texts, textPair) = CommonOptions.ReadTexts(parse.GetValue(text), parse.GetValue(input), parse.GetValue(pair));
             using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
-            if (encoderModel.Classifier is null)
-                throw new CliException($"{encoderModel.Name} has no sequence-classification head (no 'classifier.weight' with a pooler)");
+            var head = encoderModel.RequireClassifier();
             bool cut = parse.GetValue(truncate);
             var stdout = parse.InvocationConfiguration.Output;
             for (int first = 0; first < texts.Count; first += BatchSize)
@@ -41,7 +40,7 @@ internal static class ClassifyCommand
                     }
                     else
                     {
-                        var labels = encoderModel.Classifier.Labels;
+                        var labels = head.Labels;
                         var others = Enumerable.Range(0, labels.Count).Where(k => k != result.LabelId)
                             .Select(k => $"{labels[k]} {result.Probs[k].ToString("0.0000", CultureInfo.InvariantCulture)}");
                         stdout.WriteLine($"{result.Label} {result.Probs[result.LabelId].ToString("0.0000", CultureInfo.InvariantCulture)} ({string.Join(", ", others)})");

@@ -63,12 +63,11 @@ internal static class EvaluateCommand
             if (sentences.Count == 0) throw new CliException($"data file '{dataPath}' has no sentences");
 
             using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
-            if (encoderModel.Classifier is null)
-                throw new CliException($"{encoderModel.Name} has no sequence-classification head (no 'classifier.weight' with a pooler)");
+            var head = encoderModel.RequireClassifier();
             if (encoderModel.Tokenizer.MaskId is null) throw new CliException($"{encoderModel.Name}: the tokenizer has no [MASK] token");
             foreach (var s in sentences)
-                if (s.Label >= encoderModel.Classifier.Labels.Count)
-                    throw new CliException($"{dataPath}, line {s.Line}: label {s.Label} is not a class of {encoderModel.Name} (0…{encoderModel.Classifier.Labels.Count - 1})");
+                if (s.Label >= head.Labels.Count)
+                    throw new CliException($"{dataPath}, line {s.Line}: label {s.Label} is not a class of {encoderModel.Name} (0…{head.Labels.Count - 1})");
 
             string? perExamplePath = parse.GetValue(perExample);
             using var perExampleWriter = perExamplePath is null ? null : new StreamWriter(perExamplePath, false, new System.Text.UTF8Encoding(false));

@@ -81,6 +81,66 @@ public static class JsonOutput
         });
     }
 
+    /// <summary><c>{"masks":[[{"token":…, "id":…, "prob":…}, …], …]}</c>: per mask token, in text order, the
+    /// candidates best first (token = the vocabulary string).</summary>
+    public static void WriteMaskPredictions(TextWriter output, IReadOnlyList<Engine.Heads.MaskPrediction> predictions)
+    {
+        Write(output, w =>
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("masks");
+            foreach (var p in predictions)
+            {
+                w.WriteStartArray();
+                foreach (var c in p.Candidates)
+                {
+                    w.WriteStartObject();
+                    w.WriteString("token", c.Token);
+                    w.WriteNumber("id", c.Id);
+                    w.WriteNumber("prob", c.Prob);
+                    w.WriteEndObject();
+                }
+                w.WriteEndArray();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+    }
+
+    /// <summary><c>{"tokens":[…], "offsets":[[start,end],…], "labels":[…], "logits":[[…],…]}</c>: one entry per token
+    /// (special tokens included), offsets in UTF-16 code units of the text (or pair) the token came from.</summary>
+    public static void WriteTokenLabels(TextWriter output, Encoding encoding, Engine.Heads.TokenClassification result)
+    {
+        Write(output, w =>
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("tokens");
+            foreach (var t in encoding.Tokens) w.WriteStringValue(t);
+            w.WriteEndArray();
+            w.WriteStartArray("offsets");
+            foreach (var (start, end) in encoding.Offsets)
+            {
+                w.WriteStartArray();
+                w.WriteNumberValue(start);
+                w.WriteNumberValue(end);
+                w.WriteEndArray();
+            }
+            w.WriteEndArray();
+            w.WriteStartArray("labels");
+            foreach (var l in result.Labels) w.WriteStringValue(l);
+            w.WriteEndArray();
+            w.WriteStartArray("logits");
+            for (int t = 0; t < result.Logits.Shape[0]; t++)
+            {
+                w.WriteStartArray();
+                foreach (var v in result.Logits.Row(t)) w.WriteNumberValue(v);
+                w.WriteEndArray();
+            }
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+    }
+
     /// <summary><c>{"embedding":[…]}</c></summary>
     public static void WriteEmbedding(TextWriter output, float[] embedding)
     {

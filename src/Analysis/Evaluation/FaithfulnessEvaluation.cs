@@ -103,8 +103,7 @@ public static class FaithfulnessEvaluation
     public static EvaluationResult Run(EncoderModel model, IReadOnlyList<LabeledSentence> sentences, EvaluationOptions options,
         Action<int, int>? progress = null, Action<ExampleEvaluation>? perExample = null)
     {
-        var classifier = model.Classifier ?? throw new ModelFormatException(
-            $"{model.Name} has no sequence-classification head (no 'classifier.weight' with a pooler)");
+        var classifier = model.RequireClassifier();
         int maskId = model.Tokenizer.MaskId ?? throw new ModelFormatException($"{model.Name}: the tokenizer has no [MASK] token");
         var encoder = model.Encoder;
         int layers = encoder.Config.NumHiddenLayers;
@@ -168,8 +167,7 @@ public static class FaithfulnessEvaluation
     /// <exception cref="ModelFormatException">the model has no classification head.</exception>
     public static ClassProbability ModelProbability(EncoderModel model, int[] typeIds, int classId)
     {
-        var classifier = model.Classifier ?? throw new ModelFormatException(
-            $"{model.Name} has no sequence-classification head (no 'classifier.weight' with a pooler)");
+        var classifier = model.RequireClassifier();
         return batch =>
         {
             var inputs = batch.Select(ids => new EncoderInput(ids, typeIds)).ToArray();

@@ -121,8 +121,8 @@ public sealed class MaskedLanguageModelHead
     {
         var layout = For(config.Family);
         return $"{names.Path}: the checkpoint has no masked-LM head: missing '{layout.Transform}.weight' " +
-            $"(a {layout.HfClass} head: '{layout.Transform}' + activation + '{layout.LayerNorm}' + decoder '{layout.Decoder}' " +
-            $"(or the tied word embeddings) + bias '{layout.Biases[0]}')";
+            $"(the {layout.HfClass} head is '{layout.Transform}' + activation + '{layout.LayerNorm}', then the decoder " +
+            $"'{layout.Decoder}' or the tied word embeddings, + '{layout.Biases[0]}')";
     }
 
     /// <summary>The vocabulary logits at some positions of one text.</summary>

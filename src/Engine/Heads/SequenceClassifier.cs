@@ -82,7 +82,7 @@ public sealed class SequenceClassifier
     {
         var layout = For(config.Family);
         var missing = names.Missing(layout.Dense + ".weight", layout.Output + ".weight");
-        string what = $"a {layout.HfClass} head needs '{layout.Dense}' + {layout.Activation.ToString().ToLowerInvariant()} + '{layout.Output}' on the first token";
+        string what = $"the {layout.HfClass} head is '{layout.Dense}' + {layout.Activation.ToString().ToLowerInvariant()} + '{layout.Output}' on the first token";
         return missing.Count > 0
             ? $"{names.Path}: the checkpoint has no sequence-classification head: missing {string.Join(", ", missing.Select(m => $"'{m}'"))} ({what})"
             : $"{names.Path}: the checkpoint has no sequence-classification head (config.json declares {string.Join(", ", config.Architectures)})";

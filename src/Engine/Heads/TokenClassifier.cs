@@ -55,7 +55,7 @@ public sealed class TokenClassifier
             ? $"{names.Path}: the checkpoint has no token-classification head: its '{Weight}' belongs to a sequence-classification head" +
               (sequenceHead is not null ? $" ({sequenceHead.HfClass}); use classify" : "")
             : $"{names.Path}: the checkpoint has no token-classification head: missing '{Weight}' " +
-              $"(a *ForTokenClassification head is one linear layer '{Weight}' [labels, {config.HiddenSize}] on every token)";
+              $"(the *ForTokenClassification head is one linear layer '{Weight}' [labels, {config.HiddenSize}] on every token)";
 
     /// <summary>Labels every token of one text from its last hidden state [n, d].</summary>
     /// <returns>logits [n, labels] and the argmax label per token.</returns>
