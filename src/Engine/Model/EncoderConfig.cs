@@ -106,8 +106,6 @@ public sealed record EncoderConfig
             Family = family,
             VocabSize = GetInt(root, "vocab_size", source) ?? defaults.VocabSize,
             HiddenSize = hidden,
-            // ELECTRA: HF's ElectraConfig default is 128; the other families embed at width d.
-            EmbeddingSize = family == ModelFamily.Electra ? GetInt(root, "embedding_size", source) ?? 128 : hidden,
             NumHiddenLayers = GetInt(root, fields.NumLayers, source) ?? defaults.NumHiddenLayers,
             NumAttentionHeads = GetInt(root, fields.NumHeads, source) ?? defaults.NumAttentionHeads,
             IntermediateSize = GetInt(root, fields.IntermediateSize, source) ?? defaults.IntermediateSize,
@@ -126,6 +124,8 @@ public sealed record EncoderConfig
             Id2Label = GetLabels(root, source),
             Architectures = GetStrings(root, "architectures", source),
         };
+        // ELECTRA embeds at embedding_size (HF's ElectraConfig default 128); the other families at d.
+        if (family == ModelFamily.Electra) config = config with { EmbeddingSize = GetInt(root, "embedding_size", source) ?? 128 };
 
         RequirePositive(config.VocabSize, "vocab_size", source);
         RequirePositive(config.HiddenSize, fields.HiddenSize, source);
