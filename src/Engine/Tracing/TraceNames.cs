@@ -4,7 +4,8 @@ namespace MixLens.Engine.Tracing;
 /// The stable names of every traced tensor, one place for all of them (n tokens, d = hidden_size, H heads,
 /// f = intermediate_size; single text, no batch axis):
 /// <code>
-/// embeddings.output                 [n, d]   word + position + token-type embeddings, after LayerNorm
+/// embeddings.output                 [n, d]   word + position + token-type embeddings, after LayerNorm (ELECTRA: then
+///                                            projected to d by embeddings_project)
 /// layers.{i}.attention.query        [n, d]   after bias, heads not yet split (also .key, .value)
 /// layers.{i}.attention.scores       [H, n, n] scaled by 1/√d_head and masked, before softmax
 /// layers.{i}.attention.probs        [H, n, n] softmax over keys (head, query_pos, key_pos)
