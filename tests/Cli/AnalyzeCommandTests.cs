@@ -11,7 +11,8 @@ public class AnalyzeCommandTests
 {
     const string MiniLm = "all-MiniLM-L6-v2";
 
-    /// <summary>(model, --method, fixture tensor): every method once, the costly Value Zeroing on the tiny models.</summary>
+    /// <summary>(model, --method, fixture tensor): every method once, the costly Value Zeroing on the tiny models, and
+    /// each non-BERT family once (its tokenizer and encoder end to end).</summary>
     public static TheoryData<string, string, string> JsonCases() => new()
     {
         { MiniLm, "attention", "analysis.attention" },
@@ -26,6 +27,9 @@ public class AnalyzeCommandTests
         { MiniLm, "alti-rollout", "analysis.alti_rollout" },
         { MiniLm, "globenc", "analysis.globenc" },
         { MiniLm, "globenc-rollout", "analysis.globenc_rollout" },
+        { "roberta-random", "alti", "analysis.alti" },
+        { "distilbert-random", "globenc", "analysis.globenc" },
+        { "electra-random", "value-zeroing", "analysis.value_zeroing" },
     };
 
     [Theory]

@@ -12,6 +12,9 @@ public class TraceCommandTests
     [InlineData("all-MiniLM-L6-v2", "fox")]
     [InlineData("random-bert-tiniest", "fox")]
     [InlineData("bert-mlm-random", "pair")]
+    [InlineData("roberta-random", "pair")]
+    [InlineData("distilbert-random", "pair")]
+    [InlineData("electra-random", "fox")]
     public void Trace_FixtureCase_WritesEveryTraceNameMatchingFixture(string model, string caseId)
     {
         var fixtures = ModelFixtures.Load(model);
