@@ -90,16 +90,26 @@ internal static class AnalyzeCorpusCommand
             bool realConsole = ReferenceEquals(stderr, Console.Error);
             using var cancel = new CancellationTokenSource();
             ConsoleCancelEventHandler? onCancel = null;
+            System.Runtime.InteropServices.PosixSignalRegistration? onTerm = null;
             if (realConsole)
             {
-                // First Ctrl-C: stop after the results finished so far are written; a second one kills as usual.
+                // First Ctrl-C (or SIGTERM): stop after the results finished so far are written; a second Ctrl-C
+                // kills as usual. A kill -9 is safe as well: complete lines are on disk, a torn one is cut on --resume.
                 onCancel = (_, e) =>
                 {
                     if (cancel.IsCancellationRequested) return;
                     e.Cancel = true;
+                    Console.Error.WriteLine("analyze-corpus: stopping after the examples in progress (Ctrl-C again to quit at once; finished results are kept)");
                     cancel.Cancel();
                 };
                 Console.CancelKeyPress += onCancel;
+                onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
+                {
+                    if (cancel.IsCancellationRequested) return;
+                    context.Cancel = true;
+                    Console.Error.WriteLine("analyze-corpus: stopping after the examples in progress (finished results are kept)");
+                    cancel.Cancel();
+                });
             }
             var clock = Stopwatch.StartNew();
             CorpusRunSummary summary;
@@ -112,6 +122,7 @@ internal static class AnalyzeCorpusCommand
             finally
             {
                 if (onCancel is not null) Console.CancelKeyPress -= onCancel;
+                onTerm?.Dispose();
             }
             clock.Stop();
 

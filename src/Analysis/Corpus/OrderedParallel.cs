@@ -14,8 +14,9 @@ public static class OrderedParallel
     /// Computes <paramref name="compute"/>(item) for every item on <paramref name="workers"/> threads and calls
     /// <paramref name="fold"/>(index, result) in index order, never concurrently. Returns true when every item was
     /// folded, false when <paramref name="cancellation"/> stopped it first: then a prefix of the items has been folded
-    /// and nothing after it, and the workers' current items are abandoned (their threads are background threads and
-    /// fold nothing more).
+    /// and nothing after it. Either way it returns only after every worker thread has ended (after a cancellation,
+    /// once the items being computed are finished; their results are dropped), so the caller may release what
+    /// <paramref name="compute"/> uses (e.g. dispose a memory-mapped model) as soon as it returns.
     /// </summary>
     /// <param name="workers">worker threads (at least 1).</param>
     /// <param name="window">items in flight at most (default 2 × workers).</param>
@@ -32,10 +33,9 @@ public static class OrderedParallel
 
         var slots = new (bool Ready, TResult Value)[items.Count];
         var gate = new object();
-        // Not disposed: after a cancellation, abandoned workers may still touch them when their item completes.
-        var slotsFree = new SemaphoreSlim(capacity);
-        var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
-        var finished = new ManualResetEventSlim(false);
+        using var slotsFree = new SemaphoreSlim(capacity);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        using var finished = new ManualResetEventSlim(false);
         int taken = 0, folded = 0, running = workers;
         ExceptionDispatchInfo? failure = null;
 
@@ -81,18 +81,22 @@ public static class OrderedParallel
             }
         }
 
-        for (int w = 0; w < workers; w++)
-            new Thread(Work) { IsBackground = true, Name = $"mixlens-worker-{w}" }.Start();
+        var threads = Enumerable.Range(0, workers)
+            .Select(w => new Thread(Work) { IsBackground = true, Name = $"mixlens-worker-{w}" }).ToArray();
+        foreach (var thread in threads) thread.Start();
         try
         {
             finished.Wait(stop.Token);
         }
         catch (OperationCanceledException) { }
+        bool complete;
         lock (gate)
         {
+            complete = folded == items.Count;
             stop.Cancel();   // no fold after this point
-            failure?.Throw();
-            return folded == items.Count;
         }
+        foreach (var thread in threads) thread.Join();   // the items in progress finish; nothing touches them afterwards
+        failure?.Throw();
+        return complete;
     }
 }
