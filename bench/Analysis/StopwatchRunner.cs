@@ -13,7 +13,8 @@ namespace MixLens.Bench;
 /// warm-up and iteration counts would take far too long: exact attention flow (last layer at n = 64, 128, 256; all
 /// layers and all pairs at n = 20 and 32) and Value Zeroing's fast path against the literal re-run at n = 128 (the
 /// two alternate, so a change of machine load hits both). One untimed warm-up call each, then the median of the
-/// timed calls.
+/// timed calls: wall-clock time, and the CPU time the process used during the call (user + system, all threads),
+/// which is the steadier of the two on a machine shared with other work.
 /// Run: <c>dotnet run -c Release --project bench -- stopwatch [flow|vz|all] [--runs N]</c>
 /// </summary>
 public static class StopwatchRunner
@@ -36,14 +37,15 @@ public static class StopwatchRunner
 
     static void Flow(EncoderModel model, int runs)
     {
-        Console.WriteLine("| case | tokens | runs | median | min |");
-        Console.WriteLine("|---|---|---|---|---|");
+        Console.WriteLine("| case | tokens | runs | median wall | min wall | median CPU |");
+        Console.WriteLine("|---|---|---|---|---|---|");
         foreach (var (tokens, allLayers) in new[] { (20, true), (32, true), (64, false), (128, false), (256, false) })
         {
             var headMean = HeadMean(model, tokens);
             int count = tokens >= 256 ? 1 : runs;   // one call at n = 256 takes minutes
-            var times = Time(() => AttentionFlow.Compute(headMean, allLayers), count, warmUp: tokens < 256);
-            Console.WriteLine($"| flow, {(allLayers ? "all layers, all pairs" : "last layer")} | {tokens} | {count} | {Format(Median(times))} | {Format(times.Min())} |");
+            var cpu = new List<double>();
+            var times = Time(() => AttentionFlow.Compute(headMean, allLayers), count, warmUp: tokens < 256, cpu);
+            Console.WriteLine($"| flow, {(allLayers ? "all layers, all pairs" : "last layer")} | {tokens} | {count} | {Format(Median(times))} | {Format(times.Min())} | {Format(Median(cpu))} |");
         }
     }
 
@@ -54,18 +56,17 @@ public static class StopwatchRunner
         var trace = model.Encoder.Forward(input, ValueZeroing.Requirements).Trace;
         ValueZeroing.Compute(model.Encoder, input, trace: trace);            // warm-up
         ValueZeroing.ComputeByRerun(model.Encoder, input, hiddenStates: trace);
-        var fast = new List<double>();
-        var rerun = new List<double>();
+        List<double> fast = [], rerun = [], fastCpu = [], rerunCpu = [];
         for (int r = 0; r < runs; r++)
         {
-            fast.AddRange(Time(() => ValueZeroing.Compute(model.Encoder, input, trace: trace), 1, warmUp: false));
-            rerun.AddRange(Time(() => ValueZeroing.ComputeByRerun(model.Encoder, input, hiddenStates: trace), 1, warmUp: false));
+            fast.AddRange(Time(() => ValueZeroing.Compute(model.Encoder, input, trace: trace), 1, warmUp: false, fastCpu));
+            rerun.AddRange(Time(() => ValueZeroing.ComputeByRerun(model.Encoder, input, hiddenStates: trace), 1, warmUp: false, rerunCpu));
         }
-        Console.WriteLine("| Value Zeroing, all 6 layers | tokens | runs | median | min |");
-        Console.WriteLine("|---|---|---|---|---|");
-        Console.WriteLine($"| fast path (`ValueZeroing.Compute`) | {tokens} | {runs} | {Format(Median(fast))} | {Format(fast.Min())} |");
-        Console.WriteLine($"| re-run (`ValueZeroing.ComputeByRerun`) | {tokens} | {runs} | {Format(Median(rerun))} | {Format(rerun.Min())} |");
-        Console.WriteLine($"speed-up (median re-run / median fast path): {Median(rerun) / Median(fast):0.0}x");
+        Console.WriteLine("| Value Zeroing, all 6 layers | tokens | runs | median wall | min wall | median CPU |");
+        Console.WriteLine("|---|---|---|---|---|---|");
+        Console.WriteLine($"| fast path (`ValueZeroing.Compute`) | {tokens} | {runs} | {Format(Median(fast))} | {Format(fast.Min())} | {Format(Median(fastCpu))} |");
+        Console.WriteLine($"| re-run (`ValueZeroing.ComputeByRerun`) | {tokens} | {runs} | {Format(Median(rerun))} | {Format(rerun.Min())} | {Format(Median(rerunCpu))} |");
+        Console.WriteLine($"speed-up (re-run / fast path): median wall {Median(rerun) / Median(fast):0.0}x, min wall {rerun.Min() / fast.Min():0.0}x, median CPU {Median(rerunCpu) / Median(fastCpu):0.0}x");
     }
 
     static Tensor HeadMean(EncoderModel model, int tokens)
@@ -83,15 +84,20 @@ public static class StopwatchRunner
         return input;
     }
 
-    static List<double> Time(Func<Tensor> action, int count, bool warmUp)
+    static List<double> Time(Func<Tensor> action, int count, bool warmUp, List<double>? cpu = null)
     {
         if (warmUp) action();
         var times = new List<double>();
+        var process = Process.GetCurrentProcess();
         for (int r = 0; r < count; r++)
         {
+            process.Refresh();
+            var cpuStart = process.TotalProcessorTime;
             var clock = Stopwatch.StartNew();
             GC.KeepAlive(action());
             times.Add(clock.Elapsed.TotalSeconds);
+            process.Refresh();
+            cpu?.Add((process.TotalProcessorTime - cpuStart).TotalSeconds);
         }
         return times;
     }
