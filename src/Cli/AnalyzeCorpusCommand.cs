@@ -74,6 +74,8 @@ internal static class AnalyzeCorpusCommand
             if (workers < 1) throw new CliException($"--jobs must be at least 1, not {workers}");
             string inputPath = parse.GetValue(input)!;
             if (!File.Exists(inputPath)) throw new CliException($"input file '{inputPath}' not found");
+            if (outPath is not null && Path.GetFullPath(outPath) == Path.GetFullPath(inputPath))
+                throw new CliException($"--out '{outPath}' is the input file; give another output file");
 
             var entries = CorpusInput.Read(inputPath);
             using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);

@@ -293,11 +293,13 @@ public class AnalyzeCorpusCommandTests
     [InlineData("unknown method 'rolout'", new[] { "--input", "IN", "--out", "x", "--methods", "attention,rolout" })]
     [InlineData("--jobs must be at least 1", new[] { "--input", "IN", "--out", "x", "--jobs", "0" })]
     [InlineData("input file '/nonexistent.jsonl' not found", new[] { "--input", "/nonexistent.jsonl", "--out", "x" })]
+    [InlineData("is the input file", new[] { "--input", "IN", "--out", "IN", "--overwrite" })]
     public void AnalyzeCorpus_BadOptions_OneLineError(string phrase, string[] args)
     {
         using var dir = new TempFolder();
         string input = WriteInput(dir, GoodLines().Take(1));
         var resolved = args.Select(a => a == "IN" ? input : a == "x" ? dir.File("x.jsonl") : a).ToArray();
         CliHarness.RunUserError(phrase, ["analyze-corpus", "--model", Model, .. resolved]);
+        Assert.Equal(string.Join("\n", GoodLines().Take(1)) + "\n", File.ReadAllText(input));   // the input is untouched
     }
 }
