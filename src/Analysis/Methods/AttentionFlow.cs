@@ -22,8 +22,7 @@ namespace MixLens.Analysis.Methods;
 /// edges (1, a) → T carry Ã_1[a, j]. Layer-0 tokens other than j have no outgoing edges, so leaving them out changes
 /// no max-flow value; nodes above the source's layer are unreachable from it. Each (source, sink) pair is its own
 /// max-flow problem (a single flow to a super-sink would give the sum over j, not each F_l[i, j]); the L·n source
-/// rows run in parallel, each thread with its own flow matrices, reset between pairs (only the rows the flow used).
-/// Cost: L·n² max-flows on graphs
+/// rows run in parallel, each thread with its own flow matrices, reset between pairs. Cost: L·n² max-flows on graphs
 /// of up to L·n² edges, so about n⁴; intended for short texts (the fixtures stop at 24 tokens; see
 /// bench/Analysis/AttentionFlowBenchmarks.cs for 24 and 64 tokens).
 /// </para>
@@ -129,10 +128,8 @@ public static class AttentionFlow
         readonly double[] _flow;     // F, [L, n, n]; layer 1 unused (the sink edges use _sinkFlow)
         readonly double[] _sinkCapacity, _sinkFlow;
         readonly int[] _level, _current, _queue, _unlabelled;
-        readonly bool[] _touched;    // rows of F (node (k, a) at k·n + a) that hold flow
-        readonly int[] _touchedRows;
         readonly int _n, _sinkNode;
-        int _l, _sinkLevel, _touchedCount;
+        int _l, _sinkLevel;
 
         public LayeredDinic(double[] capacity, int layers, int n)
         {
@@ -146,8 +143,6 @@ public static class AttentionFlow
             _current = new int[_sinkNode + 1];
             _queue = new int[_sinkNode + 1];
             _unlabelled = new int[layers + 2];
-            _touched = new bool[(layers + 1) * n];
-            _touchedRows = new int[(layers + 1) * n];
         }
 
         /// <summary>Row i of F_l, divided by its sum, into <paramref name="destination"/> [n].</summary>
@@ -166,26 +161,13 @@ public static class AttentionFlow
                 {
                     for (int a = 0; a < n; a++) _sinkCapacity[a] = _capacity[a * n + j];
                     _sinkFlow.AsSpan().Clear();
+                    _flow.AsSpan(nn, (l - 2) * nn).Clear();                    // layers 2..l-1
+                    _flow.AsSpan((l - 1) * nn + i * n, n).Clear();             // the source's row of layer l
                     flows[j] = MaxFlow(l, i);
-                    ClearFlows();
                 }
                 sum += flows[j];
             }
             for (int j = 0; j < n; j++) destination[j] = sum > 0 ? (float)(flows[j] / sum) : 0f;
-        }
-
-        /// <summary>Zeroes the rows of F that the last max flow wrote (all of F is zero between pairs). A pair's flow
-        /// usually reaches a fraction of the l·n nodes, so this is much cheaper than clearing l·n² entries.</summary>
-        void ClearFlows()
-        {
-            int n = _n;
-            for (int t = 0; t < _touchedCount; t++)
-            {
-                int row = _touchedRows[t];
-                _flow.AsSpan((row / n - 1) * n * n + row % n * n, n).Clear();
-                _touched[row] = false;
-            }
-            _touchedCount = 0;
         }
 
         double MaxFlow(int l, int i)
@@ -301,11 +283,6 @@ public static class AttentionFlow
                     if (r <= Epsilon) continue;
                     double d = Augment(k - 1, b, Math.Min(limit - pushed, r));
                     if (d <= 0) continue;
-                    if (!_touched[u])
-                    {
-                        _touched[u] = true;
-                        _touchedRows[_touchedCount++] = u;
-                    }
                     _flow[row + b] += d;
                     pushed += d;
                     if (limit - pushed <= Epsilon) return pushed;
