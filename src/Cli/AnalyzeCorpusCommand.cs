@@ -14,7 +14,7 @@ namespace MixLens.Cli;
 /// </summary>
 internal static class AnalyzeCorpusCommand
 {
-    /// <summary>Seconds between plain progress lines when stderr is not a terminal.</summary>
+    /// <summary>Default seconds between plain progress lines when stderr is not a terminal.</summary>
     const double PlainProgressSeconds = 10;
 
     public static Command Create()
@@ -42,10 +42,15 @@ internal static class AnalyzeCorpusCommand
             DefaultValueFactory = _ => "all",
         };
         var jobs = new Option<int?>("--jobs") { Description = "examples analysed at once (default: the number of cores; the output does not depend on it)" };
+        var progressEvery = new Option<double>("--progress-every")
+        {
+            Description = "seconds between progress lines on stderr when it is not a terminal (0: after every line)",
+            DefaultValueFactory = _ => PlainProgressSeconds,
+        };
 
         var command = new Command("analyze-corpus", "Context-mixing methods on every line of a JSONL corpus, resumable.")
         {
-            model, input, methods, output, outDir, format, resume, overwrite, truncate, flowLayers, jobs,
+            model, input, methods, output, outDir, format, resume, overwrite, truncate, flowLayers, jobs, progressEvery,
         };
         command.SetAction(parse =>
         {
@@ -72,6 +77,8 @@ internal static class AnalyzeCorpusCommand
             if (flowChoice is not ("all" or "last")) throw new CliException($"unknown --flow-layers '{flowChoice}'; choose all or last");
             int workers = parse.GetValue(jobs) ?? Environment.ProcessorCount;
             if (workers < 1) throw new CliException($"--jobs must be at least 1, not {workers}");
+            double interval = parse.GetValue(progressEvery);
+            if (!(interval >= 0) || double.IsInfinity(interval)) throw new CliException($"--progress-every must be a number of seconds, 0 or more, not {interval}");
             string inputPath = parse.GetValue(input)!;
             if (!File.Exists(inputPath)) throw new CliException($"input file '{inputPath}' not found");
             if (outPath is not null && Path.GetFullPath(outPath) == Path.GetFullPath(inputPath))
@@ -119,7 +126,7 @@ internal static class AnalyzeCorpusCommand
             {
                 summary = realConsole && !Console.IsErrorRedirected
                     ? RunWithProgressBar(encoderModel, entries, options, sink, workers, Report, cancel.Token)
-                    : RunWithProgressLines(encoderModel, entries, options, sink, workers, Report, stderr, clock, cancel.Token);
+                    : RunWithProgressLines(encoderModel, entries, options, sink, workers, Report, stderr, clock, interval, cancel.Token);
             }
             finally
             {
@@ -185,18 +192,18 @@ internal static class AnalyzeCorpusCommand
         return (skipped.Count == 1 ? "line " : "lines ") + lines + (skipped.Count > shown ? ", …" : "");
     }
 
-    /// <summary>Plain lines on stderr: every bad line as found, and a progress line every <see cref="PlainProgressSeconds"/> s.</summary>
+    /// <summary>Plain lines on stderr: every bad line as found, and a progress line every <paramref name="interval"/> s.</summary>
     static CorpusRunSummary RunWithProgressLines(MixLens.Engine.EncoderModel model, IReadOnlyList<CorpusEntry> entries, CorpusAnalysisOptions options,
-        IResultSink sink, int workers, Func<SkippedLine, string> report, TextWriter stderr, Stopwatch clock, CancellationToken cancellation)
+        IResultSink sink, int workers, Func<SkippedLine, string> report, TextWriter stderr, Stopwatch clock, double interval, CancellationToken cancellation)
     {
-        double nextReport = PlainProgressSeconds;
+        double nextReport = interval;
         return CorpusRun.Run(model, entries, options, sink, workers,
             skipped: s => stderr.WriteLine(report(s)),
             progress: (done, total) =>
             {
                 double elapsed = clock.Elapsed.TotalSeconds;
                 if (elapsed < nextReport || done == total) return;
-                nextReport = elapsed + PlainProgressSeconds;
+                nextReport = elapsed + interval;
                 double rate = done / elapsed;
                 string eta = rate > 0 ? Duration((total - done) / rate) : "?";
                 stderr.WriteLine(string.Create(CultureInfo.InvariantCulture,

@@ -285,7 +285,25 @@ public class AnalyzeCorpusCommandTests
         Assert.Equal(2, Directory.GetFiles(outDir).Length);
     }
 
+    [Fact]
+    public void AnalyzeCorpus_NotATerminal_PlainProgressLinesOnStderr()
+    {
+        using var dir = new TempFolder();
+        string input = WriteInput(dir, GoodLines());
+        var run = Corpus("--input", input, "--methods", "attention", "--out", dir.File("out.jsonl"), "--progress-every", "0", "--jobs", "1");
+        Assert.True(run.ExitCode == 0, run.ToString());
+        // one line after each example but the last (the summary on stdout closes the run)
+        var lines = run.StderrLines;
+        Assert.Equal(4, lines.Length);
+        for (int k = 0; k < 4; k++)
+        {
+            Assert.Matches($@"^analyze-corpus: {k + 1}/5 lines \({(k + 1) * 20}\.0%\), [0-9.]+ examples/s, ETA [0-9hms]+$", lines[k]);
+        }
+        Assert.Matches(@"^analysed 5 of 5 lines into .*out\.jsonl: no line skipped; [0-9.]+ s, [0-9.]+ examples/s$", run.StdoutLines.Single());
+    }
+
     [Theory]
+    [InlineData("--progress-every must be", new[] { "--input", "IN", "--out", "x", "--progress-every", "-1" })]
     [InlineData("give --out FILE.jsonl", new[] { "--input", "IN" })]
     [InlineData("give --out-dir DIR", new[] { "--input", "IN", "--format", "safetensors" })]
     [InlineData("unknown format 'csv'", new[] { "--input", "IN", "--format", "csv", "--out", "x" })]
