@@ -82,7 +82,8 @@ internal static class EvaluateCommand
             bool showProgress = !Console.IsErrorRedirected && ReferenceEquals(stderr, Console.Error);
             var clock = Stopwatch.StartNew();
             var result = FaithfulnessEvaluation.Run(encoderModel, sentences, new EvaluationOptions(chosen, flowMaxTokens, MaxDegreeOfParallelism: parallelism),
-                progress: showProgress ? (done, total) => stderr!.Write($"\revaluate: {done}/{total} sentences, {clock.Elapsed.TotalSeconds:0}s") : null,
+                progress: showProgress ? (done, total) => stderr!.Write(
+                    $"\revaluate: {done}/{total} sentences, {clock.Elapsed.TotalSeconds:0}s, {done / clock.Elapsed.TotalSeconds:0.0} sentences/s, ETA {(total - done) * clock.Elapsed.TotalSeconds / done:0}s   ") : null,
                 perExample: perExampleWriter is null ? null : e => WriteExample(perExampleWriter, e));
             if (showProgress) stderr!.WriteLine();
 

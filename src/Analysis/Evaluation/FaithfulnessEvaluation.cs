@@ -119,40 +119,13 @@ public static class FaithfulnessEvaluation
             throw new ArgumentOutOfRangeException(nameof(options), $"MaxDegreeOfParallelism must be at least 1, not {options.MaxDegreeOfParallelism}");
         var result = new EvaluationResult { Methods = options.Methods.Select(m => new MethodEvaluation(m)).ToArray() };
 
-        // Slots filled by the workers in any order; the fold below consumes them in input order.
-        var done = new SentenceOutcome?[sentences.Count];
-        int next = 0;
-        var gate = new object();
-        void Fold()
+        // Sentences taken in order by the workers, folded strictly in input order (Corpus.OrderedParallel).
+        Corpus.OrderedParallel.Run(sentences, sentence => EvaluateOne(model, sentence, options), (index, outcome) =>
         {
-            // called under the gate: fold every finished sentence at the front of the queue
-            while (next < done.Length && done[next] is { } o)
-            {
-                done[next] = null;   // release its memory
-                Accumulate(result, o);
-                perExample?.Invoke(o.Example);
-                next++;
-                progress?.Invoke(next, sentences.Count);
-            }
-        }
-        var parallel = new ParallelOptions { MaxDegreeOfParallelism = options.MaxDegreeOfParallelism ?? Environment.ProcessorCount };
-        try
-        {
-            Parallel.For(0, sentences.Count, parallel, s =>
-            {
-                var outcome = EvaluateOne(model, sentences[s], options);
-                lock (gate)
-                {
-                    done[s] = outcome;
-                    Fold();
-                }
-            });
-        }
-        catch (AggregateException e) when (e.InnerExceptions.Count >= 1)
-        {
-            // the first failure as itself (a tokenizer or model error), not wrapped
-            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(e.InnerExceptions[0]).Throw();
-        }
+            Accumulate(result, outcome);
+            perExample?.Invoke(outcome.Example);
+            progress?.Invoke(index + 1, sentences.Count);
+        }, options.MaxDegreeOfParallelism ?? Environment.ProcessorCount);
         return result;
     }
 
