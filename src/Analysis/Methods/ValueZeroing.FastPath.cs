@@ -16,7 +16,7 @@ namespace MixLens.Analysis.Methods;
 /// Δvar_ij   = (2 c_i·Δ_ij + Δ_ij·Δ_ij) / d,   σ′ = √(σ² + Δvar),  Δs = 1/σ′ − 1/σ (exact form, no cancellation)
 /// ΔX₁_ij    = γ₁ ⊙ (Δ_ij/σ′ + c_i Δs)                    LayerNorm-1 output change                  (d per pair)
 /// ΔZ_ij     = Δs · q_i − (1/σ′) Σ_h A_h[i,j] w_h,j       q_i = (γ₁⊙c_i) W_inᵀ, w_h,j = (γ₁⊙ũ_h,j) W_inᵀ  (H·f per pair)
-/// ΔG_ij     = gelu(z_i + ΔZ_ij) − gelu(z_i)              <see cref="ActivationDelta.GeluErfRow"/>   (f per pair)
+/// ΔG_ij     = gelu(z_i + ΔZ_ij) − gelu(z_i)              <see cref="ActivationDelta.GeluErfRow(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/>   (f per pair)
 /// ΔF_ij     = ΔG_ij W_outᵀ                               the one GEMM with n² rows                  (f·d per pair)
 /// ΔY_ij     = LayerNorm₂ change for ΔF_ij + ΔX₁_ij;  C[i, j] = ½‖û′ − û‖²  (float64, <see cref="LayerNormDelta"/>)
 /// </code>
