@@ -11,6 +11,7 @@ public static class CliApp
     {
         var root = new RootCommand("MixLens: a transformer-encoder engine that shows how tokens mix context, layer by layer.");
         root.Subcommands.Add(AnalyzeCommand.Create());
+        root.Subcommands.Add(AnalyzeCorpusCommand.Create());
         root.Subcommands.Add(TraceCommand.Create());
         root.Subcommands.Add(TokenizeCommand.Create());
         root.Subcommands.Add(EmbedCommand.Create());

@@ -35,10 +35,14 @@ internal static class EvaluateCommand
         var format = new Option<string>("--format") { Description = "output format: table (Markdown) or json", DefaultValueFactory = _ => "table" };
         var csv = new Option<string?>("--csv") { Description = "also write the per-method results as CSV to this file" };
         var perExample = new Option<string?>("--per-example") { Description = "also write one JSON line per sentence to this file" };
+        var jobs = new Option<int?>("--jobs")
+        {
+            Description = "sentences evaluated at once (default: the number of cores; the results do not depend on it)",
+        };
         var command = new Command("evaluate",
             "Faithfulness of the context-mixing methods to the classifier: Spearman's rho with blank-out importances, and AOPC.")
         {
-            model, data, methods, limit, flowMax, format, csv, perExample,
+            model, data, methods, limit, flowMax, format, csv, perExample, jobs,
         };
         command.SetAction(parse =>
         {
@@ -47,6 +51,8 @@ internal static class EvaluateCommand
             var chosen = ParseMethods(parse.GetValue(methods));
             int? n = parse.GetValue(limit);
             if (n is < 1) throw new CliException($"--limit must be at least 1, not {n}");
+            int? parallelism = parse.GetValue(jobs);
+            if (parallelism is < 1) throw new CliException($"--jobs must be at least 1, not {parallelism}");
             int flowMaxTokens = parse.GetValue(flowMax);
             if (flowMaxTokens < 3) throw new CliException($"--flow-max-tokens must be at least 3, not {flowMaxTokens}");
             string dataPath = parse.GetValue(data)!;
@@ -74,8 +80,9 @@ internal static class EvaluateCommand
             var stderr = parse.InvocationConfiguration.Error;
             bool showProgress = !Console.IsErrorRedirected && ReferenceEquals(stderr, Console.Error);
             var clock = Stopwatch.StartNew();
-            var result = FaithfulnessEvaluation.Run(encoderModel, sentences, new EvaluationOptions(chosen, flowMaxTokens),
-                progress: showProgress ? (done, total) => stderr!.Write($"\revaluate: {done}/{total} sentences, {clock.Elapsed.TotalSeconds:0}s") : null,
+            var result = FaithfulnessEvaluation.Run(encoderModel, sentences, new EvaluationOptions(chosen, flowMaxTokens, MaxDegreeOfParallelism: parallelism),
+                progress: showProgress ? (done, total) => stderr!.Write(
+                    $"\revaluate: {done}/{total} sentences, {clock.Elapsed.TotalSeconds:0}s, {done / clock.Elapsed.TotalSeconds:0.0} sentences/s, ETA {(total - done) * clock.Elapsed.TotalSeconds / done:0}s   ") : null,
                 perExample: perExampleWriter is null ? null : e => WriteExample(perExampleWriter, e));
             if (showProgress) stderr!.WriteLine();
 

@@ -1,5 +1,6 @@
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using MixLens.Analysis.Corpus;
 using MixLens.Engine;
 using MixLens.Engine.Tokenization;
 
@@ -21,20 +22,8 @@ public static class JsonOutput
             w.WriteStartArray("tokens");
             foreach (var t in tokens) w.WriteStringValue(t);
             w.WriteEndArray();
-            int L = scores.Shape[0], n = scores.Shape[1];
-            w.WriteStartArray("scores");
-            for (int l = 0; l < L; l++)
-            {
-                w.WriteStartArray();
-                for (int i = 0; i < n; i++)
-                {
-                    w.WriteStartArray();
-                    for (int j = 0; j < n; j++) w.WriteNumberValue(scores[l, i, j]);
-                    w.WriteEndArray();
-                }
-                w.WriteEndArray();
-            }
-            w.WriteEndArray();
+            w.WritePropertyName("scores");
+            AnalysisJson.WriteScores(w, scores);
             w.WriteEndObject();
         });
     }

@@ -95,6 +95,30 @@ public class EvaluateCommandTests
     }
 
     [Fact]
+    public void Evaluate_ParallelJobs_IdenticalToSequential()
+    {
+        // Sentences finish out of order on several workers; the totals and per-example lines must still be exactly
+        // those of the sequential run (folded in input order, every kernel summing in a fixed order).
+        using var dir = new TempFolder();
+        string seqExamples = dir.File("seq.jsonl"), parExamples = dir.File("par.jsonl");
+        var sequential = CliHarness.RunOk("evaluate", "--model", Model, "--data", Data, "--limit", "12", "--format", "json",
+            "--methods", "attention,rollout,value-zeroing,alti", "--jobs", "1", "--per-example", seqExamples);
+        var parallel = CliHarness.RunOk("evaluate", "--model", Model, "--data", Data, "--limit", "12", "--format", "json",
+            "--methods", "attention,rollout,value-zeroing,alti", "--jobs", "4", "--per-example", parExamples);
+        Assert.Equal(sequential.Stdout, parallel.Stdout);
+        var seqLines = File.ReadAllLines(seqExamples);
+        Assert.Equal(12, seqLines.Length);
+        Assert.Equal(seqLines, File.ReadAllLines(parExamples));
+        // in input order: lines 2..13 of the TSV (line 1 is the header)
+        var lineNumbers = seqLines.Select(l => { using var d = JsonDocument.Parse(l); return d.RootElement.GetProperty("line").GetInt32(); });
+        Assert.Equal(Enumerable.Range(2, 12), lineNumbers);
+    }
+
+    [Fact]
+    public void Evaluate_JobsZero_OneLineError() =>
+        CliHarness.RunUserError("--jobs must be at least 1", "evaluate", "--model", Model, "--data", Data, "--jobs", "0");
+
+    [Fact]
     public void Evaluate_UnknownFormat_OneLineError() =>
         CliHarness.RunUserError("unknown format", "evaluate", "--model", Model, "--data", Data, "--format", "xml");
 }

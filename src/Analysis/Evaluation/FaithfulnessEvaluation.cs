@@ -8,7 +8,10 @@ namespace MixLens.Analysis.Evaluation;
 /// <param name="Methods">the methods to evaluate.</param>
 /// <param name="FlowMaxTokens">flow is computed only for sentences of at most this many tokens (else skipped and counted).</param>
 /// <param name="MinTokens">sentences with fewer non-special tokens are skipped (counted).</param>
-public sealed record EvaluationOptions(IReadOnlyList<MixingMethod> Methods, int FlowMaxTokens = 32, int MinTokens = 3);
+/// <param name="MaxDegreeOfParallelism">sentences evaluated at once (null: one per core; 1: sequential). The result
+/// does not depend on it.</param>
+public sealed record EvaluationOptions(IReadOnlyList<MixingMethod> Methods, int FlowMaxTokens = 32, int MinTokens = 3,
+    int? MaxDegreeOfParallelism = null);
 
 /// <summary>One method's results over the data set.</summary>
 public sealed class MethodEvaluation(MixingMethod method)
@@ -96,70 +99,96 @@ public static class FaithfulnessEvaluation
         return (importances, rho, aopc);
     }
 
-    /// <summary>Runs the evaluation of <paramref name="sentences"/> on <paramref name="model"/>.</summary>
-    /// <param name="progress">called after each sentence with (done, total).</param>
-    /// <param name="perExample">called with each sentence's results, in order.</param>
+    /// <summary>
+    /// Runs the evaluation of <paramref name="sentences"/> on <paramref name="model"/>, up to
+    /// <see cref="EvaluationOptions.MaxDegreeOfParallelism"/> sentences at once. Each sentence is computed on its own
+    /// (its forward passes and analyses do not depend on the others, and every kernel sums in a fixed order), and the
+    /// results are folded into the totals strictly in input order, so the result, the per-example callbacks and their
+    /// order are identical to a sequential run (<c>MaxDegreeOfParallelism = 1</c>).
+    /// </summary>
+    /// <param name="progress">called after each sentence with (done, total), in order, never concurrently.</param>
+    /// <param name="perExample">called with each sentence's results, in input order, never concurrently.</param>
     /// <exception cref="ModelFormatException">the model has no classification head or its tokenizer no [MASK].</exception>
     public static EvaluationResult Run(EncoderModel model, IReadOnlyList<LabeledSentence> sentences, EvaluationOptions options,
         Action<int, int>? progress = null, Action<ExampleEvaluation>? perExample = null)
     {
-        var classifier = model.RequireClassifier();
-        int maskId = model.Tokenizer.MaskId ?? throw new ModelFormatException($"{model.Name}: the tokenizer has no [MASK] token");
-        var encoder = model.Encoder;
-        int layers = encoder.Config.NumHiddenLayers;
+        model.RequireClassifier();
+        if (model.Tokenizer.MaskId is null) throw new ModelFormatException($"{model.Name}: the tokenizer has no [MASK] token");
+        if (options.MaxDegreeOfParallelism is < 1)
+            throw new ArgumentOutOfRangeException(nameof(options), $"MaxDegreeOfParallelism must be at least 1, not {options.MaxDegreeOfParallelism}");
         var result = new EvaluationResult { Methods = options.Methods.Select(m => new MethodEvaluation(m)).ToArray() };
 
-        for (int s = 0; s < sentences.Count; s++)
+        // Sentences taken in order by the workers, folded strictly in input order (Corpus.OrderedParallel).
+        Corpus.OrderedParallel.Run(sentences, sentence => EvaluateOne(model, sentence, options), (index, outcome) =>
         {
-            var sentence = sentences[s];
-            var encoding = model.Tokenize(sentence.Text, truncate: true);
-            var typeIds = encoding.TypeIds;
-            var input = EncoderInput.From(encoding);
-            var (hidden, trace) = encoder.Forward(input, TraceRequest.All);
-            var logits = classifier.Classify(hidden).Logits;
-            int predicted = ArgMax(logits);
-            double p = Softmax(logits)[predicted];
-            result.Sentences++;
-            if (predicted == sentence.Label) result.Correct++;
-
-            var positions = Enumerable.Range(0, encoding.Length).Where(j => encoding.SpecialTokensMask[j] == 0).ToArray();
-            var rhoOut = new Dictionary<MixingMethod, double?>();
-            var aopcOut = new Dictionary<MixingMethod, double?>();
-            if (positions.Length < options.MinTokens)
-            {
-                result.SkippedShort++;
-            }
-            else
-            {
-                var probability = ModelProbability(model, typeIds, predicted);
-                var scores = new Dictionary<MixingMethod, double[]?>();
-                var bases = new Dictionary<MixingMethod, Tensor>();
-                foreach (var m in result.Methods)
-                {
-                    if (m.Method == MixingMethod.Flow && encoding.Length > options.FlowMaxTokens)
-                    {
-                        scores[m.Method] = null;
-                        m.SkippedTooLong++;
-                        continue;
-                    }
-                    var matrix = Matrix(m.Method, encoder, input, trace, bases);
-                    scores[m.Method] = positions.Select(j => (double)matrix[layers - 1, 0, j]).ToArray();
-                }
-                var (_, rho, aopc) = EvaluateSentence(encoding.Ids, positions, maskId, p, probability, scores);
-                foreach (var m in result.Methods)
-                {
-                    if (scores[m.Method] is null) continue;
-                    if (rho[m.Method] is double r) m.Spearman.Add(r);
-                    else m.SkippedConstant++;
-                    m.Aopc.Add(aopc[m.Method]!.Value);
-                }
-                rhoOut = rho;
-                aopcOut = aopc;
-            }
-            perExample?.Invoke(new ExampleEvaluation(sentence, predicted, p, positions.Length, rhoOut, aopcOut));
-            progress?.Invoke(s + 1, sentences.Count);
-        }
+            Accumulate(result, outcome);
+            perExample?.Invoke(outcome.Example);
+            progress?.Invoke(index + 1, sentences.Count);
+        }, options.MaxDegreeOfParallelism ?? Environment.ProcessorCount);
         return result;
+    }
+
+    /// <summary>One sentence's results before they are folded into the totals.</summary>
+    sealed record SentenceOutcome(ExampleEvaluation Example, bool Short, IReadOnlySet<MixingMethod> TooLong);
+
+    static void Accumulate(EvaluationResult result, SentenceOutcome o)
+    {
+        result.Sentences++;
+        if (o.Example.Predicted == o.Example.Sentence.Label) result.Correct++;
+        if (o.Short)
+        {
+            result.SkippedShort++;
+            return;
+        }
+        foreach (var m in result.Methods)
+        {
+            if (o.TooLong.Contains(m.Method))
+            {
+                m.SkippedTooLong++;
+                continue;
+            }
+            if (o.Example.Spearman[m.Method] is double r) m.Spearman.Add(r);
+            else m.SkippedConstant++;
+            m.Aopc.Add(o.Example.Aopc[m.Method]!.Value);
+        }
+    }
+
+    /// <summary>Forward pass, prediction, method scores and metrics of one sentence (no shared state).</summary>
+    static SentenceOutcome EvaluateOne(EncoderModel model, LabeledSentence sentence, EvaluationOptions options)
+    {
+        var classifier = model.Classifier!;
+        int maskId = model.Tokenizer.MaskId!.Value;
+        var encoder = model.Encoder;
+        int layers = encoder.Config.NumHiddenLayers;
+        var encoding = model.Tokenize(sentence.Text, truncate: true);
+        var input = EncoderInput.From(encoding);
+        var (hidden, trace) = encoder.Forward(input, TraceRequest.All);
+        var logits = classifier.Classify(hidden).Logits;
+        int predicted = ArgMax(logits);
+        double p = Softmax(logits)[predicted];
+
+        var positions = Enumerable.Range(0, encoding.Length).Where(j => encoding.SpecialTokensMask[j] == 0).ToArray();
+        var tooLong = new HashSet<MixingMethod>();
+        if (positions.Length < options.MinTokens)
+            return new SentenceOutcome(new ExampleEvaluation(sentence, predicted, p, positions.Length,
+                new Dictionary<MixingMethod, double?>(), new Dictionary<MixingMethod, double?>()), Short: true, tooLong);
+
+        var probability = ModelProbability(model, encoding.TypeIds, predicted);
+        var scores = new Dictionary<MixingMethod, double[]?>();
+        var bases = new Dictionary<MixingMethod, Tensor>();
+        foreach (var method in options.Methods)
+        {
+            if (method == MixingMethod.Flow && encoding.Length > options.FlowMaxTokens)
+            {
+                scores[method] = null;
+                tooLong.Add(method);
+                continue;
+            }
+            var matrix = Matrix(method, encoder, input, trace, bases);
+            scores[method] = positions.Select(j => (double)matrix[layers - 1, 0, j]).ToArray();
+        }
+        var (_, rho, aopc) = EvaluateSentence(encoding.Ids, positions, maskId, p, probability, scores);
+        return new SentenceOutcome(new ExampleEvaluation(sentence, predicted, p, positions.Length, rho, aopc), Short: false, tooLong);
     }
 
     /// <summary>The model as a <see cref="ClassProbability"/>: class <paramref name="classId"/>'s softmax probability

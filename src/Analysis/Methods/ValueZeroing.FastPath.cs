@@ -16,12 +16,14 @@ namespace MixLens.Analysis.Methods;
 /// Δvar_ij   = (2 c_i·Δ_ij + Δ_ij·Δ_ij) / d,   σ′ = √(σ² + Δvar),  Δs = 1/σ′ − 1/σ (exact form, no cancellation)
 /// ΔX₁_ij    = γ₁ ⊙ (Δ_ij/σ′ + c_i Δs)                    LayerNorm-1 output change                  (d per pair)
 /// ΔZ_ij     = Δs · q_i − (1/σ′) Σ_h A_h[i,j] w_h,j       q_i = (γ₁⊙c_i) W_inᵀ, w_h,j = (γ₁⊙ũ_h,j) W_inᵀ  (H·f per pair)
-/// ΔG_ij     = gelu(z_i + ΔZ_ij) − gelu(z_i)              <see cref="ActivationDelta.GeluErfRow"/>   (f per pair)
+/// ΔG_ij     = gelu(z_i + ΔZ_ij) − gelu(z_i)              <see cref="ActivationDelta.GeluErfRow(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/>   (f per pair)
 /// ΔF_ij     = ΔG_ij W_outᵀ                               the one GEMM with n² rows                  (f·d per pair)
 /// ΔY_ij     = LayerNorm₂ change for ΔF_ij + ΔX₁_ij;  C[i, j] = ½‖û′ − û‖²  (float64, <see cref="LayerNormDelta"/>)
 /// </code>
 /// q_i (n rows) and w_h,j (n·H rows) are two GEMMs against W_in instead of n² rows, and W_O is applied to n·H head
-/// slices instead of n² rows; the literal re-run costs ≈ 12·d² multiply-adds per (i, j) (Q, K, V, O and both FFN
+/// slices instead of n² rows. The pairs go in chunks of a few input tokens j × all output tokens i, and for each j the
+/// sums over heads, Σ_h A_h[i,j] ũ_h,j and Σ_h A_h[i,j] w_h,j for all i, are two small GEMMs ([n, H] × [H, d] and
+/// [n, H] × [H, f]), which read ũ_·,j and w_·,j once per j instead of once per pair; the literal re-run costs ≈ 12·d² multiply-adds per (i, j) (Q, K, V, O and both FFN
 /// matrices), this path ≈ 4·d² (W_out) + (H + 1)·f + H·d. The perturbation is propagated as a difference at every
 /// step (never as the difference of two float32 outputs), so distances of 1e-9 keep their digits.
 /// </summary>
@@ -104,50 +106,55 @@ public static partial class ValueZeroing
             outputSquared[i] = WideDot.SumOfSquares(output.Row(i));
         }
 
+        // Pairs in chunks of `perJ` input tokens j × all n output tokens i (buffer row r: j = j0 + r / n, i = r % n),
+        // so that each j's Ũ_j and W_j rows are read once per chunk by two small GEMMs instead of once per pair.
         var distances = new double[n * n];
-        int chunk = Math.Min(PairsPerChunk, n * n);
+        int perJ = Math.Clamp(PairsPerChunk / n, 1, n), chunk = perJ * n;
         var dX1 = new float[chunk * d];
         var dZ = new float[chunk * f];
         var dG = new float[chunk * f];
         var dF = new float[chunk * d];
-        for (int p0 = 0; p0 < n * n; p0 += chunk)
+        var attention = new float[chunk * heads];                      // A_j [n, H] per j of the chunk
+        for (int j0 = 0; j0 < n; j0 += perJ)
         {
-            int pairs = Math.Min(chunk, n * n - p0);               // pair p = i·n + j, buffer row p − p0
+            int js = Math.Min(perJ, n - j0), pairs = js * n;
+
+            // Per j: Σ_h A_h[i,j] ũ_h,j and Σ_h A_h[i,j] w_h,j for every i, as [n, H] × [H, d] and [n, H] × [H, f]
+            Parallel.For(0, js, jl =>
+            {
+                int j = j0 + jl;
+                var a = attention.AsSpan(jl * n * heads, n * heads);
+                a.Clear();
+                for (int h = h0; h < h1; h++)
+                    for (int i = 0; i < n; i++) a[i * heads + h] = probs[(h * n + i) * n + j];
+                Gemm.MatMulNN(a, heads, uCentred.AsSpan(j * heads * d, heads * d), d, dX1.AsSpan(jl * n * d, n * d), d, n, d, heads, parallel: false);
+                Gemm.MatMulNN(a, heads, wIn.AsSpan(j * heads * f, heads * f), f, dZ.AsSpan(jl * n * f, n * f), f, n, f, heads, parallel: false);
+            });
 
             // ΔX₁, ΔZ and ΔG of each pair
-            Parallel.For(0, pairs, () => new PairScratch(d, f, heads), (r, _, s) =>
+            Parallel.For(0, pairs, () => gelu ? [] : new float[2 * f], (r, _, scratch) =>
             {
-                int p = p0 + r, i = p / n, j = p % n;
-                var delta = s.Delta;
-                Array.Clear(delta);
-                for (int h = h0; h < h1; h++)
-                {
-                    float a = probs[(h * n + i) * n + j];
-                    s.Weights[h] = a;
-                    if (a != 0) TensorPrimitives.MultiplyAdd(uCentred.AsSpan((j * heads + h) * d, d), -a, delta, delta);
-                }
+                int i = r % n;
+                var dx = dX1.AsSpan(r * d, d);                         // holds Σ_h A ũ = −Δ_ij on entry
                 var c = centred.AsSpan(i * d, d);
-                double deltaVar = (2 * WideDot.Dot(c, delta) + WideDot.SumOfSquares(delta)) / d;
+                double deltaVar = (-2 * WideDot.Dot(c, dx) + WideDot.SumOfSquares(dx)) / d;
                 double va = variancePlusEps[i], sa = Math.Sqrt(va), sa2 = Math.Sqrt(va + deltaVar);
                 float invSigma2 = (float)(1 / sa2);
                 float deltaS = (float)(-deltaVar / (sa * sa2 * (sa + sa2)));
 
-                var dx = dX1.AsSpan(r * d, d);
-                TensorPrimitives.Multiply(delta, invSigma2, dx);
+                TensorPrimitives.Multiply(dx, -invSigma2, dx);           // Δ/σ′
                 TensorPrimitives.MultiplyAdd(c, deltaS, dx, dx);
                 TensorPrimitives.Multiply(dx, gamma1, dx);
 
-                var dz = dZ.AsSpan(r * f, f);
-                TensorPrimitives.Multiply(q.AsSpan(i * f, f), deltaS, dz);
-                for (int h = h0; h < h1; h++)
-                    if (s.Weights[h] != 0)
-                        TensorPrimitives.MultiplyAdd(wIn.AsSpan((j * heads + h) * f, f), -s.Weights[h] * invSigma2, dz, dz);
+                var dz = dZ.AsSpan(r * f, f);                          // holds Σ_h A w on entry
+                TensorPrimitives.Multiply(dz, -invSigma2, dz);
+                TensorPrimitives.MultiplyAdd(q.AsSpan(i * f, f), deltaS, dz, dz);
 
                 if (gelu)
                     ActivationDelta.GeluErfRow(z.AsSpan(i * f, f), phiZ.AsSpan(i * f, f), dz, dG.AsSpan(r * f, f));
                 else
-                    ActivationDelta.Apply(config.HiddenAct, z.AsSpan(i * f, f), dz, dG.AsSpan(r * f, f), s.Activation);
-                return s;
+                    ActivationDelta.Apply(config.HiddenAct, z.AsSpan(i * f, f), dz, dG.AsSpan(r * f, f), scratch);
+                return scratch;
             }, _ => { });
 
             // ΔF = ΔG W_outᵀ (the output bias cancels)                                            [pairs, d]
@@ -156,7 +163,7 @@ public static partial class ValueZeroing
             // ΔY = LayerNorm₂(residual₂ + ΔF + ΔX₁) − LayerNorm₂(residual₂);  C[i, j] = ½‖û′ − û‖²
             Parallel.For(0, pairs, () => new double[3 * d], (r, _, s) =>
             {
-                int p = p0 + r, i = p / n;
+                int i = r % n, j = j0 + r / n;
                 var delta = s.AsSpan(0, d);
                 var dy = s.AsSpan(d, d);
                 var tmp = s.AsSpan(2 * d, d);
@@ -164,17 +171,10 @@ public static partial class ValueZeroing
                 var dx = dX1.AsSpan(r * d, d);
                 for (int k = 0; k < d; k++) delta[k] = (double)ff[k] + dx[k];
                 norm2[i].Apply(delta, w.OutputLayerNormWeight.Span, dy, tmp);
-                distances[p] = CosineDistanceOfIncrement(output.Row(i), outputSquared[i], dy);
+                distances[i * n + j] = CosineDistanceOfIncrement(output.Row(i), outputSquared[i], dy);
                 return s;
             }, _ => { });
         }
         NormaliseRows(distances, n, destination);
-    }
-
-    sealed class PairScratch(int d, int f, int heads)
-    {
-        public readonly float[] Delta = new float[d];
-        public readonly float[] Weights = new float[heads];
-        public readonly float[] Activation = new float[2 * f];   // non-GELU activations only
     }
 }
