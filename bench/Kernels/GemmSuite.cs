@@ -1,0 +1,94 @@
+using System.Diagnostics;
+using MixLens.Bench.Common;
+using MixLens.Bench.Peak;
+using MixLens.Kernels;
+
+namespace MixLens.Bench.Kernels;
+
+/// <summary>
+/// <c>gemm</c>: the encoder's Linear layers at M = 128 tokens through <see cref="LinearUnderTest"/>, on 1 thread
+/// (<c>parallel: false</c>, the calling thread only) and on all threads (the GEMM's own thread-pool split), in GFLOP/s
+/// (2·M·N·K / time) and as a share of this machine's FMA peak for the vector path the kernels take, measured first in
+/// the same process (<see cref="FmaPeak"/>, best of 5, same thread count).
+/// <code>
+///   K×N          layer
+///   384×384      MiniLM Q, K, V, attention output      768×768     BERT-base the same
+///   384×1536     MiniLM FFN up (N = d_ff)               768×3072    BERT-base FFN up
+///   1536×384     MiniLM FFN down (K = d_ff)             3072×768    BERT-base FFN down
+/// </code>
+/// Timing: warm-up for ≥ 0.3 s (tiered JIT reaches its optimised code), then <see cref="Samples"/> samples of enough
+/// calls to last ≥ 50 ms each; the median sample's time per call is reported (min in brackets), inputs fixed
+/// (uniform in [−0.5, 0.5), seed 42). Run: <c>dotnet run -c Release --project bench -- gemm</c>.
+/// </summary>
+public static class GemmSuite
+{
+    const int M = 128;
+    const int Samples = 9;
+
+    static readonly (string Model, int K, int N)[] Shapes =
+    [
+        ("MiniLM", 384, 384), ("MiniLM", 384, 1536), ("MiniLM", 1536, 384),
+        ("BERT-base", 768, 768), ("BERT-base", 768, 3072), ("BERT-base", 3072, 768),
+    ];
+
+    public static int Run(string[] args)
+    {
+        Console.WriteLine(MachineInfo.Summary());
+        var isa = VectorPaths.Active switch
+        {
+            VectorPath.Vector512 => PeakIsa.Vector512,
+            VectorPath.Vector256 => PeakIsa.Vector256,
+            _ => PeakIsa.Scalar,
+        };
+        var peaks = PeakCommand.ThreadCounts().ToDictionary(t => t, t => FmaPeak.Measure(isa, t).Best);
+        foreach (var (t, p) in peaks) Console.WriteLine($"// {isa} FMA peak, {t} thread(s): {p:F1} GFLOP/s");
+
+        var table = new MarkdownTable("model", "K×N", "threads", "median µs/call (min)", "GFLOP/s", $"% of {isa} peak");
+        foreach (var (model, k, n) in Shapes)
+        {
+            var linear = Create(n, k);
+            var x = RandomArray(M * k, 7);
+            var y = new float[M * n];
+            foreach (int threads in PeakCommand.ThreadCounts())
+            {
+                bool parallel = threads > 1;
+                var (median, min) = Time(() => linear.Forward(x, M, y, parallel));
+                double gflops = 2.0 * M * n * k / median / 1e3; // µs → GFLOP/s
+                table.Add(model, $"{k}×{n}", threads, $"{median:F0} ({min:F0})", gflops.ToString("F1"), (100 * gflops / peaks[threads]).ToString("F0") + " %");
+                Console.WriteLine($"// {model} {k}×{n} {threads} thread(s): {median:F0} µs, {gflops:F1} GFLOP/s");
+            }
+        }
+        Console.WriteLine();
+        Console.WriteLine($"M = {M}; peak = best {isa} FMA loop at the same thread count; load average {MachineInfo.LoadAverage()}");
+        Console.WriteLine();
+        Console.WriteLine(table);
+        return 0;
+    }
+
+    static LinearUnderTest Create(int n, int k) => new(RandomArray(n * k, 42), RandomArray(n, 43), n, k);
+
+    static float[] RandomArray(int length, int seed)
+    {
+        var rnd = new Random(seed);
+        var a = new float[length];
+        for (int i = 0; i < a.Length; i++) a[i] = (float)rnd.NextDouble() - 0.5f;
+        return a;
+    }
+
+    /// <summary>Median and minimum µs per call over <see cref="Samples"/> samples.</summary>
+    static (double Median, double Min) Time(Action call)
+    {
+        var sw = Stopwatch.StartNew();
+        int calls = 0;
+        while (sw.Elapsed.TotalSeconds < 0.3 || calls < 5) { call(); calls++; }
+        int perSample = Math.Max(1, (int)(0.05 / (sw.Elapsed.TotalSeconds / calls)));
+        var us = new double[Samples];
+        for (int s = 0; s < Samples; s++)
+        {
+            sw.Restart();
+            for (int i = 0; i < perSample; i++) call();
+            us[s] = sw.Elapsed.TotalMicroseconds / perSample;
+        }
+        return (Stats.Median(us), us.Min());
+    }
+}

@@ -1,0 +1,267 @@
+using System.Diagnostics;
+using System.Reflection;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json.Nodes;
+using MixLens.Bench.Common;
+using MixLens.Engine;
+
+namespace MixLens.Bench.Peers;
+
+/// <summary>
+/// <c>peers</c>: MixLens against ONNX Runtime (npm onnxruntime-node, <see cref="OrtRuntime"/>) on all-MiniLM-L6-v2 and
+/// the BERT-base-shaped peer (<see cref="BertBasePeer"/>), same weights, same token ids.
+/// <para><b>How</b>: each engine runs in its own long-lived child process (<see cref="MixLensWorker"/>,
+/// ort-worker.mjs), so the two never share a heap or a thread pool and each loads a model once per thread setting.
+/// For every shape (<see cref="Workload.Standard"/>) the runner first checks that both last_hidden_states agree within
+/// <see cref="Tolerance"/> on every real token (max |diff| reported; this first run is also a warm-up), then alternates
+/// rounds — ORT, MixLens, ORT, MixLens, … — so both see the same background load, and reports the median time per run
+/// of each engine and the ratio ORT / MixLens (above 1: MixLens is faster). Rounds and runs per round shrink for slow
+/// shapes (about 0.4 s per round, 5 rounds, or 3 rounds of 1 run when a run takes over a second).</para>
+/// <para><b>Threads</b>: "1" starts both children under <c>taskset -c LAST_CORE</c> (so MixLens sees
+/// <see cref="Environment.ProcessorCount"/> = 1 and its GEMM and its attention Parallel.For stay on one core; MixLens
+/// has no thread-count setting today) with ORT's <c>intraOpNumThreads = 1</c>; "all" leaves affinity alone with
+/// <c>intraOpNumThreads</c> = logical cores. The CPU-use columns (process CPU time / wall time) show what each engine
+/// really used.</para>
+/// <para>Also measured, in fresh processes: load time of all-MiniLM-L6-v2 (MixLens <c>EncoderModel.Load</c>, ORT
+/// <c>InferenceSession.create</c>) and resident memory (<see cref="ProcessMemory"/>) after load and after one
+/// forward at batch 1, n = 128.</para>
+/// Run: <c>dotnet run -c Release --project bench -- peers [--models minilm,bert-base] [--threads 1,all]
+/// [--out FILE] [--scratch DIR]</c>.
+/// </summary>
+public static class PeersCommand
+{
+    /// <summary>Largest |MixLens − ORT| accepted on last_hidden_state.</summary>
+    const double Tolerance = 1e-4;
+    const double RoundSeconds = 0.4;
+
+    sealed record PeerModel(string Name, string Directory, string Onnx);
+
+    sealed record Row(string Model, string Threads, Workload Workload, double MaxDiff, double OrtMs, double MixMs,
+        double OrtCpu, double MixCpu, int Rounds, int RunsPerRound, string LoadAverage);
+
+    public static int Run(string[] args)
+    {
+        var options = ParseOptions(args);
+        if (!OrtRuntime.IsInstalled()) return 2;
+        var total = Stopwatch.StartNew();
+        string scratch = options.GetValueOrDefault("scratch") ?? Environment.GetEnvironmentVariable("MIXLENS_PEERS_SCRATCH") ?? "/tmp/mixlens-peers";
+        Directory.CreateDirectory(scratch);
+
+        var models = new List<PeerModel>();
+        var wanted = (options.GetValueOrDefault("models") ?? "minilm,bert-base").Split(',');
+        string minilm = SharedPaths.Model("all-MiniLM-L6-v2");
+        if (wanted.Contains("minilm")) models.Add(new("all-MiniLM-L6-v2", minilm, Path.Combine(minilm, "model.onnx")));
+        if (wanted.Contains("bert-base"))
+        {
+            string dir = BertBasePeer.Ensure(SharedPaths.Root, scratch);
+            models.Add(new("bert-base-random", dir, Path.Combine(dir, "model.onnx")));
+        }
+        var threadSettings = (options.GetValueOrDefault("threads") ?? "1,all").Split(',');
+
+        List<Workload> workloads;
+        using (var tokenizerModel = EncoderModel.Load(minilm))
+            workloads = Workload.Standard(tokenizerModel.Tokenizer, Path.Combine(SharedPaths.Root, "data", "sst2-dev.tsv"));
+
+        var report = new StringBuilder();
+        report.AppendLine(MachineInfo.Summary());
+        report.AppendLine($"ONNX Runtime: onnxruntime-node {OrtRuntime.Version} from {OrtRuntime.Directory}; node {NodeVersion()}");
+        report.AppendLine();
+
+        var loads = new List<string> { MachineInfo.LoadAverage() };
+        var rows = new List<Row>();
+        foreach (var threads in threadSettings)
+        {
+            using var ort = StartOrt(threads);
+            using var mix = StartMixLens(threads);
+            var mixInfo = mix.Send(new JsonObject { ["op"] = "info" });
+            Console.Error.WriteLine($"// threads {threads}: MixLens worker sees {mixInfo["processors"]} processor(s), path {mixInfo["vector_path"]}");
+            foreach (var model in models)
+            {
+                ort.Send(new JsonObject { ["op"] = "load", ["onnx"] = model.Onnx, ["threads"] = OrtThreads(threads) });
+                mix.Send(new JsonObject { ["op"] = "load", ["dir"] = model.Directory });
+                foreach (var workload in workloads)
+                {
+                    string load = MachineInfo.LoadAverage();
+                    loads.Add(load);
+                    var row = Compare(model, threads, workload, ort, mix, scratch, load);
+                    rows.Add(row);
+                    Console.Error.WriteLine($"// {model.Name} {workload.Name} threads {threads}: ORT {row.OrtMs:F1} ms, MixLens {row.MixMs:F1} ms, " +
+                                            $"ratio {row.OrtMs / row.MixMs:F2}, max|diff| {row.MaxDiff:E1} (load {load}, {total.Elapsed.TotalSeconds:F0} s)");
+                }
+            }
+        }
+        loads.Add(MachineInfo.LoadAverage());
+
+        report.AppendLine(RatioTable(rows));
+        report.AppendLine($"Load average (1/5/15 min) seen during the run: {string.Join("; ", loads.Distinct())}.");
+        report.AppendLine();
+        if (!options.ContainsKey("skip-memory"))
+        {
+            report.AppendLine(LoadAndMemoryTable(minilm, workloads.First(w => w.Name == "b1 n128")));
+            report.AppendLine();
+        }
+        report.AppendLine($"Total runner time: {total.Elapsed.TotalMinutes:F1} min.");
+
+        Console.WriteLine();
+        Console.WriteLine(report);
+        if (options.GetValueOrDefault("out") is { } outPath) File.WriteAllText(outPath, report.ToString());
+        return rows.All(r => r.MaxDiff <= Tolerance) ? 0 : 1;
+    }
+
+    /// <summary>Agreement check, then alternating timed rounds, for one model, thread setting and workload.</summary>
+    static Row Compare(PeerModel model, string threads, Workload workload, WorkerClient ort, WorkerClient mix, string scratch, string load)
+    {
+        var texts = new JsonArray(workload.Texts.Select(t => (JsonNode)new JsonArray(t.Select(id => (JsonNode)id).ToArray())).ToArray());
+        ort.Send(new JsonObject { ["op"] = "set", ["texts"] = texts.DeepClone() });
+        mix.Send(new JsonObject { ["op"] = "set", ["texts"] = texts.DeepClone() });
+
+        // agreement (and first warm-up run)
+        string ortPath = Path.Combine(scratch, "ort.f32"), mixPath = Path.Combine(scratch, "mixlens.f32");
+        double ortFirst = (double)ort.Send(new JsonObject { ["op"] = "output", ["path"] = ortPath })["ms"]!;
+        double mixFirst = (double)mix.Send(new JsonObject { ["op"] = "output", ["path"] = mixPath })["ms"]!;
+        double maxDiff = MaxAbsDiff(ortPath, mixPath);
+        if (maxDiff > Tolerance)
+            Console.Error.WriteLine($"// WARNING {model.Name} {workload.Name}: max |diff| {maxDiff:E2} exceeds {Tolerance:E0}");
+
+        // a second warm-up where it is cheap, then size the rounds from the slower engine
+        double estimate = Math.Max(ortFirst, mixFirst);
+        if (estimate < 1000)
+        {
+            double o = Times(ort.Send(new JsonObject { ["op"] = "time", ["runs"] = 2 })).Max();
+            double m = Times(mix.Send(new JsonObject { ["op"] = "time", ["runs"] = 2 })).Max();
+            estimate = Math.Max(o, m);
+        }
+        int rounds = estimate > 1000 ? 3 : 5;
+        int runs = Math.Clamp((int)(RoundSeconds * 1000 / estimate), 1, 20);
+
+        var ortMs = new List<double>();
+        var mixMs = new List<double>();
+        double ortCpu = 0, mixCpu = 0;
+        for (int r = 0; r < rounds; r++)
+        {
+            var o = ort.Send(new JsonObject { ["op"] = "time", ["runs"] = runs });
+            var m = mix.Send(new JsonObject { ["op"] = "time", ["runs"] = runs });
+            ortMs.AddRange(Times(o));
+            mixMs.AddRange(Times(m));
+            ortCpu += (double)o["cpu_ms"]!;
+            mixCpu += (double)m["cpu_ms"]!;
+        }
+        return new Row(model.Name, threads, workload, maxDiff, Stats.Median(ortMs), Stats.Median(mixMs),
+            ortCpu / ortMs.Sum(), mixCpu / mixMs.Sum(), rounds, runs, load);
+    }
+
+    static double[] Times(JsonObject reply) => reply["ms"]!.AsArray().Select(x => (double)x!).ToArray();
+
+    /// <summary>max |a − b| over two float32 files of the same length (the real-token rows of last_hidden_state).</summary>
+    static double MaxAbsDiff(string pathA, string pathB)
+    {
+        var a = MemoryMarshal.Cast<byte, float>(File.ReadAllBytes(pathA));
+        var b = MemoryMarshal.Cast<byte, float>(File.ReadAllBytes(pathB));
+        if (a.Length != b.Length) throw new InvalidDataException($"outputs differ in size: {a.Length} vs {b.Length} floats");
+        double max = 0;
+        for (int i = 0; i < a.Length; i++)
+        {
+            double d = Math.Abs((double)a[i] - b[i]);
+            if (!(d <= max)) max = d; // NaN propagates
+        }
+        return max;
+    }
+
+    // ---- child processes ---------------------------------------------------------------------------------------------
+
+    static int OrtThreads(string threads) => threads == "all" ? Environment.ProcessorCount : int.Parse(threads);
+
+    /// <summary>taskset -c 'last core' for the 1-thread setting (when taskset exists), else nothing.</summary>
+    static List<string> Pinning(string threads)
+    {
+        if (threads != "1") return [];
+        if (File.Exists("/usr/bin/taskset") || File.Exists("/bin/taskset"))
+            return ["taskset", "-c", (Environment.ProcessorCount - 1).ToString()];
+        Console.Error.WriteLine("// taskset not found: 1-thread runs rely on DOTNET_PROCESSOR_COUNT=1 (attention may still use 2 threads)");
+        return [];
+    }
+
+    static WorkerClient StartOrt(string threads)
+        => new("ORT", [.. Pinning(threads), "node", OrtRuntime.WorkerScript, OrtRuntime.Directory]);
+
+    static WorkerClient StartMixLens(string threads)
+    {
+        var env = new Dictionary<string, string>();
+        if (threads != "all") env["DOTNET_PROCESSOR_COUNT"] = threads;
+        return new("MixLens", [.. Pinning(threads), .. SelfCommand(), "peers-worker"], env);
+    }
+
+    /// <summary>How to start this bench program again: its apphost, or dotnet + its dll.</summary>
+    static string[] SelfCommand()
+    {
+        string host = Environment.ProcessPath!;
+        return Path.GetFileNameWithoutExtension(host) == "dotnet" ? [host, Assembly.GetEntryAssembly()!.Location] : [host];
+    }
+
+    static string NodeVersion()
+    {
+        try
+        {
+            using var p = Process.Start(new ProcessStartInfo("node", "--version") { RedirectStandardOutput = true })!;
+            return p.StandardOutput.ReadToEnd().Trim();
+        }
+        catch (System.ComponentModel.Win32Exception) { return "not found"; }
+    }
+
+    // ---- load time and memory -----------------------------------------------------------------------------------------
+
+    /// <summary>Fresh workers (all cores): memory at start, load, memory, one forward at batch 1 n = 128, memory, second load.</summary>
+    static string LoadAndMemoryTable(string minilm, Workload workload)
+    {
+        var table = new MarkdownTable("engine", "first load ms", "second load ms", "RSS at start MiB",
+            "RSS after load MiB (anon + file)", "RSS after 1 forward MiB (anon + file)", ".NET private bytes after forward MiB");
+        var texts = new JsonArray(workload.Texts.Select(t => (JsonNode)new JsonArray(t.Select(id => (JsonNode)id).ToArray())).ToArray());
+        string outPath = Path.Combine(Path.GetTempPath(), $"mixlens-peers-{Environment.ProcessId}.f32");
+        foreach (var engine in new[] { "MixLens", "ORT" })
+        {
+            using var worker = engine == "ORT" ? StartOrt("all") : StartMixLens("all");
+            var load = engine == "ORT"
+                ? new JsonObject { ["op"] = "load", ["onnx"] = Path.Combine(minilm, "model.onnx"), ["threads"] = Environment.ProcessorCount }
+                : new JsonObject { ["op"] = "load", ["dir"] = minilm };
+            var start = worker.Send(new JsonObject { ["op"] = "memory" });
+            var first = worker.Send((JsonObject)load.DeepClone());
+            worker.Send(new JsonObject { ["op"] = "set", ["texts"] = texts.DeepClone() });
+            worker.Send(new JsonObject { ["op"] = "output", ["path"] = outPath });
+            var afterForward = worker.Send(new JsonObject { ["op"] = "memory" });
+            var second = worker.Send((JsonObject)load.DeepClone());
+            table.Add(engine, $"{(double)first["load_ms"]!:F0}", $"{(double)second["load_ms"]!:F0}", Rss(start),
+                Rss(first["memory"]!.AsObject()), Rss(afterForward),
+                afterForward["private_bytes_mib"] is { } pb ? $"{(double)pb!:F0}" : "n/a");
+        }
+        File.Delete(outPath);
+        return "all-MiniLM-L6-v2, load time and resident memory (fresh process each, page cache warm, no forced GC):\n\n" + table;
+    }
+
+    static string Rss(JsonObject m) => $"{(double)m["rss_mib"]!:F0} ({(double)m["rss_anon_mib"]!:F0} + {(double)m["rss_file_mib"]!:F0})";
+
+    // ---- report -------------------------------------------------------------------------------------------------------
+
+    static string RatioTable(List<Row> rows)
+    {
+        var table = new MarkdownTable("model", "shape", "threads", "tokens MixLens / ORT", "max abs diff",
+            "ORT median ms", "MixLens median ms", "ORT / MixLens", "CPU use ORT / MixLens", "rounds × runs");
+        foreach (var r in rows)
+            table.Add(r.Model, r.Workload.Name, r.Threads, $"{r.Workload.Tokens} / {r.Workload.Batch * r.Workload.MaxLength}",
+                $"{r.MaxDiff:E1}{(r.MaxDiff <= Tolerance ? "" : " ✗")}", $"{r.OrtMs:F1}", $"{r.MixMs:F1}", $"**{r.OrtMs / r.MixMs:F2}**",
+                $"{r.OrtCpu:F2} / {r.MixCpu:F2}", $"{r.Rounds} × {r.RunsPerRound}");
+        return table.ToString();
+    }
+
+    static Dictionary<string, string> ParseOptions(string[] args)
+    {
+        var options = new Dictionary<string, string>();
+        for (int i = 0; i < args.Length; i++)
+        {
+            if (!args[i].StartsWith("--")) throw new ArgumentException($"unexpected argument '{args[i]}'");
+            string key = args[i][2..];
+            options[key] = i + 1 < args.Length && !args[i + 1].StartsWith("--") ? args[++i] : "true";
+        }
+        return options;
+    }
+}
