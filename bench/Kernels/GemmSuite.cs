@@ -9,7 +9,7 @@ namespace MixLens.Bench.Kernels;
 /// <c>gemm</c>: the encoder's Linear layers at M = 128 tokens through <see cref="LinearUnderTest"/>, on 1 thread
 /// (<c>parallel: false</c>, the calling thread only) and on all threads (the GEMM's own thread-pool split), in GFLOP/s
 /// (2·M·N·K / time) and as a share of this machine's FMA peak for the vector path the kernels take, measured first in
-/// the same process (<see cref="FmaPeak"/>, best of 5, same thread count).
+/// the same process (<see cref="FmaPeak"/>, best of 21 short loops, same thread count).
 /// <code>
 ///   K×N          layer
 ///   384×384      MiniLM Q, K, V, attention output      768×768     BERT-base the same

@@ -37,10 +37,11 @@ public static class FmaPeak
     };
 
     /// <summary>
-    /// Best and median GFLOP/s of <paramref name="repeats"/> measurements on <paramref name="threads"/> threads, each
+    /// Best and median GFLOP/s of <paramref name="repeats"/> measurements (many short ones: on a shared machine the
+    /// best is the one least disturbed by other processes, and the peak is what the core can do undisturbed) on <paramref name="threads"/> threads, each
     /// measurement lasting about <paramref name="seconds"/>.
     /// </summary>
-    public static (double Best, double Median) Measure(PeakIsa isa, int threads, int repeats = 5, double seconds = 0.25)
+    public static (double Best, double Median) Measure(PeakIsa isa, int threads, int repeats = 21, double seconds = 0.05)
     {
         Run(isa, 100_000); // JIT to the optimised tier before calibrating
         for (int i = 0; i < 30; i++) Run(isa, 10_000);

@@ -18,6 +18,8 @@ namespace MixLens.Bench.Peers;
 ///   {"op":"set","texts":[[ids…],…]}        → the batch every later run uses (token types 0, no padding: MixLens packs)
 ///   {"op":"output","path":P}               → one forward; last_hidden_state of each text, [n, d] float32, appended to P
 ///   {"op":"time","runs":R}                 → R forwards: ms per run, process CPU ms over all R
+///   {"op":"warmup","seconds":S,"runs":R}   → forwards until both S seconds and R runs have passed (tiered JIT and
+///                                            PGO reach their optimised code only after ~30 calls of a method)
 ///   {"op":"memory"}                        → <see cref="ProcessMemory.Snapshot"/>
 ///   {"op":"quit"}
 /// </code>
@@ -60,6 +62,9 @@ public static class MixLensWorker
                     case "time":
                         reply = Time(model!, batch, (int)command["runs"]!);
                         break;
+                    case "warmup":
+                        reply = WarmUp(model!, batch, (double)command["seconds"]!, (int)command["runs"]!);
+                        break;
                     case "memory":
                         reply = ProcessMemory.Snapshot();
                         break;
@@ -95,6 +100,18 @@ public static class MixLensWorker
         using var file = File.Create(path);
         foreach (var hidden in output.LastHiddenStates) file.Write(MemoryMarshal.AsBytes(hidden.Data.AsSpan()));
         return new JsonObject { ["ms"] = ms };
+    }
+
+    static JsonObject WarmUp(EncoderModel model, List<EncoderInput> batch, double seconds, int minRuns)
+    {
+        var sw = Stopwatch.StartNew();
+        int runs = 0;
+        while (runs < minRuns || sw.Elapsed.TotalSeconds < seconds)
+        {
+            GC.KeepAlive(model.Encoder.Forward(batch));
+            runs++;
+        }
+        return new JsonObject { ["runs"] = runs, ["ms"] = sw.Elapsed.TotalMilliseconds };
     }
 
     static JsonObject Time(EncoderModel model, List<EncoderInput> batch, int runs)

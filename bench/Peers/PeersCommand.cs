@@ -17,7 +17,8 @@ namespace MixLens.Bench.Peers;
 /// <see cref="Tolerance"/> on every real token (max |diff| reported; this first run is also a warm-up), then alternates
 /// rounds — ORT, MixLens, ORT, MixLens, … — so both see the same background load, and reports the median time per run
 /// of each engine and the ratio ORT / MixLens (above 1: MixLens is faster). Rounds and runs per round shrink for slow
-/// shapes (about 0.4 s per round, 5 rounds, or 3 rounds of 1 run when a run takes over a second).</para>
+/// shapes (about 0.4 s per round, 5 rounds, or 3 rounds of 1 run when a run takes over a second). After each model
+/// load both engines are warmed up first (<see cref="WarmUp"/>).</para>
 /// <para><b>Threads</b>: "1" starts both children under <c>taskset -c LAST_CORE</c> (so MixLens sees
 /// <see cref="Environment.ProcessorCount"/> = 1 and its GEMM and its attention Parallel.For stay on one core; MixLens
 /// has no thread-count setting today) with ORT's <c>intraOpNumThreads = 1</c>; "all" leaves affinity alone with
@@ -80,6 +81,7 @@ public static class PeersCommand
             {
                 ort.Send(new JsonObject { ["op"] = "load", ["onnx"] = model.Onnx, ["threads"] = OrtThreads(threads) });
                 mix.Send(new JsonObject { ["op"] = "load", ["dir"] = model.Directory });
+                WarmUp(workloads, ort, mix);
                 foreach (var workload in workloads)
                 {
                     string load = MachineInfo.LoadAverage();
@@ -112,7 +114,7 @@ public static class PeersCommand
     /// <summary>Agreement check, then alternating timed rounds, for one model, thread setting and workload.</summary>
     static Row Compare(PeerModel model, string threads, Workload workload, WorkerClient ort, WorkerClient mix, string scratch, string load)
     {
-        var texts = new JsonArray(workload.Texts.Select(t => (JsonNode)new JsonArray(t.Select(id => (JsonNode)id).ToArray())).ToArray());
+        var texts = Texts(workload);
         ort.Send(new JsonObject { ["op"] = "set", ["texts"] = texts.DeepClone() });
         mix.Send(new JsonObject { ["op"] = "set", ["texts"] = texts.DeepClone() });
 
@@ -150,6 +152,27 @@ public static class PeersCommand
         return new Row(model.Name, threads, workload, maxDiff, Stats.Median(ortMs), Stats.Median(mixMs),
             ortCpu / ortMs.Sum(), mixCpu / mixMs.Sum(), rounds, runs, load);
     }
+
+    /// <summary>
+    /// After a load, both engines run batch 1 at n = 16 (≥ 40 runs, ≥ 1 s) and n = 128 (≥ 10 runs, ≥ 1 s), so that .NET's
+    /// tiered JIT has promoted MixLens's kernels to optimised code (after ~30 calls and a background compile) and ORT
+    /// has allocated its arenas, before any shape is timed.
+    /// </summary>
+    static void WarmUp(List<Workload> workloads, WorkerClient ort, WorkerClient mix)
+    {
+        foreach (var (name, runs) in new[] { ("b1 n16", 40), ("b1 n128", 10) })
+        {
+            var texts = Texts(workloads.First(w => w.Name == name));
+            foreach (var worker in new[] { ort, mix })
+            {
+                worker.Send(new JsonObject { ["op"] = "set", ["texts"] = texts.DeepClone() });
+                worker.Send(new JsonObject { ["op"] = "warmup", ["seconds"] = 1.0, ["runs"] = runs });
+            }
+        }
+    }
+
+    static JsonArray Texts(Workload workload)
+        => new(workload.Texts.Select(t => (JsonNode)new JsonArray(t.Select(id => (JsonNode)id).ToArray())).ToArray());
 
     static double[] Times(JsonObject reply) => reply["ms"]!.AsArray().Select(x => (double)x!).ToArray();
 
@@ -216,7 +239,7 @@ public static class PeersCommand
     {
         var table = new MarkdownTable("engine", "first load ms", "second load ms", "RSS at start MiB",
             "RSS after load MiB (anon + file)", "RSS after 1 forward MiB (anon + file)", ".NET private bytes after forward MiB");
-        var texts = new JsonArray(workload.Texts.Select(t => (JsonNode)new JsonArray(t.Select(id => (JsonNode)id).ToArray())).ToArray());
+        var texts = Texts(workload);
         string outPath = Path.Combine(Path.GetTempPath(), $"mixlens-peers-{Environment.ProcessId}.f32");
         foreach (var engine in new[] { "MixLens", "ORT" })
         {

@@ -8,6 +8,7 @@
 //   {"op":"output","path":P}            -> one run; for each text its n real rows of last_hidden_state [B, maxN, d]
 //                                          (float32, padding rows dropped) appended to P
 //   {"op":"time","runs":R}              -> R runs: ms per run (session.run incl. output copy), process CPU ms over all R
+//   {"op":"warmup","seconds":S,"runs":R} -> runs until both S seconds and R runs have passed
 //   {"op":"memory"}                     -> VmRSS / RssAnon / RssFile from /proc/self/status, MiB
 //   {"op":"quit"}
 import { createRequire } from 'module';
@@ -33,6 +34,7 @@ async function handle(cmd) {
       return { ort: JSON.parse(readFileSync(ortDir + '/node_modules/onnxruntime-node/package.json', 'utf8')).version,
                processors: (await import('os')).availableParallelism() };
     case 'load': {
+      if (session) await session.release();
       const t0 = process.hrtime.bigint();
       session = await ort.InferenceSession.create(cmd.onnx, { intraOpNumThreads: cmd.threads, interOpNumThreads: 1,
         graphOptimizationLevel: 'all', executionMode: 'sequential' });
@@ -65,6 +67,11 @@ async function handle(cmd) {
       }
       const cpu = process.cpuUsage(cpu0);
       return { ms, cpu_ms: (cpu.user + cpu.system) / 1000 };
+    }
+    case 'warmup': {
+      const t0 = process.hrtime.bigint(); let runs = 0;
+      while (runs < cmd.runs || Number(process.hrtime.bigint() - t0) / 1e9 < cmd.seconds) { await session.run(feeds); runs++; }
+      return { runs, ms: Number(process.hrtime.bigint() - t0) / 1e6 };
     }
     case 'memory': return memory();
     default: return { error: 'unknown op ' + cmd.op };
