@@ -11,10 +11,16 @@ namespace MixLens.Bench.Peers;
 /// <c>config.json</c> and <c>model.onnx</c> (whose external data points into model.safetensors, so ONNX Runtime reads
 /// the same bytes as MixLens) and the bert-base-uncased tokenizer files of all-MiniLM-L6-v2 (same 30522-entry vocab).
 /// Written once; reused while the file has the expected size and the seed stamp matches.
+/// <para><b>Aliases</b>: model.onnx reads several weights from one stored tensor (<see cref="OnnxAliases"/>: all biases
+/// of width 768 share one, all LayerNorm weights share one, the FFN biases share one). Each tensor's values come from its
+/// own seeded stream (seed, FNV-1a of its name), and an aliased tensor is written with its source's stream, so the bytes
+/// MixLens reads for it are the bytes ORT uses; without this the two engines run different models.</para>
 /// </summary>
 public static class BertBasePeer
 {
     const int Seed = 20261206;
+    /// <summary>Bumped whenever the recipe changes, so an older file is rewritten.</summary>
+    const string Recipe = "v2-aliases";
     const float Scale = 0.05f;
     static readonly string[] TokenizerFiles = ["tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"];
 
@@ -26,34 +32,54 @@ public static class BertBasePeer
         string dir = Path.Combine(scratch, "bert-base-random");
         Directory.CreateDirectory(dir);
         foreach (var file in new[] { "config.json", "model.onnx" })
-            File.Copy(Path.Combine(recipe, file), Path.Combine(dir, file), overwrite: true);
+            CopyWritable(Path.Combine(recipe, file), Path.Combine(dir, file));
         foreach (var file in TokenizerFiles)
-            File.Copy(Path.Combine(tokenizerSource, file), Path.Combine(dir, file), overwrite: true);
+            CopyWritable(Path.Combine(tokenizerSource, file), Path.Combine(dir, file));
         CheckVocabulary(dir);
 
         byte[] header = File.ReadAllBytes(Path.Combine(recipe, "model.safetensors.header"));
         var tensors = ParseHeader(header, out long dataLength);
+        var aliases = OnnxAliases.Read(Path.Combine(dir, "model.onnx"));
+        foreach (var (alias, source) in aliases)
+            if (!tensors.Any(t => t.Name == alias) || !tensors.Any(t => t.Name == source))
+                throw new InvalidDataException($"model.onnx aliases {alias} to {source}, which model.safetensors.header does not both list");
         string weights = Path.Combine(dir, "model.safetensors"), stamp = Path.Combine(dir, "model.safetensors.seed");
         if (File.Exists(weights) && new FileInfo(weights).Length == header.Length + dataLength
-            && File.Exists(stamp) && File.ReadAllText(stamp).Trim() == $"{Seed} {Scale}")
+            && File.Exists(stamp) && File.ReadAllText(stamp).Trim() == $"{Seed} {Scale} {Recipe}")
             return dir;
 
-        Console.Error.WriteLine($"// writing {weights} ({(header.Length + dataLength) / 1e6:F0} MB, seed {Seed})");
+        Console.Error.WriteLine($"// writing {weights} ({(header.Length + dataLength) / 1e6:F0} MB, seed {Seed}, {aliases.Count} aliased tensors)");
         using (var output = new FileStream(weights, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
         {
             output.Write(header);
-            var rng = new Random(Seed);
             long written = 0;
             foreach (var (name, begin, end) in tensors.OrderBy(t => t.Begin))
             {
                 if (begin != written) throw new InvalidDataException($"{name}: data_offsets start at {begin}, expected {written}");
-                WriteUniform(output, rng, (end - begin) / 4, name.EndsWith("LayerNorm.weight") ? 1f : 0f);
+                string source = aliases.GetValueOrDefault(name, name);
+                var rng = new Random(Seed ^ Fnv1a(source));
+                WriteUniform(output, rng, (end - begin) / 4, source.EndsWith("LayerNorm.weight") ? 1f : 0f);
                 written = end;
             }
             if (written != dataLength) throw new InvalidDataException($"data region is {written} bytes, expected {dataLength}");
         }
-        File.WriteAllText(stamp, $"{Seed} {Scale}\n");
+        File.WriteAllText(stamp, $"{Seed} {Scale} {Recipe}\n");
         return dir;
+    }
+
+    static void CopyWritable(string source, string destination)
+    {
+        if (File.Exists(destination)) File.Delete(destination);
+        File.Copy(source, destination);
+        File.SetAttributes(destination, FileAttributes.Normal); // the shared files are read-only
+    }
+
+    /// <summary>32-bit FNV-1a of a tensor name (stable across runs, unlike string.GetHashCode).</summary>
+    static int Fnv1a(string name)
+    {
+        uint hash = 2166136261;
+        foreach (char c in name) hash = (hash ^ c) * 16777619;
+        return (int)hash;
     }
 
     /// <summary>config.json's vocab_size must equal the copied vocab.txt's line count.</summary>

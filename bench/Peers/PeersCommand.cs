@@ -17,7 +17,7 @@ namespace MixLens.Bench.Peers;
 /// <see cref="Tolerance"/> on every real token (max |diff| reported; this first run is also a warm-up), then alternates
 /// rounds — ORT, MixLens, ORT, MixLens, … — so both see the same background load, and reports the median time per run
 /// of each engine and the ratio ORT / MixLens (above 1: MixLens is faster). Rounds and runs per round shrink for slow
-/// shapes (about 0.4 s per round, 5 rounds, or 3 rounds of 1 run when a run takes over a second). After each model
+/// shapes (about 0.4 s per round, 5 rounds; 3 rounds of 1 run when a run takes over a second, 2 over 4 seconds). After each model
 /// load both engines are warmed up first (<see cref="WarmUp"/>).</para>
 /// <para><b>Threads</b>: "1" starts both children under <c>taskset -c LAST_CORE</c> (so MixLens sees
 /// <see cref="Environment.ProcessorCount"/> = 1 and its GEMM and its attention Parallel.For stay on one core; MixLens
@@ -28,7 +28,8 @@ namespace MixLens.Bench.Peers;
 /// <c>InferenceSession.create</c>) and resident memory (<see cref="ProcessMemory"/>) after load and after one
 /// forward at batch 1, n = 128.</para>
 /// Run: <c>dotnet run -c Release --project bench -- peers [--models minilm,bert-base] [--threads 1,all]
-/// [--out FILE] [--scratch DIR]</c>.
+/// [--shapes n16,n128,n512,b32,mixed] [--skip-memory] [--out FILE] [--scratch DIR]</c> (defaults: everything; scratch
+/// /tmp/mixlens-peers or MIXLENS_PEERS_SCRATCH, where the BERT-base peer and the output files for the agreement check go).
 /// </summary>
 public static class PeersCommand
 {
@@ -59,6 +60,7 @@ public static class PeersCommand
             models.Add(new("bert-base-random", dir, Path.Combine(dir, "model.onnx")));
         }
         var threadSettings = (options.GetValueOrDefault("threads") ?? "1,all").Split(',');
+        var shapes = (options.GetValueOrDefault("shapes") ?? "n16,n128,n512,b32,mixed").Split(',');
 
         List<Workload> workloads;
         using (var tokenizerModel = EncoderModel.Load(minilm))
@@ -82,7 +84,7 @@ public static class PeersCommand
                 ort.Send(new JsonObject { ["op"] = "load", ["onnx"] = model.Onnx, ["threads"] = OrtThreads(threads) });
                 mix.Send(new JsonObject { ["op"] = "load", ["dir"] = model.Directory });
                 WarmUp(workloads, ort, mix);
-                foreach (var workload in workloads)
+                foreach (var workload in workloads.Where(w => shapes.Contains(w.Key)))
                 {
                     string load = MachineInfo.LoadAverage();
                     loads.Add(load);
@@ -134,7 +136,7 @@ public static class PeersCommand
             double m = Times(mix.Send(new JsonObject { ["op"] = "time", ["runs"] = 2 })).Max();
             estimate = Math.Max(o, m);
         }
-        int rounds = estimate > 1000 ? 3 : 5;
+        int rounds = estimate > 4000 ? 2 : estimate > 1000 ? 3 : 5;
         int runs = Math.Clamp((int)(RoundSeconds * 1000 / estimate), 1, 20);
 
         var ortMs = new List<double>();

@@ -3,9 +3,10 @@ using MixLens.Engine.Tokenization;
 namespace MixLens.Bench.Peers;
 
 /// <summary>One benchmark input: a batch of tokenized texts (ids with [CLS] … [SEP], token types 0).</summary>
+/// <param name="Key">short name for --shapes, e.g. "n128".</param>
 /// <param name="Name">row label, e.g. "b1 n128".</param>
 /// <param name="Texts">token ids per text.</param>
-public sealed record Workload(string Name, int[][] Texts)
+public sealed record Workload(string Key, string Name, int[][] Texts)
 {
     public int Batch => Texts.Length;
     public int MaxLength => Texts.Max(t => t.Length);
@@ -26,11 +27,11 @@ public sealed record Workload(string Name, int[][] Texts)
         new Random(1).Shuffle(mixedLengths);
         return
         [
-            new("b1 n16", [Text(0, 16)]),
-            new("b1 n128", [Text(1, 128)]),
-            new("b1 n512", [Text(2, 512)]),
-            new("b32 n128", Enumerable.Range(0, 32).Select(i => Text(10 + i, 128)).ToArray()),
-            new("mixed b32 n8–128", mixedLengths.Select((n, i) => Text(50 + i, n)).ToArray()),
+            new("n16", "b1 n16", [Text(0, 16)]),
+            new("n128", "b1 n128", [Text(1, 128)]),
+            new("n512", "b1 n512", [Text(2, 512)]),
+            new("b32", "b32 n128", Enumerable.Range(0, 32).Select(i => Text(10 + i, 128)).ToArray()),
+            new("mixed", "mixed b32 n8–128", mixedLengths.Select((n, i) => Text(50 + i, n)).ToArray()),
         ];
     }
 
