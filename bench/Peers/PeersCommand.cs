@@ -23,7 +23,8 @@ namespace MixLens.Bench.Peers;
 /// <see cref="Environment.ProcessorCount"/> = 1 and its GEMM and its attention Parallel.For stay on one core; MixLens
 /// has no thread-count setting today) with ORT's <c>intraOpNumThreads = 1</c>; "all" leaves affinity alone with
 /// <c>intraOpNumThreads</c> = logical cores. The CPU-use columns (process CPU time / wall time) show what each engine
-/// really used.</para>
+/// really used; with 1 thread on a loaded machine the process CPU time per run (median over rounds) is a second,
+/// contention-resistant measure of the work done (with several threads it also counts ORT's spinning workers).</para>
 /// <para>Also measured, in fresh processes: load time of all-MiniLM-L6-v2 (MixLens <c>EncoderModel.Load</c>, ORT
 /// <c>InferenceSession.create</c>) and resident memory (<see cref="ProcessMemory"/>) after load and after one
 /// forward at batch 1, n = 128.</para>
@@ -40,7 +41,7 @@ public static class PeersCommand
     sealed record PeerModel(string Name, string Directory, string Onnx);
 
     sealed record Row(string Model, string Threads, Workload Workload, double MaxDiff, double OrtMs, double MixMs,
-        double OrtCpu, double MixCpu, int Rounds, int RunsPerRound, string LoadAverage);
+        double OrtCpu, double MixCpu, double OrtCpuMs, double MixCpuMs, int Rounds, int RunsPerRound, string LoadAverage);
 
     public static int Run(string[] args)
     {
@@ -141,18 +142,20 @@ public static class PeersCommand
 
         var ortMs = new List<double>();
         var mixMs = new List<double>();
-        double ortCpu = 0, mixCpu = 0;
+        var ortCpuPerRun = new List<double>();
+        var mixCpuPerRun = new List<double>();
         for (int r = 0; r < rounds; r++)
         {
             var o = ort.Send(new JsonObject { ["op"] = "time", ["runs"] = runs });
             var m = mix.Send(new JsonObject { ["op"] = "time", ["runs"] = runs });
             ortMs.AddRange(Times(o));
             mixMs.AddRange(Times(m));
-            ortCpu += (double)o["cpu_ms"]!;
-            mixCpu += (double)m["cpu_ms"]!;
+            ortCpuPerRun.Add((double)o["cpu_ms"]! / runs);
+            mixCpuPerRun.Add((double)m["cpu_ms"]! / runs);
         }
         return new Row(model.Name, threads, workload, maxDiff, Stats.Median(ortMs), Stats.Median(mixMs),
-            ortCpu / ortMs.Sum(), mixCpu / mixMs.Sum(), rounds, runs, load);
+            ortCpuPerRun.Sum() * runs / ortMs.Sum(), mixCpuPerRun.Sum() * runs / mixMs.Sum(),
+            Stats.Median(ortCpuPerRun), Stats.Median(mixCpuPerRun), rounds, runs, load);
     }
 
     /// <summary>
@@ -270,11 +273,11 @@ public static class PeersCommand
     static string RatioTable(List<Row> rows)
     {
         var table = new MarkdownTable("model", "shape", "threads", "tokens MixLens / ORT", "max abs diff",
-            "ORT median ms", "MixLens median ms", "ORT / MixLens", "CPU use ORT / MixLens", "rounds × runs");
+            "ORT median ms", "MixLens median ms", "ORT / MixLens", "CPU use ORT / MixLens", "CPU ms/run ORT / MixLens", "rounds × runs");
         foreach (var r in rows)
             table.Add(r.Model, r.Workload.Name, r.Threads, $"{r.Workload.Tokens} / {r.Workload.Batch * r.Workload.MaxLength}",
                 $"{r.MaxDiff:E1}{(r.MaxDiff <= Tolerance ? "" : " ✗")}", $"{r.OrtMs:F1}", $"{r.MixMs:F1}", $"**{r.OrtMs / r.MixMs:F2}**",
-                $"{r.OrtCpu:F2} / {r.MixCpu:F2}", $"{r.Rounds} × {r.RunsPerRound}");
+                $"{r.OrtCpu:F2} / {r.MixCpu:F2}", $"{r.OrtCpuMs:F1} / {r.MixCpuMs:F1}", $"{r.Rounds} × {r.RunsPerRound}");
         return table.ToString();
     }
 
