@@ -17,7 +17,7 @@ namespace MixLens.Bench.Peers;
 ///   {"op":"load","dir":D}                  → load_ms (EncoderModel.Load), memory
 ///   {"op":"set","texts":[[ids…],…]}        → the batch every later run uses (token types 0, no padding: MixLens packs)
 ///   {"op":"output","path":P}               → one forward; last_hidden_state of each text, [n, d] float32, appended to P
-///   {"op":"time","runs":R}                 → R forwards: ms per run, process CPU ms over all R
+///   {"op":"time","runs":R}                 → R forwards: ms per run, process CPU ms, GC pause ms and gen-2 GCs over all R
 ///   {"op":"warmup","seconds":S,"runs":R}   → forwards until both S seconds and R runs have passed (tiered JIT and
 ///                                            PGO reach their optimised code only after ~30 calls of a method)
 ///   {"op":"memory"}                        → <see cref="ProcessMemory.Snapshot"/>
@@ -118,6 +118,8 @@ public static class MixLensWorker
     {
         var ms = new JsonArray();
         var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
+        var pause0 = GC.GetTotalPauseDuration();
+        int gen2 = GC.CollectionCount(2);
         var sw = new Stopwatch();
         for (int r = 0; r < runs; r++)
         {
@@ -127,6 +129,10 @@ public static class MixLensWorker
             GC.KeepAlive(output);
         }
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
-        return new JsonObject { ["ms"] = ms, ["cpu_ms"] = cpu.TotalMilliseconds };
+        return new JsonObject
+        {
+            ["ms"] = ms, ["cpu_ms"] = cpu.TotalMilliseconds,
+            ["gc_pause_ms"] = (GC.GetTotalPauseDuration() - pause0).TotalMilliseconds, ["gen2_collections"] = GC.CollectionCount(2) - gen2,
+        };
     }
 }

@@ -144,6 +144,8 @@ public static class PeersCommand
         var mixMs = new List<double>();
         var ortCpuPerRun = new List<double>();
         var mixCpuPerRun = new List<double>();
+        double gcPauseMs = 0;
+        int gen2 = 0;
         for (int r = 0; r < rounds; r++)
         {
             var o = ort.Send(new JsonObject { ["op"] = "time", ["runs"] = runs });
@@ -152,7 +154,10 @@ public static class PeersCommand
             mixMs.AddRange(Times(m));
             ortCpuPerRun.Add((double)o["cpu_ms"]! / runs);
             mixCpuPerRun.Add((double)m["cpu_ms"]! / runs);
+            gcPauseMs += (double)m["gc_pause_ms"]!;
+            gen2 += (int)m["gen2_collections"]!;
         }
+        Console.Error.WriteLine($"// MixLens GC during {rounds * runs} timed runs: {gcPauseMs:F0} ms paused, {gen2} gen-2 collections");
         return new Row(model.Name, threads, workload, maxDiff, Stats.Median(ortMs), Stats.Median(mixMs),
             ortCpuPerRun.Sum() * runs / ortMs.Sum(), mixCpuPerRun.Sum() * runs / mixMs.Sum(),
             Stats.Median(ortCpuPerRun), Stats.Median(mixCpuPerRun), rounds, runs, load);
