@@ -14,7 +14,9 @@ public enum PeakIsa { Vector512, Vector256, Scalar }
 /// Zen 4 and on recent Intel cores). One FMA = 2 FLOP, so an iteration is 12·2·lanes FLOP
 /// (Vector512: 384, Vector256: 192, scalar: 24). a is just below 1, so the accumulators converge to b/(1−a) and stay
 /// normal numbers (no denormal slow-down). On all threads every thread runs the same loop, started together behind a
-/// barrier; GFLOP/s = threads·FLOP / wall time.
+/// barrier; GFLOP/s = threads·FLOP / wall time. Each thread also reads its own CPU clock (<see cref="Common.CpuClock"/>):
+/// FLOP per CPU-second of a thread is the core's peak while it runs, unaffected by time lost to other processes on a
+/// shared machine (reported per core: the mean over the threads).
 /// </summary>
 public static class FmaPeak
 {
@@ -36,20 +38,26 @@ public static class FmaPeak
         _ => 1,
     };
 
+    /// <summary>One peak measurement: best and median wall-clock GFLOP/s over all threads, and the best GFLOP per
+    /// CPU-second of one core.</summary>
+    public sealed record Result(double Best, double Median, double PerCoreCpu);
+
     /// <summary>
-    /// Best and median GFLOP/s of <paramref name="repeats"/> measurements (many short ones: on a shared machine the
-    /// best is the one least disturbed by other processes, and the peak is what the core can do undisturbed) on <paramref name="threads"/> threads, each
-    /// measurement lasting about <paramref name="seconds"/>.
+    /// Best and median GFLOP/s of <paramref name="repeats"/> measurements on <paramref name="threads"/> threads, each
+    /// lasting about <paramref name="seconds"/> (many short ones: on a shared machine the best is the one least
+    /// disturbed by other processes, and the peak is what the cores can do undisturbed), and the best per-core rate
+    /// per CPU-second.
     /// </summary>
-    public static (double Best, double Median) Measure(PeakIsa isa, int threads, int repeats = 21, double seconds = 0.05)
+    public static Result Measure(PeakIsa isa, int threads, int repeats = 21, double seconds = 0.05)
     {
         Run(isa, 100_000); // JIT to the optimised tier before calibrating
         for (int i = 0; i < 30; i++) Run(isa, 10_000);
         long iterations = Calibrate(isa, seconds);
         var results = new double[repeats];
+        var perCore = new double[repeats];
         for (int r = 0; r < repeats; r++)
-            results[r] = RunOnThreads(isa, threads, iterations);
-        return (results.Max(), Common.Stats.Median(results));
+            (results[r], perCore[r]) = RunOnThreads(isa, threads, iterations);
+        return new Result(results.Max(), Common.Stats.Median(results), perCore.Max());
     }
 
     static long Calibrate(PeakIsa isa, double seconds)
@@ -65,19 +73,23 @@ public static class FmaPeak
         }
     }
 
-    /// <summary>GFLOP/s of <paramref name="threads"/> threads each running <paramref name="iterations"/> iterations.</summary>
-    static double RunOnThreads(PeakIsa isa, int threads, long iterations)
+    /// <summary>GFLOP/s of <paramref name="threads"/> threads each running <paramref name="iterations"/> iterations,
+    /// and the mean GFLOP per CPU-second of one thread.</summary>
+    static (double Wall, double PerCoreCpu) RunOnThreads(PeakIsa isa, int threads, long iterations)
     {
         using var start = new Barrier(threads + 1);
         var workers = new Thread[threads];
         float sink = 0;
+        double cpuSeconds = 0;
         for (int t = 0; t < threads; t++)
         {
             workers[t] = new Thread(() =>
             {
                 start.SignalAndWait();
+                double cpu0 = Common.CpuClock.ThreadSeconds();
                 float r = Run(isa, iterations);
-                lock (workers) sink += r;
+                double cpu = Common.CpuClock.ThreadSeconds() - cpu0;
+                lock (workers) { sink += r; cpuSeconds += cpu; }
             }) { IsBackground = true };
             workers[t].Start();
         }
@@ -86,7 +98,8 @@ public static class FmaPeak
         foreach (var w in workers) w.Join();
         double seconds = sw.Elapsed.TotalSeconds;
         if (float.IsNaN(sink)) Console.Error.WriteLine("unexpected NaN"); // keeps the results alive
-        return threads * (double)iterations * FlopPerIteration(isa) / seconds / 1e9;
+        double flopPerThread = (double)iterations * FlopPerIteration(isa);
+        return (threads * flopPerThread / seconds / 1e9, threads * flopPerThread / cpuSeconds / 1e9);
     }
 
     static float Run(PeakIsa isa, long iterations) => isa switch

@@ -4,12 +4,12 @@ namespace MixLens.Bench.Peak;
 
 /// <summary>
 /// <c>peak</c>: prints the FMA peak (<see cref="FmaPeak"/>) per ISA on 1 thread and on all logical cores as a Markdown
-/// table. Run: <c>dotnet run -c Release --project bench -- peak</c>.
+/// table: wall-clock GFLOP/s over all threads (best and median of 21), and GFLOP per CPU-second of one core. Run: <c>dotnet run -c Release --project bench -- peak</c>.
 /// </summary>
 public static class PeakCommand
 {
     /// <summary>One measured peak.</summary>
-    public sealed record PeakResult(PeakIsa Isa, int Threads, double BestGflops, double MedianGflops);
+    public sealed record PeakResult(PeakIsa Isa, int Threads, FmaPeak.Result Gflops);
 
     public static int Run(string[] args)
     {
@@ -29,9 +29,9 @@ public static class PeakCommand
             if (!FmaPeak.IsSupported(isa)) { Console.WriteLine($"// {isa}: not supported here, skipped"); continue; }
             foreach (int threads in ThreadCounts())
             {
-                var (best, median) = FmaPeak.Measure(isa, threads);
-                results.Add(new PeakResult(isa, threads, best, median));
-                Console.WriteLine($"// peak {isa,-9} {threads} thread(s): best {best:F1} GFLOP/s, median {median:F1}");
+                var r = FmaPeak.Measure(isa, threads);
+                results.Add(new PeakResult(isa, threads, r));
+                Console.WriteLine($"// peak {isa,-9} {threads} thread(s): best {r.Best:F1} GFLOP/s, median {r.Median:F1}, per core per CPU-second {r.PerCoreCpu:F1}");
             }
         }
         return results;
@@ -41,9 +41,9 @@ public static class PeakCommand
 
     public static string Table(IEnumerable<PeakResult> results)
     {
-        var table = new MarkdownTable("ISA", "threads", "FLOP/iteration", "best GFLOP/s", "median GFLOP/s");
+        var table = new MarkdownTable("ISA", "threads", "FLOP/iteration", "best GFLOP/s (wall)", "median GFLOP/s (wall)", "GFLOP per CPU-second, one core (best)");
         foreach (var r in results)
-            table.Add(r.Isa, r.Threads, FmaPeak.FlopPerIteration(r.Isa), r.BestGflops.ToString("F1"), r.MedianGflops.ToString("F1"));
+            table.Add(r.Isa, r.Threads, FmaPeak.FlopPerIteration(r.Isa), r.Gflops.Best.ToString("F1"), r.Gflops.Median.ToString("F1"), r.Gflops.PerCoreCpu.ToString("F1"));
         return table.ToString();
     }
 }
