@@ -21,11 +21,10 @@ namespace MixLens.Bench.Kernels;
 /// (uniform in [−0.5, 0.5), seed 42). On a shared machine wall-clock rates also count time spent waiting for a core,
 /// so each sample also reads the process CPU clock (<see cref="CpuClock"/>): FLOP per CPU-second is the GEMM's rate per
 /// core while it runs (thread-pool fork/join and spinning included), compared with one core's FMA peak per
-/// CPU-second. Run: <c>dotnet run -c Release --project bench -- gemm</c>.
+/// CPU-second. Run: <c>dotnet run -c Release --project bench -- gemm [--m ROWS]</c>.
 /// </summary>
 public static class GemmSuite
 {
-    const int M = 128;
     const int Samples = 9;
 
     static readonly (string Model, int K, int N)[] Shapes =
@@ -34,8 +33,11 @@ public static class GemmSuite
         ("BERT-base", 768, 768), ("BERT-base", 768, 3072), ("BERT-base", 3072, 768),
     ];
 
+    /// <param name="args"><c>--m ROWS</c> changes M (default 128, the encoder's tokens per call; a batch of 32 texts
+    /// of 128 tokens is M = 4096).</param>
     public static int Run(string[] args)
     {
+        int M = args.Length >= 2 && args[0] == "--m" ? int.Parse(args[1]) : 128;
         Console.WriteLine(MachineInfo.Summary());
         var isa = VectorPaths.Active switch
         {
