@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Reflection;
 using System.Runtime.InteropServices;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -69,20 +68,20 @@ public static class PeersCommand
 
         var report = new StringBuilder();
         report.AppendLine(MachineInfo.Summary());
-        report.AppendLine($"ONNX Runtime: onnxruntime-node {OrtRuntime.Version} from {OrtRuntime.Directory}; node {NodeVersion()}");
+        report.AppendLine($"ONNX Runtime: onnxruntime-node {OrtRuntime.Version} from {OrtRuntime.Directory}; node {EngineWorkers.NodeVersion()}");
         report.AppendLine();
 
         var loads = new List<string> { MachineInfo.LoadAverage() };
         var rows = new List<Row>();
         foreach (var threads in threadSettings)
         {
-            using var ort = StartOrt(threads);
-            using var mix = StartMixLens(threads);
+            using var ort = EngineWorkers.StartOrt(threads);
+            using var mix = EngineWorkers.StartMixLens(threads);
             var mixInfo = mix.Send(new JsonObject { ["op"] = "info" });
             Console.Error.WriteLine($"// threads {threads}: MixLens worker sees {mixInfo["processors"]} processor(s), path {mixInfo["vector_path"]}");
             foreach (var model in models)
             {
-                ort.Send(new JsonObject { ["op"] = "load", ["onnx"] = model.Onnx, ["threads"] = OrtThreads(threads) });
+                ort.Send(new JsonObject { ["op"] = "load", ["onnx"] = model.Onnx, ["threads"] = EngineWorkers.OrtThreads(threads) });
                 mix.Send(new JsonObject { ["op"] = "load", ["dir"] = model.Directory });
                 WarmUp(workloads, ort, mix);
                 foreach (var workload in workloads.Where(w => shapes.Contains(w.Key)))
@@ -103,7 +102,7 @@ public static class PeersCommand
         report.AppendLine();
         if (!options.ContainsKey("skip-memory"))
         {
-            report.AppendLine(LoadAndMemoryTable(minilm, workloads.First(w => w.Name == "b1 n128")));
+            report.AppendLine(LoadAndMemory.Measure(minilm, workloads.First(w => w.Key == "n128")));
             report.AppendLine();
         }
         report.AppendLine($"Total runner time: {total.Elapsed.TotalMinutes:F1} min.");
@@ -117,7 +116,7 @@ public static class PeersCommand
     /// <summary>Agreement check, then alternating timed rounds, for one model, thread setting and workload.</summary>
     static Row Compare(PeerModel model, string threads, Workload workload, WorkerClient ort, WorkerClient mix, string scratch, string load)
     {
-        var texts = Texts(workload);
+        var texts = EngineWorkers.Texts(workload);
         ort.Send(new JsonObject { ["op"] = "set", ["texts"] = texts.DeepClone() });
         mix.Send(new JsonObject { ["op"] = "set", ["texts"] = texts.DeepClone() });
 
@@ -172,7 +171,7 @@ public static class PeersCommand
     {
         foreach (var (name, runs) in new[] { ("b1 n16", 40), ("b1 n128", 10) })
         {
-            var texts = Texts(workloads.First(w => w.Name == name));
+            var texts = EngineWorkers.Texts(workloads.First(w => w.Name == name));
             foreach (var worker in new[] { ort, mix })
             {
                 worker.Send(new JsonObject { ["op"] = "set", ["texts"] = texts.DeepClone() });
@@ -180,9 +179,6 @@ public static class PeersCommand
             }
         }
     }
-
-    static JsonArray Texts(Workload workload)
-        => new(workload.Texts.Select(t => (JsonNode)new JsonArray(t.Select(id => (JsonNode)id).ToArray())).ToArray());
 
     static double[] Times(JsonObject reply) => reply["ms"]!.AsArray().Select(x => (double)x!).ToArray();
 
@@ -200,78 +196,6 @@ public static class PeersCommand
         }
         return max;
     }
-
-    // ---- child processes ---------------------------------------------------------------------------------------------
-
-    static int OrtThreads(string threads) => threads == "all" ? Environment.ProcessorCount : int.Parse(threads);
-
-    /// <summary>taskset -c 'last core' for the 1-thread setting (when taskset exists), else nothing.</summary>
-    static List<string> Pinning(string threads)
-    {
-        if (threads != "1") return [];
-        if (File.Exists("/usr/bin/taskset") || File.Exists("/bin/taskset"))
-            return ["taskset", "-c", (Environment.ProcessorCount - 1).ToString()];
-        Console.Error.WriteLine("// taskset not found: 1-thread runs rely on DOTNET_PROCESSOR_COUNT=1 (attention may still use 2 threads)");
-        return [];
-    }
-
-    static WorkerClient StartOrt(string threads)
-        => new("ORT", [.. Pinning(threads), "node", OrtRuntime.WorkerScript, OrtRuntime.Directory]);
-
-    static WorkerClient StartMixLens(string threads)
-    {
-        var env = new Dictionary<string, string>();
-        if (threads != "all") env["DOTNET_PROCESSOR_COUNT"] = threads;
-        return new("MixLens", [.. Pinning(threads), .. SelfCommand(), "peers-worker"], env);
-    }
-
-    /// <summary>How to start this bench program again: its apphost, or dotnet + its dll.</summary>
-    static string[] SelfCommand()
-    {
-        string host = Environment.ProcessPath!;
-        return Path.GetFileNameWithoutExtension(host) == "dotnet" ? [host, Assembly.GetEntryAssembly()!.Location] : [host];
-    }
-
-    static string NodeVersion()
-    {
-        try
-        {
-            using var p = Process.Start(new ProcessStartInfo("node", "--version") { RedirectStandardOutput = true })!;
-            return p.StandardOutput.ReadToEnd().Trim();
-        }
-        catch (System.ComponentModel.Win32Exception) { return "not found"; }
-    }
-
-    // ---- load time and memory -----------------------------------------------------------------------------------------
-
-    /// <summary>Fresh workers (all cores): memory at start, load, memory, one forward at batch 1 n = 128, memory, second load.</summary>
-    static string LoadAndMemoryTable(string minilm, Workload workload)
-    {
-        var table = new MarkdownTable("engine", "first load ms", "second load ms", "RSS at start MiB",
-            "RSS after load MiB (anon + file)", "RSS after 1 forward MiB (anon + file)", ".NET private bytes after forward MiB");
-        var texts = Texts(workload);
-        string outPath = Path.Combine(Path.GetTempPath(), $"mixlens-peers-{Environment.ProcessId}.f32");
-        foreach (var engine in new[] { "MixLens", "ORT" })
-        {
-            using var worker = engine == "ORT" ? StartOrt("all") : StartMixLens("all");
-            var load = engine == "ORT"
-                ? new JsonObject { ["op"] = "load", ["onnx"] = Path.Combine(minilm, "model.onnx"), ["threads"] = Environment.ProcessorCount }
-                : new JsonObject { ["op"] = "load", ["dir"] = minilm };
-            var start = worker.Send(new JsonObject { ["op"] = "memory" });
-            var first = worker.Send((JsonObject)load.DeepClone());
-            worker.Send(new JsonObject { ["op"] = "set", ["texts"] = texts.DeepClone() });
-            worker.Send(new JsonObject { ["op"] = "output", ["path"] = outPath });
-            var afterForward = worker.Send(new JsonObject { ["op"] = "memory" });
-            var second = worker.Send((JsonObject)load.DeepClone());
-            table.Add(engine, $"{(double)first["load_ms"]!:F0}", $"{(double)second["load_ms"]!:F0}", Rss(start),
-                Rss(first["memory"]!.AsObject()), Rss(afterForward),
-                afterForward["private_bytes_mib"] is { } pb ? $"{(double)pb!:F0}" : "n/a");
-        }
-        File.Delete(outPath);
-        return "all-MiniLM-L6-v2, load time and resident memory (fresh process each, page cache warm, no forced GC):\n\n" + table;
-    }
-
-    static string Rss(JsonObject m) => $"{(double)m["rss_mib"]!:F0} ({(double)m["rss_anon_mib"]!:F0} + {(double)m["rss_file_mib"]!:F0})";
 
     // ---- report -------------------------------------------------------------------------------------------------------
 
