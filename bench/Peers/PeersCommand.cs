@@ -151,6 +151,7 @@ public static class PeersCommand
             var m = mix.Send(new JsonObject { ["op"] = "time", ["runs"] = runs });
             ortMs.AddRange(Times(o));
             mixMs.AddRange(Times(m));
+            Console.Error.WriteLine($"//   round {r + 1}: ORT median {Stats.Median(Times(o)):F1} ms, MixLens median {Stats.Median(Times(m)):F1} ms");
             ortCpuPerRun.Add((double)o["cpu_ms"]! / runs);
             mixCpuPerRun.Add((double)m["cpu_ms"]! / runs);
             gcPauseMs += (double)m["gc_pause_ms"]!;
