@@ -28,7 +28,8 @@ namespace MixLens.Bench.Peers;
 /// <c>InferenceSession.create</c>) and resident memory (<see cref="ProcessMemory"/>) after load and after one
 /// forward at batch 1, n = 128.</para>
 /// Run: <c>dotnet run -c Release --project bench -- peers [--models minilm,bert-base] [--threads 1,all]
-/// [--shapes n16,n128,n512,b32,mixed] [--skip-memory] [--out FILE] [--scratch DIR]</c> (defaults: everything; scratch
+/// [--shapes n16,n128,n512,b32,mixed] [--skip-memory] [--ort-no-spin] [--out FILE] [--scratch DIR]</c> (defaults:
+/// everything, ORT's default spinning intra-op threads; --ort-no-spin sets its allow_spinning = 0; scratch
 /// /tmp/mixlens-peers or MIXLENS_PEERS_SCRATCH, where the BERT-base peer and the output files for the agreement check go).
 /// </summary>
 public static class PeersCommand
@@ -39,6 +40,7 @@ public static class PeersCommand
 
     sealed record PeerModel(string Name, string Directory, string Onnx);
 
+    /// <summary>One table row: medians (ms), CPU use (CPU time / wall time) and CPU ms per run of each engine.</summary>
     sealed record Row(string Model, string Threads, Workload Workload, double MaxDiff, double OrtMs, double MixMs,
         double OrtCpu, double MixCpu, double OrtCpuMs, double MixCpuMs, int Rounds, int RunsPerRound, string LoadAverage);
 
@@ -61,6 +63,7 @@ public static class PeersCommand
         }
         var threadSettings = (options.GetValueOrDefault("threads") ?? "1,all").Split(',');
         var shapes = (options.GetValueOrDefault("shapes") ?? "n16,n128,n512,b32,mixed").Split(',');
+        bool noSpin = options.ContainsKey("ort-no-spin");
 
         List<Workload> workloads;
         using (var tokenizerModel = EncoderModel.Load(minilm))
@@ -68,7 +71,8 @@ public static class PeersCommand
 
         var report = new StringBuilder();
         report.AppendLine(MachineInfo.Summary());
-        report.AppendLine($"ONNX Runtime: onnxruntime-node {OrtRuntime.Version} from {OrtRuntime.Directory}; node {EngineWorkers.NodeVersion()}");
+        report.AppendLine($"ONNX Runtime: onnxruntime-node {OrtRuntime.Version} from {OrtRuntime.Directory}; node {EngineWorkers.NodeVersion()}" +
+                          (noSpin ? "; ORT intra-op spinning off" : ""));
         report.AppendLine();
 
         var loads = new List<string> { MachineInfo.LoadAverage() };
@@ -81,7 +85,7 @@ public static class PeersCommand
             Console.Error.WriteLine($"// threads {threads}: MixLens worker sees {mixInfo["processors"]} processor(s), path {mixInfo["vector_path"]}");
             foreach (var model in models)
             {
-                ort.Send(new JsonObject { ["op"] = "load", ["onnx"] = model.Onnx, ["threads"] = EngineWorkers.OrtThreads(threads) });
+                ort.Send(new JsonObject { ["op"] = "load", ["onnx"] = model.Onnx, ["threads"] = EngineWorkers.OrtThreads(threads), ["spin"] = !noSpin });
                 mix.Send(new JsonObject { ["op"] = "load", ["dir"] = model.Directory });
                 WarmUp(workloads, ort, mix);
                 foreach (var workload in workloads.Where(w => shapes.Contains(w.Key)))

@@ -2,7 +2,9 @@
 // usage: node ort-worker.mjs ORT_DIR   (ORT_DIR: a folder where `npm install --ignore-scripts onnxruntime-node@1.23.2` was run)
 // One JSON command per stdin line; each reply is one stdout line "@@ {json}". Commands (the same as MixLensWorker.cs):
 //   {"op":"info"}                       -> ort version, processors
-//   {"op":"load","onnx":F,"threads":T}  -> load_ms (InferenceSession.create, options as ../shared/peers/ort-bench.mjs), memory
+//   {"op":"load","onnx":F,"threads":T[,"spin":false]}
+//                                       -> load_ms (InferenceSession.create, options as ../shared/peers/ort-bench.mjs;
+//                                          spin false sets session.intra_op.allow_spinning = 0), memory
 //   {"op":"set","texts":[[ids...],...]} -> the batch: padded to the longest text with [PAD] = 0, attention_mask 1/0,
 //                                          int64 [B, maxN], as an ORT user feeds a batch of texts
 //   {"op":"output","path":P}            -> one run; for each text its n real rows of last_hidden_state [B, maxN, d]
@@ -36,8 +38,9 @@ async function handle(cmd) {
     case 'load': {
       if (session) await session.release();
       const t0 = process.hrtime.bigint();
-      session = await ort.InferenceSession.create(cmd.onnx, { intraOpNumThreads: cmd.threads, interOpNumThreads: 1,
-        graphOptimizationLevel: 'all', executionMode: 'sequential' });
+      const options = { intraOpNumThreads: cmd.threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', executionMode: 'sequential' };
+      if (cmd.spin === false) options.extra = { session: { intra_op: { allow_spinning: '0' } } }; // ORT's default is to spin
+      session = await ort.InferenceSession.create(cmd.onnx, options);
       return { load_ms: Number(process.hrtime.bigint() - t0) / 1e6, memory: memory() };
     }
     case 'set': {
