@@ -1,3 +1,25 @@
-if (args is ["stopwatch", ..]) return MixLens.Bench.StopwatchRunner.Run(args[1..]);
-BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(args);
-return 0;
+using MixLens.Bench.Kernels;
+using MixLens.Bench.Peak;
+using MixLens.Bench.Peers;
+
+// Stopwatch runners (own modes) and BenchmarkDotNet (everything else):
+//   peers         side-by-side against ONNX Runtime (bench/Peers/PeersCommand.cs)
+//   peers-worker  the MixLens child process the peers runner drives (not for direct use)
+//   peak          FMA peak per ISA (bench/Peak/PeakCommand.cs)
+//   gemm          GEMM suite on the encoder shapes, % of peak (bench/Kernels/GemmSuite.cs)
+//   stopwatch     attention flow and Value Zeroing timings (bench/Analysis/StopwatchRunner.cs)
+return args.FirstOrDefault() switch
+{
+    "peers" => PeersCommand.Run(args[1..]),
+    "peers-worker" => MixLensWorker.Run(args[1..]),
+    "peak" => PeakCommand.Run(args[1..]),
+    "gemm" => GemmSuite.Run(args[1..]),
+    "stopwatch" => MixLens.Bench.StopwatchRunner.Run(args[1..]),
+    _ => RunBenchmarkDotNet(args),
+};
+
+static int RunBenchmarkDotNet(string[] args)
+{
+    BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(MixLens.Bench.SharedPaths).Assembly).Run(args);
+    return 0;
+}
