@@ -54,7 +54,7 @@ internal static class AnalyzeCorpusCommand
         };
         command.SetAction(parse =>
         {
-            var chosen = ParseMethods(parse.GetValue(methods)!);
+            var chosen = CommonOptions.ParseMethods(parse.GetValue(methods)!, []);
             string fmt = parse.GetValue(format)!;
             string? outPath = parse.GetValue(output), dirPath = parse.GetValue(outDir);
             switch (fmt)
@@ -166,23 +166,6 @@ internal static class AnalyzeCorpusCommand
         {
             throw new CliException(e.Message);
         }
-    }
-
-    /// <summary>Parses --methods: names separated by commas, or "all" (every method, in the order of <see cref="MixingMethods.Names"/>).</summary>
-    static IReadOnlyList<MixingMethod> ParseMethods(string list)
-    {
-        var names = list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        if (names.Length == 0) throw new CliException("--methods is empty; give method names separated by commas, or 'all'");
-        if (names.Length == 1 && names[0].Equals("all", StringComparison.OrdinalIgnoreCase)) return Enum.GetValues<MixingMethod>();
-        var result = new List<MixingMethod>();
-        foreach (var name in names)
-        {
-            if (!MixingMethods.TryParse(name, out var m))
-                throw new CliException($"unknown method '{name}' in --methods; choose from: {string.Join(", ", MixingMethods.Names)} (or 'all')");
-            if (result.Contains(m)) throw new CliException($"method '{MixingMethods.NameOf(m)}' is listed twice in --methods");
-            result.Add(m);
-        }
-        return result;
     }
 
     static string LineList(IReadOnlyList<SkippedLine> skipped)

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using MixLens.Analysis;
 using MixLens.Engine;
 
 namespace MixLens.Cli;
@@ -64,5 +65,25 @@ internal static class CommonOptions
         var lines = content.Split('\n');
         // A final "\n" ends the last line; it does not start an empty one.
         return content.EndsWith('\n') ? lines[..^1] : lines;
+    }
+
+    /// <summary>Parses --methods: method names separated by commas (spaces allowed), or "all" (every method, in the
+    /// order of <see cref="MixingMethods.Names"/>); null gives <paramref name="defaults"/>.</summary>
+    /// <exception cref="CliException">an empty list, an unknown name, or a name listed twice.</exception>
+    public static IReadOnlyList<MixingMethod> ParseMethods(string? list, IReadOnlyList<MixingMethod> defaults)
+    {
+        if (list is null) return defaults;
+        var names = list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
+        if (names.Length == 0) throw new CliException("--methods is empty; give method names separated by commas, or 'all'");
+        if (names.Length == 1 && names[0].Equals("all", StringComparison.OrdinalIgnoreCase)) return Enum.GetValues<MixingMethod>();
+        var result = new List<MixingMethod>();
+        foreach (var name in names)
+        {
+            if (!MixingMethods.TryParse(name, out var m))
+                throw new CliException($"unknown method '{name}' in --methods; choose from: {string.Join(", ", MixingMethods.Names)} (or 'all')");
+            if (result.Contains(m)) throw new CliException($"method '{MixingMethods.NameOf(m)}' is listed twice in --methods");
+            result.Add(m);
+        }
+        return result;
     }
 }

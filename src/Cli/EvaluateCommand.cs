@@ -48,7 +48,7 @@ internal static class EvaluateCommand
         {
             string fmt = parse.GetValue(format)!;
             if (fmt is not ("table" or "json")) throw new CliException($"unknown format '{fmt}'; choose table or json");
-            var chosen = ParseMethods(parse.GetValue(methods));
+            var chosen = CommonOptions.ParseMethods(parse.GetValue(methods), FaithfulnessEvaluation.DefaultMethods);
             int? n = parse.GetValue(limit);
             if (n is < 1) throw new CliException($"--limit must be at least 1, not {n}");
             int? parallelism = parse.GetValue(jobs);
@@ -94,20 +94,6 @@ internal static class EvaluateCommand
             return CliRunner.Success;
         });
         return command;
-    }
-
-    static IReadOnlyList<MixingMethod> ParseMethods(string? list)
-    {
-        if (list is null) return FaithfulnessEvaluation.DefaultMethods;
-        var result = new List<MixingMethod>();
-        foreach (var raw in list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-        {
-            if (!MixingMethods.TryParse(raw, out var m))
-                throw new CliException($"unknown method '{raw}'; choose from {string.Join(", ", MixingMethods.Names)}");
-            if (!result.Contains(m)) result.Add(m);
-        }
-        if (result.Count == 0) throw new CliException("--methods lists no method");
-        return result;
     }
 
     static string F(double x, string format = "0.000") =>

@@ -37,18 +37,7 @@ public static class JsonOutput
             w.WriteStartArray("ids");
             foreach (var id in encoding.Ids) w.WriteNumberValue(id);
             w.WriteEndArray();
-            w.WriteStartArray("tokens");
-            foreach (var t in encoding.Tokens) w.WriteStringValue(t);
-            w.WriteEndArray();
-            w.WriteStartArray("offsets");
-            foreach (var (start, end) in encoding.Offsets)
-            {
-                w.WriteStartArray();
-                w.WriteNumberValue(start);
-                w.WriteNumberValue(end);
-                w.WriteEndArray();
-            }
-            w.WriteEndArray();
+            WriteTokensAndOffsets(w, encoding);
             w.WriteEndObject();
         });
     }
@@ -103,18 +92,7 @@ public static class JsonOutput
         Write(output, w =>
         {
             w.WriteStartObject();
-            w.WriteStartArray("tokens");
-            foreach (var t in encoding.Tokens) w.WriteStringValue(t);
-            w.WriteEndArray();
-            w.WriteStartArray("offsets");
-            foreach (var (start, end) in encoding.Offsets)
-            {
-                w.WriteStartArray();
-                w.WriteNumberValue(start);
-                w.WriteNumberValue(end);
-                w.WriteEndArray();
-            }
-            w.WriteEndArray();
+            WriteTokensAndOffsets(w, encoding);
             w.WriteStartArray("labels");
             foreach (var l in result.Labels) w.WriteStringValue(l);
             w.WriteEndArray();
@@ -148,5 +126,22 @@ public static class JsonOutput
         using var buffer = new MemoryStream();
         using (var writer = new Utf8JsonWriter(buffer, Options)) body(writer);
         output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
+    }
+
+    /// <summary><c>"tokens":[…], "offsets":[[start,end],…]</c> of an encoding (offsets in UTF-16 code units).</summary>
+    static void WriteTokensAndOffsets(Utf8JsonWriter w, Encoding encoding)
+    {
+        w.WriteStartArray("tokens");
+        foreach (var t in encoding.Tokens) w.WriteStringValue(t);
+        w.WriteEndArray();
+        w.WriteStartArray("offsets");
+        foreach (var (start, end) in encoding.Offsets)
+        {
+            w.WriteStartArray();
+            w.WriteNumberValue(start);
+            w.WriteNumberValue(end);
+            w.WriteEndArray();
+        }
+        w.WriteEndArray();
     }
 }

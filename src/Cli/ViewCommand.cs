@@ -46,7 +46,7 @@ internal static class ViewCommand
                 if (folder is not null && !Directory.Exists(folder)) throw new CliException($"--out: folder '{folder}' does not exist");
                 if (Directory.Exists(outPath)) throw new CliException($"--out '{outPath}' is a folder; give a file name such as view.html");
             }
-            var chosen = ParseMethods(parse.GetValue(methods));
+            var chosen = CommonOptions.ParseMethods(parse.GetValue(methods), DefaultMethods);
 
             var clock = Stopwatch.StartNew();
             using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
@@ -70,23 +70,5 @@ internal static class ViewCommand
             return CliRunner.Success;
         });
         return command;
-    }
-
-    /// <summary>Parses --methods: names separated by commas (spaces allowed), or "all"; null gives the defaults.</summary>
-    static MixingMethod[] ParseMethods(string? value)
-    {
-        if (value is null) return DefaultMethods;
-        var names = value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        if (names.Length == 0) throw new CliException("--methods is empty; give method names separated by commas, or 'all'");
-        if (names is ["all"]) return Enum.GetValues<MixingMethod>();
-        var result = new List<MixingMethod>();
-        foreach (var name in names)
-        {
-            if (!MixingMethods.TryParse(name, out var m))
-                throw new CliException($"unknown method '{name}' in --methods; choose from: {string.Join(", ", MixingMethods.Names)} (or 'all')");
-            if (result.Contains(m)) throw new CliException($"method '{MixingMethods.NameOf(m)}' is listed twice in --methods");
-            result.Add(m);
-        }
-        return result.ToArray();
     }
 }
