@@ -16,7 +16,7 @@ internal static class ClassifyCommand
         var input = CommonOptions.Input();
         var truncate = CommonOptions.Truncate();
         var format = new Option<string>("--format") { Description = "output format: text or json", DefaultValueFactory = _ => "text" };
-        var command = new Command("classify", "Sequence classification with the checkpoint's head (labels from id2label, softmax).")
+        var command = new Command("classify", "Sequence classification with the checkpoint's head (labels from id2label; softmax, or sigmoid per label for multi-label or one-label heads, raw score for regression).")
         {
             model, text, pair, input, truncate, format,
         };
@@ -40,15 +40,30 @@ internal static class ClassifyCommand
                     }
                     else
                     {
-                        var labels = head.Labels;
-                        var others = Enumerable.Range(0, labels.Count).Where(k => k != result.LabelId)
-                            .Select(k => $"{labels[k]} {result.Probs[k].ToString("0.0000", CultureInfo.InvariantCulture)}");
-                        stdout.WriteLine($"{result.Label} {result.Probs[result.LabelId].ToString("0.0000", CultureInfo.InvariantCulture)} ({string.Join(", ", others)})");
+                        stdout.WriteLine(TextLine(head.Labels, result));
                     }
                 }
             }
             return CliRunner.Success;
         });
         return command;
+    }
+
+    /// <summary>
+    /// One text's line: "label score (other label score, …)" with softmax probabilities; the same followed by
+    /// "[multi-label: sigmoid per label]" when the scores are independent sigmoids; "label score (regression)" with the
+    /// raw output of a regression head. Labels without others print no parentheses.
+    /// </summary>
+    static string TextLine(IReadOnlyList<string> labels, Engine.Heads.Classification result)
+    {
+        static string Format(float v) => v.ToString("0.0000", CultureInfo.InvariantCulture);
+        string best = $"{result.Label} {Format(result.Scores[result.LabelId])}";
+        if (result.Function == Engine.Heads.ScoreFunction.None)
+            return labels.Count == 1 ? $"{best} (regression)"
+                : $"{best} ({string.Join(", ", Enumerable.Range(0, labels.Count).Where(k => k != result.LabelId).Select(k => $"{labels[k]} {Format(result.Scores[k])}"))}; regression)";
+        var others = Enumerable.Range(0, labels.Count).Where(k => k != result.LabelId)
+            .Select(k => $"{labels[k]} {Format(result.Scores[k])}").ToArray();
+        string line = others.Length > 0 ? $"{best} ({string.Join(", ", others)})" : best;
+        return result.Function == Engine.Heads.ScoreFunction.Sigmoid ? $"{line} [sigmoid per label]" : line;
     }
 }

@@ -27,7 +27,13 @@ internal static class FillMaskCommand
             if (k < 1) throw new CliException($"--top-k must be at least 1, got {k}");
             using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
             encoderModel.RequireMaskedLm();
-            var encoding = encoderModel.Tokenize(parse.GetValue(text)!, parse.GetValue(pair), parse.GetValue(truncate));
+            string first = parse.GetValue(text)!;
+            string? second = parse.GetValue(pair);
+            var encoding = encoderModel.Tokenize(first, second, parse.GetValue(truncate));
+            if (encoderModel.Tokenizer.MaskId is int mask && !encoding.Ids.Contains(mask)
+                && encoderModel.Tokenizer.Encode(first, second).Ids.Contains(mask))
+                throw new CliException($"every mask token of the text lies beyond the model's limit of {encoderModel.Config.MaxSequenceLength} " +
+                    "tokens, where --truncate cut it; put the mask earlier or shorten the text");
             var predictions = encoderModel.FillMask(encoding, k);
             var stdout = parse.InvocationConfiguration.Output;
             if (fmt == "json")
@@ -38,7 +44,8 @@ internal static class FillMaskCommand
             for (int m = 0; m < predictions.Length; m++)
             {
                 var p = predictions[m];
-                stdout.WriteLine($"{encoding.Tokens[p.Position]} {m + 1} of {predictions.Length} (token {p.Position})");
+                // Trimmed: a RoBERTa <mask> with lstrip is the token " <mask>", as in HF.
+                stdout.WriteLine($"{encoding.Tokens[p.Position].Trim()} {m + 1} of {predictions.Length} (token {p.Position})");
                 int width = p.Candidates.Max(c => c.Token.Length);
                 foreach (var c in p.Candidates)
                     stdout.WriteLine($"  {c.Token.PadRight(width)}  {c.Prob.ToString("0.0000", CultureInfo.InvariantCulture)}  (id {c.Id})");

@@ -42,16 +42,27 @@ public static class JsonOutput
         });
     }
 
-    /// <summary><c>{"label":…, "probs":[…], "logits":[…]}</c></summary>
+    /// <summary>
+    /// <c>{"label":…, "function":"softmax"|"sigmoid", "probs":[…], "logits":[…]}</c>, or for a regression head
+    /// (<see cref="Engine.Heads.ScoreFunction.None"/>) <c>{"label":…, "function":"none", "score":…, "logits":[…]}</c>.
+    /// </summary>
     public static void WriteClassification(TextWriter output, Engine.Heads.Classification result)
     {
         Write(output, w =>
         {
             w.WriteStartObject();
             w.WriteString("label", result.Label);
-            w.WriteStartArray("probs");
-            foreach (var p in result.Probs) w.WriteNumberValue(p);
-            w.WriteEndArray();
+            w.WriteString("function", result.Function.ToString().ToLowerInvariant());
+            if (result.Function == Engine.Heads.ScoreFunction.None)
+            {
+                w.WriteNumber("score", result.Scores[result.LabelId]);
+            }
+            else
+            {
+                w.WriteStartArray("probs");
+                foreach (var p in result.Scores) w.WriteNumberValue(p);
+                w.WriteEndArray();
+            }
             w.WriteStartArray("logits");
             foreach (var l in result.Logits) w.WriteNumberValue(l);
             w.WriteEndArray();

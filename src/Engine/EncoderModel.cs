@@ -30,9 +30,12 @@ public sealed class EncoderModel : IDisposable
     public TokenClassifier? TokenClassifier { get; }
     /// <summary>The masked-language-model head, or null when the checkpoint has none.</summary>
     public MaskedLanguageModelHead? MaskedLm { get; }
+    /// <summary>The ELECTRA discriminator's replaced-token-detection head (<c>ElectraForPreTraining</c>), or null.</summary>
+    public ReplacedTokenDetector? ReplacedTokenDetector { get; }
 
     EncoderModel(string directory, SafeTensorsFile file, WeightNames names, BertEncoder encoder, ITokenizer tokenizer,
-        SentencePooling? pooling, SequenceClassifier? classifier, TokenClassifier? tokenClassifier, MaskedLanguageModelHead? maskedLm)
+        SentencePooling? pooling, SequenceClassifier? classifier, TokenClassifier? tokenClassifier, MaskedLanguageModelHead? maskedLm,
+        ReplacedTokenDetector? replacedTokenDetector)
     {
         Directory = directory;
         _weightsFile = file;
@@ -43,6 +46,7 @@ public sealed class EncoderModel : IDisposable
         Classifier = classifier;
         TokenClassifier = tokenClassifier;
         MaskedLm = maskedLm;
+        ReplacedTokenDetector = replacedTokenDetector;
     }
 
     /// <summary>Loads a model directory.</summary>
@@ -74,8 +78,9 @@ public sealed class EncoderModel : IDisposable
             var classifier = SequenceClassifier.TryLoad(names, config);
             var tokenClassifier = Heads.TokenClassifier.TryLoad(names, config, classifier);
             var maskedLm = MaskedLanguageModelHead.TryLoad(names, config, weights);
+            var detector = Heads.ReplacedTokenDetector.TryLoad(names, config);
             return new EncoderModel(directory, file, names, new BertEncoder(config, weights), tokenizer, pooling,
-                classifier, tokenClassifier, maskedLm);
+                classifier, tokenClassifier, maskedLm, detector);
         }
         catch
         {
@@ -89,12 +94,15 @@ public sealed class EncoderModel : IDisposable
     /// limit (<see cref="EncoderConfig.MaxSequenceLength"/>: max_position_embeddings, less RoBERTa's padding offset) is
     /// an error stating its length and the limit; with it, the input is truncated to the limit (HF longest_first).
     /// </summary>
-    /// <exception cref="EncoderInputException">the input is too long and <paramref name="truncate"/> is false.</exception>
+    /// <exception cref="EncoderInputException">the input is too long and <paramref name="truncate"/> is false, or it has
+    /// no tokens at all (an empty text with a tokenizer that adds no special tokens).</exception>
     public Tokenization.Encoding Tokenize(string text, string? pair = null, bool truncate = false)
     {
         int limit = Config.MaxSequenceLength;
-        if (truncate) return Tokenizer.Encode(text, pair, limit);
-        var encoding = Tokenizer.Encode(text, pair);
+        var encoding = truncate ? Tokenizer.Encode(text, pair, limit) : Tokenizer.Encode(text, pair);
+        if (encoding.Length == 0)
+            throw new EncoderInputException("the input has no tokens (the text is empty and the tokenizer adds no special tokens)");
+        if (truncate) return encoding;
         if (encoding.Length > limit)
             throw new EncoderInputException(
                 $"the input is {encoding.Length} tokens long, over the model's limit of {limit} tokens ({BertEncoder.LimitSource(Config)}); pass --truncate to cut it to {limit}");
@@ -124,22 +132,35 @@ public sealed class EncoderModel : IDisposable
 
     /// <summary>The sequence-classification head.</summary>
     /// <exception cref="ModelFormatException">the checkpoint has none (the message says what is missing).</exception>
-    public SequenceClassifier RequireClassifier() => Classifier ?? throw new ModelFormatException(SequenceClassifier.Absence(_names, Config));
+    public SequenceClassifier RequireClassifier() =>
+        Classifier ?? throw new ModelFormatException(SequenceClassifier.Absence(_names, Config) + DiscriminatorNote);
 
     /// <summary>The token-classification head.</summary>
     /// <exception cref="ModelFormatException">the checkpoint has none (the message says what is missing).</exception>
     public TokenClassifier RequireTokenClassifier() =>
-        TokenClassifier ?? throw new ModelFormatException(Heads.TokenClassifier.Absence(_names, Config, Classifier));
+        TokenClassifier ?? throw new ModelFormatException(Heads.TokenClassifier.Absence(_names, Config, Classifier) + DiscriminatorNote);
 
     /// <summary>The masked-LM head.</summary>
     /// <exception cref="ModelFormatException">the checkpoint has none (the message says what is missing).</exception>
-    public MaskedLanguageModelHead RequireMaskedLm() => MaskedLm ?? throw new ModelFormatException(MaskedLanguageModelHead.Absence(_names, Config));
+    public MaskedLanguageModelHead RequireMaskedLm() =>
+        MaskedLm ?? throw new ModelFormatException(MaskedLanguageModelHead.Absence(_names, Config) + DiscriminatorNote);
 
-    /// <summary>Labels every token of one encoding with the token-classification head.</summary>
+    /// <summary>What a head-less error adds for an ELECTRA discriminator: the head it does have.</summary>
+    string DiscriminatorNote => ReplacedTokenDetector is null ? "" :
+        "; it is an ELECTRA discriminator (ElectraForPreTraining), whose only head detects replaced tokens: tag runs it";
+
+    /// <summary>True when <see cref="Tag"/> has a head to run: a token classifier, or an ELECTRA discriminator's
+    /// replaced-token detection.</summary>
+    public bool CanTag => TokenClassifier is not null || ReplacedTokenDetector is not null;
+
+    /// <summary>Labels every token of one encoding with the token-classification head or, for an ELECTRA
+    /// discriminator without one, with its replaced-token detection (labels original / replaced, logits [n, 1]).</summary>
     /// <returns>logits [n, labels] and the label of each of the n tokens (special tokens included).</returns>
-    /// <exception cref="ModelFormatException">the checkpoint has no token-classification head.</exception>
+    /// <exception cref="ModelFormatException">the checkpoint has neither head.</exception>
     public TokenClassification Tag(Tokenization.Encoding encoding)
     {
+        if (TokenClassifier is null && ReplacedTokenDetector is { } detector)
+            return detector.Classify(Encoder.Forward(EncoderInput.From(encoding)).LastHiddenState);
         var head = RequireTokenClassifier();
         var (hidden, _) = Encoder.Forward(EncoderInput.From(encoding));
         return head.Classify(hidden);

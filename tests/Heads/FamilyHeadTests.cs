@@ -53,7 +53,7 @@ public class FamilyHeadTests
         var logits = ReferenceMath.Linear(checkpoint["classifier.out_proj.weight"], checkpoint["classifier.out_proj.bias"], pooled);
         AssertClose("roberta classifier logits", logits, result.Logits);
         Assert.Equal(Array.IndexOf(logits, logits.Max()), result.LabelId);
-        Assert.Equal(1.0, result.Probs.Sum(), 5);
+        Assert.Equal(1.0, result.Scores.Sum(), 5);
     }
 
     [Fact]

@@ -34,7 +34,7 @@ public class SequenceClassifierTests
 
         var result = model.Classify([encoding])[0];
         Compare.AllClose($"{id} logits", expected.GetFloat32("logits").Span, result.Logits, [2], new Tolerance(Tolerance, 0));
-        Compare.AllClose($"{id} probs", expected.GetFloat32("probs").Span, result.Probs, [2], new Tolerance(Tolerance, 0));
+        Compare.AllClose($"{id} probs", expected.GetFloat32("probs").Span, result.Scores, [2], new Tolerance(Tolerance, 0));
         Assert.Equal(label, result.Label);
     }
 

@@ -4,8 +4,28 @@ using MixLens.Kernels;
 
 namespace MixLens.Engine.Heads;
 
-/// <summary>A classifier's output for one text: logits [labels], softmax probabilities [labels], the argmax label.</summary>
-public sealed record Classification(float[] Logits, float[] Probs, int LabelId, string Label);
+/// <summary>
+/// How a sequence classifier's logits become scores, as HF's <c>TextClassificationPipeline</c> chooses by default
+/// (transformers <c>pipelines/text_classification.py</c>, <c>postprocess</c>):
+/// <c>problem_type</c> "regression" → <see cref="ScoreFunction.None"/>; "multi_label_classification" or one label →
+/// <see cref="ScoreFunction.Sigmoid"/>; otherwise (single-label, two or more labels) → <see cref="ScoreFunction.Softmax"/>.
+/// </summary>
+public enum ScoreFunction
+{
+    /// <summary>softmax over the labels: one probability distribution.</summary>
+    Softmax,
+    /// <summary>σ(z) = 1 / (1 + e^(−z)) per label: independent probabilities (multi-label, or a single label).</summary>
+    Sigmoid,
+    /// <summary>the raw logits (regression).</summary>
+    None,
+}
+
+/// <summary>
+/// A classifier's output for one text: logits [labels], scores [labels] (the logits after <paramref name="Function"/>:
+/// softmax or per-label sigmoid probabilities, or the logits themselves for regression), and the label with the
+/// highest logit (label 0 for a one-output regression head).
+/// </summary>
+public sealed record Classification(float[] Logits, float[] Scores, int LabelId, string Label, ScoreFunction Function);
 
 /// <summary>
 /// The sequence-classification heads of the four families, one shape on the first token's last hidden state
@@ -45,10 +65,16 @@ public sealed class SequenceClassifier
     /// <summary>The HF class whose head this is (e.g. <c>RobertaForSequenceClassification</c>).</summary>
     public string HfClass { get; }
 
+    /// <summary>How the logits become scores (from config.json's <c>problem_type</c> and the number of labels, as
+    /// HF's text-classification pipeline decides).</summary>
+    public ScoreFunction Function { get; }
+
     SequenceClassifier(Layout layout, ReadOnlyMemory<float> denseWeight, ReadOnlyMemory<float> denseBias,
-        ReadOnlyMemory<float> outputWeight, ReadOnlyMemory<float> outputBias, int hidden, IReadOnlyList<string> labels)
+        ReadOnlyMemory<float> outputWeight, ReadOnlyMemory<float> outputBias, int hidden, IReadOnlyList<string> labels,
+        ScoreFunction function)
     {
         HfClass = layout.HfClass;
+        Function = function;
         _activation = layout.Activation;
         _denseWeight = denseWeight;
         _denseBias = denseBias;
@@ -74,8 +100,15 @@ public sealed class SequenceClassifier
         return new SequenceClassifier(layout,
             names.Get(layout.Dense + ".weight", d, d), names.Get(layout.Dense + ".bias", d),
             names.Get(layout.Output + ".weight", labels, d), names.Get(layout.Output + ".bias", labels), d,
-            LabelNames.Of(config, labels, layout.Output + ".weight"));
+            LabelNames.Of(config, labels, layout.Output + ".weight"), FunctionOf(config.ProblemType, labels));
     }
+
+    /// <summary>HF's default <c>function_to_apply</c>: none for regression, sigmoid for multi-label or one label,
+    /// else softmax.</summary>
+    public static ScoreFunction FunctionOf(string? problemType, int labels) =>
+        problemType == "regression" ? ScoreFunction.None
+        : problemType == "multi_label_classification" || labels == 1 ? ScoreFunction.Sigmoid
+        : ScoreFunction.Softmax;
 
     /// <summary>Why a checkpoint has no sequence-classification head: the tensors of its family's head it lacks.</summary>
     public static string Absence(WeightNames names, EncoderConfig config)
@@ -88,7 +121,8 @@ public sealed class SequenceClassifier
             : $"{names.Path}: the checkpoint has no sequence-classification head (config.json declares {string.Join(", ", config.Architectures)})";
     }
 
-    /// <summary>Classifies one text from its last hidden state [n, d] (the first row is used).</summary>
+    /// <summary>Classifies one text from its last hidden state [n, d] (the first row is used): logits, scores by
+    /// <see cref="Function"/>, and the argmax label.</summary>
     public Classification Classify(Tensor lastHiddenState)
     {
         var first = lastHiddenState.Row(0);
@@ -97,9 +131,14 @@ public sealed class SequenceClassifier
         _activation.Apply(pooled);
         // logits = pooled W_2ᵀ + b_2                                                     [labels]
         var logits = Dense.Forward(pooled, 1, _outputWeight, _outputBias, Labels.Count, _hidden);
-        var probs = (float[])logits.Clone();
-        Softmax.Rows(probs, 1, Labels.Count);
+        var scores = (float[])logits.Clone();
+        switch (Function)
+        {
+            case ScoreFunction.Softmax: Softmax.Rows(scores, 1, Labels.Count); break;
+            // σ(z) = 1 / (1 + e^(−z)), per label
+            case ScoreFunction.Sigmoid: TensorPrimitives.Sigmoid(scores, scores); break;
+        }
         int best = TensorPrimitives.IndexOfMax(logits);
-        return new Classification(logits, probs, best, Labels[best]);
+        return new Classification(logits, scores, best, Labels[best], Function);
     }
 }

@@ -46,6 +46,12 @@ public sealed record EncoderConfig
     public bool SinusoidalPositionEmbeddings { get; init; }
     /// <summary>Class labels (<c>id2label</c>), index = class id; empty when the config has none.</summary>
     public IReadOnlyList<string> Id2Label { get; init; } = [];
+    /// <summary><c>num_labels</c> when config.json states it (HF uses it only when there is no <c>id2label</c>);
+    /// null when absent.</summary>
+    public int? NumLabels { get; init; }
+    /// <summary><c>problem_type</c>: <c>regression</c>, <c>single_label_classification</c>,
+    /// <c>multi_label_classification</c>, or null when absent (HF <c>PretrainedConfig</c> allows only these).</summary>
+    public string? ProblemType { get; init; }
     /// <summary>The <c>architectures</c> list (e.g. <c>BertForTokenClassification</c>); empty when absent.</summary>
     public IReadOnlyList<string> Architectures { get; init; } = [];
 
@@ -122,6 +128,8 @@ public sealed record EncoderConfig
             PositionScheme = family == ModelFamily.Roberta ? PositionScheme.AfterPadding : PositionScheme.FromZero,
             SinusoidalPositionEmbeddings = family == ModelFamily.DistilBert && (GetBool(root, "sinusoidal_pos_embds", source) ?? false),
             Id2Label = GetLabels(root, source),
+            NumLabels = GetInt(root, "num_labels", source, allowNull: true),
+            ProblemType = GetString(root, "problem_type", source),
             Architectures = GetStrings(root, "architectures", source),
         };
         // ELECTRA embeds at embedding_size (HF's ElectraConfig default 128); the other families at d.
@@ -138,6 +146,11 @@ public sealed record EncoderConfig
         if (config.HiddenSize % config.NumAttentionHeads != 0)
             throw new ModelFormatException(
                 $"{source}: {fields.HiddenSize} {config.HiddenSize} is not divisible by {fields.NumHeads} {config.NumAttentionHeads}");
+        if (config.NumLabels is <= 0)
+            throw new ModelFormatException($"{source}: \"num_labels\" must be a positive integer, got {config.NumLabels}");
+        if (config.ProblemType is not (null or "regression" or "single_label_classification" or "multi_label_classification"))
+            throw new ModelFormatException($"{source}: unknown problem_type \"{config.ProblemType}\"; HF allows regression, " +
+                "single_label_classification, multi_label_classification");
         if (!(config.LayerNormEps > 0) || float.IsInfinity(config.LayerNormEps))
             throw new ModelFormatException($"{source}: layer_norm_eps must be a positive number, got {config.LayerNormEps}");
         if (config.PositionScheme == PositionScheme.AfterPadding && (config.PadTokenId < 0 || config.MaxSequenceLength <= 0))
