@@ -38,6 +38,13 @@ public sealed class SyntheticCheckpoint : IDisposable
         return data;
     }
 
+    /// <summary>Base-model tensors (by their name in the base checkpoint) to leave out, e.g. its own head.</summary>
+    public Func<string, bool> Exclude { get; set; } = _ => false;
+
+    /// <summary>Extra files (e.g. a tokenizer.json) copied into the directory by <see cref="Write"/>, over the base
+    /// model's files of the same name.</summary>
+    public List<string> ExtraFiles { get; } = [];
+
     /// <summary>The values written for a head tensor.</summary>
     public float[] this[string name] => _values[name];
 
@@ -54,6 +61,7 @@ public sealed class SyntheticCheckpoint : IDisposable
             if (name is "model.safetensors" or "config.json") continue;
             File.Copy(file, Path.Combine(Directory, name));
         }
+        foreach (var file in ExtraFiles) File.Copy(file, Path.Combine(Directory, Path.GetFileName(file)), overwrite: true);
         var config = JsonNode.Parse(File.ReadAllText(Path.Combine(source, "config.json")))!.AsObject();
         editConfig?.Invoke(config);
         File.WriteAllText(Path.Combine(Directory, "config.json"), config.ToJsonString());
@@ -62,7 +70,7 @@ public sealed class SyntheticCheckpoint : IDisposable
         var tensors = new List<TensorToWrite>();
         foreach (var info in encoder.Tensors)
         {
-            if (info.DType == DType.I64) continue;
+            if (info.DType == DType.I64 || Exclude(info.Name)) continue;
             tensors.Add(TensorToWrite.Float32(prefix + info.Name, encoder.GetFloat32(info.Name).ToArray(), info.Shape));
         }
         tensors.AddRange(_head);
