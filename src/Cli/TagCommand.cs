@@ -44,7 +44,7 @@ internal static class TagCommand
                     // The span indexes the text the token came from (--text, or --text-pair for the pair's tokens).
                     var (start, end) = encoding.Offsets[t];
                     string source = encoding.SequenceIds[t] == 1 ? second! : first;
-                    line += $"  {spans[t].PadRight(spanWidth)}  {source[start..end]}";
+                    line += $"  {spans[t].PadRight(spanWidth)}  {Printable(source[start..end])}";
                 }
                 stdout.WriteLine(line.TrimEnd());
             }
@@ -52,4 +52,8 @@ internal static class TagCommand
         });
         return command;
     }
+
+    /// <summary>A token's text on one line: a newline, carriage return or tab inside it (a byte-level BPE token such
+    /// as <c>Ċ</c> covers one) is written \n, \r, \t.</summary>
+    static string Printable(string span) => span.Replace("\n", "\\n").Replace("\r", "\\r").Replace("\t", "\\t");
 }

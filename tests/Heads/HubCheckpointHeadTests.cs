@@ -373,4 +373,23 @@ public class HubCheckpointHeadTests
         }
         Assert.Equal(["Hi", "😀", "there", "a", "𝔘nicode", "🎉", "party"], spans);
     }
+
+    [Fact]
+    public void Tag_ByteLevelTokenOfANewline_StaysOnItsLine()
+    {
+        using var checkpoint = new SyntheticCheckpoint("roberta-random", seed: 34);
+        checkpoint.Add("classifier.weight", 0.5f, 3, 32);
+        checkpoint.Add("classifier.bias", 0.1f, 3);
+        string dir = checkpoint.Write("roberta.", c => c["architectures"] = new JsonArray("RobertaForTokenClassification"));
+        string text = "Hello\nworld\tagain";
+        using var model = EncoderModel.Load(dir);
+        var encoding = model.Tokenize(text);
+        int newline = Array.IndexOf(encoding.Tokens, "Ċ");
+        Assert.True(newline > 0, string.Join(" ", encoding.Tokens));
+        var lines = CliHarness.RunOk("tag", "--model", dir, "--text", text).StdoutLines;
+        Assert.Equal(encoding.Length, lines.Length);    // one line per token
+        var (start, end) = encoding.Offsets[newline];
+        Assert.EndsWith("  \\n", lines[newline]);
+        Assert.Contains($" {start}-{end} ", lines[newline]);
+    }
 }
