@@ -14,6 +14,8 @@ public sealed class EncoderModel : IDisposable
 {
     readonly SafeTensorsFile _weightsFile;
     readonly WeightNames _names;
+    /// <summary>Heads present in the checkpoint but malformed, by property name: thrown by the Require… methods.</summary>
+    readonly Dictionary<string, ModelFormatException> _headErrors;
 
     /// <summary>The model directory.</summary>
     public string Directory { get; }
@@ -24,19 +26,23 @@ public sealed class EncoderModel : IDisposable
     public ITokenizer Tokenizer { get; }
     /// <summary>The sentence-transformers pooling, or null when the directory has none.</summary>
     public SentencePooling? Pooling { get; }
-    /// <summary>The sequence-classification head (e.g. pooler + classifier), or null when the checkpoint has none.</summary>
+    /// <summary>The sequence-classification head (e.g. pooler + classifier), or null when the checkpoint has none or a malformed one
+    /// (<see cref="HeadError"/>).</summary>
     public SequenceClassifier? Classifier { get; }
-    /// <summary>The token-classification head, or null when the checkpoint has none.</summary>
+    /// <summary>The token-classification head, or null when the checkpoint has none or a malformed one
+    /// (<see cref="HeadError"/>).</summary>
     public TokenClassifier? TokenClassifier { get; }
-    /// <summary>The masked-language-model head, or null when the checkpoint has none.</summary>
+    /// <summary>The masked-language-model head, or null when the checkpoint has none or a malformed one
+    /// (<see cref="HeadError"/>).</summary>
     public MaskedLanguageModelHead? MaskedLm { get; }
     /// <summary>The ELECTRA discriminator's replaced-token-detection head (<c>ElectraForPreTraining</c>), or null.</summary>
     public ReplacedTokenDetector? ReplacedTokenDetector { get; }
 
     EncoderModel(string directory, SafeTensorsFile file, WeightNames names, BertEncoder encoder, ITokenizer tokenizer,
         SentencePooling? pooling, SequenceClassifier? classifier, TokenClassifier? tokenClassifier, MaskedLanguageModelHead? maskedLm,
-        ReplacedTokenDetector? replacedTokenDetector)
+        ReplacedTokenDetector? replacedTokenDetector, Dictionary<string, ModelFormatException> headErrors)
     {
+        _headErrors = headErrors;
         Directory = directory;
         _weightsFile = file;
         _names = names;
@@ -49,8 +55,10 @@ public sealed class EncoderModel : IDisposable
         ReplacedTokenDetector = replacedTokenDetector;
     }
 
-    /// <summary>Loads a model directory.</summary>
-    /// <exception cref="ModelFormatException">the directory or a required file is missing, or config/weights are invalid.</exception>
+    /// <summary>Loads a model directory. A task head that is present but malformed (a tensor missing or mis-shaped,
+    /// id2label or num_labels disagreeing with its weight) leaves that head null and its error for the Require… method
+    /// of the head (<see cref="HeadError"/>); the encoder still loads.</summary>
+    /// <exception cref="ModelFormatException">the directory or a required file is missing, or config/encoder weights are invalid.</exception>
     /// <exception cref="SafeTensorsException">model.safetensors is malformed.</exception>
     /// <exception cref="TokenizerException">the tokenizer files are missing or malformed.</exception>
     public static EncoderModel Load(string directory)
@@ -75,12 +83,23 @@ public sealed class EncoderModel : IDisposable
             var weights = BertWeights.Load(names, config);
             var tokenizer = TokenizerFactory.Load(directory);
             var pooling = SentencePooling.Load(directory);
-            var classifier = SequenceClassifier.TryLoad(names, config);
-            var tokenClassifier = Heads.TokenClassifier.TryLoad(names, config, classifier);
-            var maskedLm = MaskedLanguageModelHead.TryLoad(names, config, weights);
-            var detector = Heads.ReplacedTokenDetector.TryLoad(names, config);
+            // A head that is present but malformed (a missing bias, id2label disagreeing with its weight) does not stop
+            // the encoder from loading, as HF's AutoModel loads the base model of such a checkpoint: its error is kept
+            // and thrown by the command that needs the head (Require…).
+            var headErrors = new Dictionary<string, ModelFormatException>();
+            T? TryHead<T>(string key, Func<T?> load) where T : class
+            {
+                try { return load(); }
+                catch (ModelFormatException e) { headErrors[key] = e; return null; }
+            }
+            var classifier = TryHead(nameof(Classifier), () => SequenceClassifier.TryLoad(names, config));
+            // A sequence head that failed to load still owns its 'classifier' weight: no token classifier then.
+            var tokenClassifier = headErrors.ContainsKey(nameof(Classifier)) ? null
+                : TryHead(nameof(TokenClassifier), () => Heads.TokenClassifier.TryLoad(names, config, classifier));
+            var maskedLm = TryHead(nameof(MaskedLm), () => MaskedLanguageModelHead.TryLoad(names, config, weights));
+            var detector = TryHead(nameof(ReplacedTokenDetector), () => Heads.ReplacedTokenDetector.TryLoad(names, config));
             return new EncoderModel(directory, file, names, new BertEncoder(config, weights), tokenizer, pooling,
-                classifier, tokenClassifier, maskedLm, detector);
+                classifier, tokenClassifier, maskedLm, detector, headErrors);
         }
         catch
         {
@@ -131,19 +150,28 @@ public sealed class EncoderModel : IDisposable
     }
 
     /// <summary>The sequence-classification head.</summary>
-    /// <exception cref="ModelFormatException">the checkpoint has none (the message says what is missing).</exception>
+    /// <exception cref="ModelFormatException">the checkpoint has none (the message says what is missing), or has a
+    /// malformed one (the load error).</exception>
     public SequenceClassifier RequireClassifier() =>
-        Classifier ?? throw new ModelFormatException(SequenceClassifier.Absence(_names, Config) + DiscriminatorNote);
+        Classifier ?? throw HeadError(nameof(Classifier)) ?? new ModelFormatException(SequenceClassifier.Absence(_names, Config) + DiscriminatorNote);
+
+    /// <summary>Why a head that the checkpoint has could not be loaded (<paramref name="head"/>: <c>Classifier</c>,
+    /// <c>TokenClassifier</c>, <c>MaskedLm</c> or <c>ReplacedTokenDetector</c>), or null when it loaded or is absent.</summary>
+    public ModelFormatException? HeadError(string head) =>
+        _headErrors.TryGetValue(head, out var e) ? new ModelFormatException(e.Message, e) : null;
 
     /// <summary>The token-classification head.</summary>
-    /// <exception cref="ModelFormatException">the checkpoint has none (the message says what is missing).</exception>
+    /// <exception cref="ModelFormatException">the checkpoint has none (the message says what is missing), or has a
+    /// malformed one (the load error).</exception>
     public TokenClassifier RequireTokenClassifier() =>
-        TokenClassifier ?? throw new ModelFormatException(Heads.TokenClassifier.Absence(_names, Config, Classifier) + DiscriminatorNote);
+        TokenClassifier ?? throw HeadError(nameof(TokenClassifier)) ?? HeadError(nameof(ReplacedTokenDetector))
+            ?? new ModelFormatException(Heads.TokenClassifier.Absence(_names, Config, Classifier) + DiscriminatorNote);
 
     /// <summary>The masked-LM head.</summary>
-    /// <exception cref="ModelFormatException">the checkpoint has none (the message says what is missing).</exception>
+    /// <exception cref="ModelFormatException">the checkpoint has none (the message says what is missing), or has a
+    /// malformed one (the load error).</exception>
     public MaskedLanguageModelHead RequireMaskedLm() =>
-        MaskedLm ?? throw new ModelFormatException(MaskedLanguageModelHead.Absence(_names, Config) + DiscriminatorNote);
+        MaskedLm ?? throw HeadError(nameof(MaskedLm)) ?? new ModelFormatException(MaskedLanguageModelHead.Absence(_names, Config) + DiscriminatorNote);
 
     /// <summary>What a head-less error adds for an ELECTRA discriminator: the head it does have.</summary>
     string DiscriminatorNote => ReplacedTokenDetector is null ? "" :

@@ -148,9 +148,16 @@ public class HubCheckpointHeadTests
     {
         using var checkpoint = RobertaClassifier(3, seed: 26);
         string dir = checkpoint.Write("roberta.", c => c["num_labels"] = 2);
-        var e = Assert.Throws<ModelFormatException>(() => EncoderModel.Load(dir));
+        using var model = EncoderModel.Load(dir);
+        var e = Assert.Throws<ModelFormatException>(() => model.RequireClassifier());
         Assert.Contains("num_labels is 2 but classifier.out_proj.weight has 3 rows", e.Message);
         CliHarness.RunUserError("num_labels is 2 but classifier.out_proj.weight has 3 rows", "classify", "--model", dir, "--text", "x");
+        // The encoder commands still run on it, as HF's AutoModel loads the base model of such a checkpoint.
+        var embedding = CliHarness.RunOk("embed", "--model", dir, "--text", "x");
+        using var doc = JsonDocument.Parse(embedding.Stdout);
+        var expected = model.Embed([model.Tokenize("x")])[0];
+        AssertClose("embedding", expected.Select(v => (double)v).ToArray(),
+            doc.RootElement.GetProperty("embedding").EnumerateArray().Select(v => v.GetSingle()).ToArray());
     }
 
     [Fact]
