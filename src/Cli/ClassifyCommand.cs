@@ -50,20 +50,22 @@ internal static class ClassifyCommand
     }
 
     /// <summary>
-    /// One text's line: "label score (other label score, …)" with softmax probabilities; the same followed by
-    /// "[multi-label: sigmoid per label]" when the scores are independent sigmoids; "label score (regression)" with the
-    /// raw output of a regression head. Labels without others print no parentheses.
+    /// One text's line: "label score (other label score, …)", the best label first and the others in label order, with
+    /// a suffix for scores that are not one softmax: " [sigmoid per label]" (independent sigmoids) or " (regression)"
+    /// (the raw outputs of a regression head); no parentheses when there is no other label.
     /// </summary>
     static string TextLine(IReadOnlyList<string> labels, Engine.Heads.Classification result)
     {
         static string Format(float v) => v.ToString("0.0000", CultureInfo.InvariantCulture);
-        string best = $"{result.Label} {Format(result.Scores[result.LabelId])}";
-        if (result.Function == Engine.Heads.ScoreFunction.None)
-            return labels.Count == 1 ? $"{best} (regression)"
-                : $"{best} ({string.Join(", ", Enumerable.Range(0, labels.Count).Where(k => k != result.LabelId).Select(k => $"{labels[k]} {Format(result.Scores[k])}"))}; regression)";
+        string line = $"{result.Label} {Format(result.Scores[result.LabelId])}";
         var others = Enumerable.Range(0, labels.Count).Where(k => k != result.LabelId)
             .Select(k => $"{labels[k]} {Format(result.Scores[k])}").ToArray();
-        string line = others.Length > 0 ? $"{best} ({string.Join(", ", others)})" : best;
-        return result.Function == Engine.Heads.ScoreFunction.Sigmoid ? $"{line} [sigmoid per label]" : line;
+        if (others.Length > 0) line += $" ({string.Join(", ", others)})";
+        return result.Function switch
+        {
+            Engine.Heads.ScoreFunction.Sigmoid => line + " [sigmoid per label]",
+            Engine.Heads.ScoreFunction.None => line + " (regression)",
+            _ => line,
+        };
     }
 }
