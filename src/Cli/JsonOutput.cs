@@ -96,14 +96,20 @@ public static class JsonOutput
         });
     }
 
-    /// <summary><c>{"tokens":[…], "offsets":[[start,end],…], "labels":[…], "logits":[[…],…]}</c>: one entry per token
-    /// (special tokens included), offsets in UTF-16 code units of the text (or pair) the token came from.</summary>
+    /// <summary><c>{"tokens":[…], "offsets":[[start,end],…], "sequence_ids":[…], "labels":[…], "logits":[[…],…]}</c>: one
+    /// entry per token (special tokens included), offsets in UTF-16 code units of the text (sequence id 0) or pair (1)
+    /// the token came from; special tokens have sequence id null.</summary>
     public static void WriteTokenLabels(TextWriter output, Encoding encoding, Engine.Heads.TokenClassification result)
     {
         Write(output, w =>
         {
             w.WriteStartObject();
             WriteTokensAndOffsets(w, encoding);
+            // Which text each token's offsets index: 0 = --text, 1 = --text-pair, null = a special token (HF sequence_ids()).
+            w.WriteStartArray("sequence_ids");
+            foreach (var id in encoding.SequenceIds)
+                if (id is int i) w.WriteNumberValue(i); else w.WriteNullValue();
+            w.WriteEndArray();
             w.WriteStartArray("labels");
             foreach (var l in result.Labels) w.WriteStringValue(l);
             w.WriteEndArray();

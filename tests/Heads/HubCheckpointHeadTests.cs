@@ -365,12 +365,15 @@ public class HubCheckpointHeadTests
             .Select(o => (o[0].GetInt32(), o[1].GetInt32())).ToArray();
         var lines = CliHarness.RunOk("tag", "--model", model, "--text", first, "--text-pair", second).StdoutLines;
         Assert.Equal(tokens.Length, lines.Length);
+        var sequenceIds = doc.RootElement.GetProperty("sequence_ids").EnumerateArray()
+            .Select(v => v.ValueKind == JsonValueKind.Null ? (int?)null : v.GetInt32()).ToArray();
         int sep = Array.IndexOf(tokens, "[SEP]");
+        Assert.Equal(Enumerable.Range(0, tokens.Length).Select(t => tokens[t] is "[CLS]" or "[SEP]" ? (int?)null : t < sep ? 0 : 1), sequenceIds);
         var spans = new List<string>();
         for (int t = 0; t < tokens.Length; t++)
         {
             if (tokens[t] is "[CLS]" or "[SEP]") continue;
-            string source = t < sep ? first : second;
+            string source = sequenceIds[t] == 0 ? first : second;
             var (start, end) = offsets[t];
             string span = source[start..end];        // UTF-16 offsets: a surrogate pair is never split
             Assert.False(char.IsLowSurrogate(source[start]) || (end < source.Length && char.IsLowSurrogate(source[end])), $"token {t} splits a surrogate pair");
