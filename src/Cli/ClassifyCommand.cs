@@ -31,7 +31,8 @@ internal static class ClassifyCommand
             var stdout = parse.InvocationConfiguration.Output;
             for (int first = 0; first < texts.Count; first += BatchSize)
             {
-                var encodings = texts.Skip(first).Take(BatchSize).Select(t => encoderModel.Tokenize(t, textPair, cut)).ToArray();
+                var encodings = texts.Skip(first).Take(BatchSize).Select((t, i) => Tokenize(encoderModel, t, textPair, cut,
+                    parse.GetValue(input) is null ? null : first + i + 1)).ToArray();
                 foreach (var result in encoderModel.Classify(encodings))
                 {
                     if (fmt == "json")
@@ -47,6 +48,20 @@ internal static class ClassifyCommand
             return CliRunner.Success;
         });
         return command;
+    }
+
+    /// <summary>Tokenizes one text; an input error (an over-long text without --truncate) names the --input line.</summary>
+    /// <exception cref="CliException">the text cannot be encoded; the message starts with "line N: " for --input.</exception>
+    static Engine.Tokenization.Encoding Tokenize(Engine.EncoderModel model, string text, string? pair, bool truncate, int? line)
+    {
+        try
+        {
+            return model.Tokenize(text, pair, truncate);
+        }
+        catch (Engine.Model.EncoderInputException e) when (line is not null)
+        {
+            throw new CliException($"line {line}: {e.Message}");
+        }
     }
 
     /// <summary>

@@ -402,4 +402,20 @@ public class HubCheckpointHeadTests
         Assert.EndsWith("  \\n", lines[newline]);
         Assert.Contains($" {start}-{end} ", lines[newline]);
     }
+
+    [Fact]
+    public void Classify_InputWithAnOverLongLine_NamesTheLine()
+    {
+        using var dir = new TempFolder();
+        string path = Path.Combine(dir.Path, "texts.txt");
+        string longLine = string.Concat(Enumerable.Repeat("word ", 600));
+        File.WriteAllText(path, "A fine film.\n" + longLine + "\n");
+        var model = CliHarness.Model("minilm-l6-sst2");
+        CliHarness.RunUserError("line 2: the input is 602 tokens long, over the model's limit of 512 tokens", "classify", "--model", model, "--input", path);
+        var cut = CliHarness.RunOk("classify", "--model", model, "--input", path, "--truncate", "--format", "json").StdoutLines;
+        Assert.Equal(2, cut.Length);
+        // --truncate keeps the first 510 words and the two special tokens: the same as classifying them directly.
+        var direct = CliHarness.RunOk("classify", "--model", model, "--text", string.Concat(Enumerable.Repeat("word ", 510)), "--format", "json").StdoutLines.Single();
+        Assert.Equal(direct, cut[1]);
+    }
 }
