@@ -43,17 +43,21 @@ public static unsafe class Activations
     /// ½x·erf(x/√2) + ½x in float64 and rounded once. +∞ gives +∞; −∞ gives NaN (−∞·0); NaN gives NaN.</remarks>
     public static void Gelu(Span<float> x)
     {
-        fixed (float* p = x)
+        fixed (float* p = x) Gelu(p, x.Length, VectorPaths.Active);
+    }
+
+    /// <summary><see cref="Gelu(Span{float})"/> on x[0..n) with the vector path given (a GEMM epilogue on a worker
+    /// thread passes its caller's path).</summary>
+    internal static void Gelu(float* x, int n, VectorPath path)
+    {
+        int done = path switch
         {
-            int done = VectorPaths.Active switch
-            {
-                VectorPath.Vector512 => GeluVector<Vector512<float>, Vector512<double>, Simd512>(p, x.Length),
-                VectorPath.Vector256 => GeluVector<Vector256<float>, Vector256<double>, Simd256>(p, x.Length),
-                VectorPath.Vector128 => GeluVector<Vector128<float>, Vector128<double>, Simd128>(p, x.Length),
-                _ => 0,
-            };
-            for (int i = done; i < x.Length; i++) p[i] = Gelu(p[i]);
-        }
+            VectorPath.Vector512 => GeluVector<Vector512<float>, Vector512<double>, Simd512>(x, n),
+            VectorPath.Vector256 => GeluVector<Vector256<float>, Vector256<double>, Simd256>(x, n),
+            VectorPath.Vector128 => GeluVector<Vector128<float>, Vector128<double>, Simd128>(x, n),
+            _ => 0,
+        };
+        for (int i = done; i < n; i++) x[i] = Gelu(x[i]);
     }
 
     /// <summary>GELU, tanh approximation (gelu_new, gelu_pytorch_tanh).</summary>
