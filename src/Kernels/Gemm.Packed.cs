@@ -204,9 +204,11 @@ public static unsafe partial class Gemm
                         }
                         else
                         {
-                            // last, partial panel: the tile goes to a scratch block, then its valid columns are merged
-                            Tile(rows, ai, panel, kLen, edge, PanelWidth, new PackedKernels.WriteBack(false, false, 1f, null, null, 0));
-                            MergeEdge(edge, rows, cols, ci, accumulate, final, biasJ, fuseResidual ? ri : null);
+                            // last, partial panel: through a scratch tile holding C's valid columns (so the sums run
+                            // in the same order as in a full panel); the epilogue then writes the valid columns back
+                            if (accumulate) CopyEdge(ci, ldc, edge, PanelWidth, rows, cols);
+                            Tile(rows, ai, panel, kLen, edge, PanelWidth, new PackedKernels.WriteBack(accumulate, false, 1f, null, null, 0));
+                            FinishEdge(edge, rows, cols, ci, final, biasJ, fuseResidual ? ri : null);
                         }
                         if (final && !fuseResidual) Activate(ci, rows, cols, ri);
                     }
@@ -252,16 +254,22 @@ public static unsafe partial class Gemm
             }
         }
 
-        /// <summary>The valid columns of a scratch tile into C, with the same operations and order as
-        /// <c>WriteRow</c>.</summary>
-        void MergeEdge(float* tile, int rows, int cols, float* ci, bool accumulate, bool final, float* biasJ, float* ri)
+        static void CopyEdge(float* from, nint ldFrom, float* to, nint ldTo, int rows, int cols)
+        {
+            for (int r = 0; r < rows; r++)
+                new ReadOnlySpan<float>(from + r * ldFrom, cols).CopyTo(new Span<float>(to + r * ldTo, cols));
+        }
+
+        /// <summary>The valid columns of a scratch tile into C, on the last K block through the epilogue (the same
+        /// operations in the same order as <c>WriteRow</c>).</summary>
+        void FinishEdge(float* tile, int rows, int cols, float* ci, bool final, float* biasJ, float* ri)
         {
             for (int r = 0; r < rows; r++)
             {
                 float* cr = ci + r * ldc, tr = tile + r * PanelWidth;
                 for (int j = 0; j < cols; j++)
                 {
-                    float v = accumulate ? cr[j] + tr[j] : tr[j];
+                    float v = tr[j];
                     if (final)
                     {
                         if (alpha != 1f) v *= alpha;

@@ -20,6 +20,9 @@ public static unsafe partial class Gemm
     /// </summary>
     internal static class PackedKernels
     {
+        /// <summary>Steps of p after which a tile adds its accumulators into C (bounds the length of float32 sums).</summary>
+        public const int KSub = 64;
+
         /// <summary>What a tile does after its K loop: add C (later K blocks), and on the last block the epilogue.</summary>
         public readonly struct WriteBack(bool accumulate, bool final, float alpha, float* bias, float* residual, nint ldr)
         {
@@ -68,68 +71,76 @@ public static unsafe partial class Gemm
             TOps.Store(c + w, v1);
         }
 
-    /// <summary>
-    /// TRows × (2 vectors) of C from a packed panel: for p in [0, k): C[r, :] += A[r, p] · panel[p, :] (one broadcast of
-    /// A[r, p], two FMAs per row), then one write-back per row (<see cref="WriteRow"/>). Rows beyond TRows compile away.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    public static void Tile<TV, TOps, TRows>(float* a, nint lda, float* b, int k, float* c, nint ldc, in WriteBack wb)
-        where TV : struct where TOps : struct, ISimdOps<TV> where TRows : struct, IConstant
-    {
-        int w = TOps.Count;
-        float* a0 = a;
-        float* a1 = a0 + lda;
-        float* a2 = a1 + lda;
-        float* a3 = a2 + lda;
-        float* a4 = a3 + lda;
-        float* a5 = a4 + lda;
-        float* a6 = a5 + lda;
-        float* a7 = a6 + lda;
-        float* a8 = a7 + lda;
-        float* a9 = a8 + lda;
-        float* a10 = a9 + lda;
-        float* a11 = a10 + lda;
-        TV c00 = TOps.Zero, c01 = TOps.Zero;
-        TV c10 = TOps.Zero, c11 = TOps.Zero;
-        TV c20 = TOps.Zero, c21 = TOps.Zero;
-        TV c30 = TOps.Zero, c31 = TOps.Zero;
-        TV c40 = TOps.Zero, c41 = TOps.Zero;
-        TV c50 = TOps.Zero, c51 = TOps.Zero;
-        TV c60 = TOps.Zero, c61 = TOps.Zero;
-        TV c70 = TOps.Zero, c71 = TOps.Zero;
-        TV c80 = TOps.Zero, c81 = TOps.Zero;
-        TV c90 = TOps.Zero, c91 = TOps.Zero;
-        TV c100 = TOps.Zero, c101 = TOps.Zero;
-        TV c110 = TOps.Zero, c111 = TOps.Zero;
-        for (int p = 0; p < k; p++, b += PanelWidth)
+        /// <summary>
+        /// TRows × (2 vectors) of C from a packed panel: for p in [0, k): C[r, :] += A[r, p] · panel[p, :] (one broadcast of
+        /// A[r, p], two FMAs per row), written back (<see cref="WriteRow"/>) after every <see cref="KSub"/> steps of p, so each
+        /// element of C is a sum of partial sums of at most 64 products (float32 error like the old 16-lane dot products, not
+        /// that of a 1536-term chain); the tile stays in L1 meanwhile. Rows beyond TRows compile away.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Tile<TV, TOps, TRows>(float* a, nint lda, float* b, int k, float* c, nint ldc, in WriteBack wb)
+            where TV : struct where TOps : struct, ISimdOps<TV> where TRows : struct, IConstant
         {
-            TV b0 = TOps.Load(b), b1 = TOps.Load(b + w);
-            if (TRows.Value > 0) { TV v = TOps.Create(a0[p]); c00 = TOps.MultiplyAdd(v, b0, c00); c01 = TOps.MultiplyAdd(v, b1, c01); }
-            if (TRows.Value > 1) { TV v = TOps.Create(a1[p]); c10 = TOps.MultiplyAdd(v, b0, c10); c11 = TOps.MultiplyAdd(v, b1, c11); }
-            if (TRows.Value > 2) { TV v = TOps.Create(a2[p]); c20 = TOps.MultiplyAdd(v, b0, c20); c21 = TOps.MultiplyAdd(v, b1, c21); }
-            if (TRows.Value > 3) { TV v = TOps.Create(a3[p]); c30 = TOps.MultiplyAdd(v, b0, c30); c31 = TOps.MultiplyAdd(v, b1, c31); }
-            if (TRows.Value > 4) { TV v = TOps.Create(a4[p]); c40 = TOps.MultiplyAdd(v, b0, c40); c41 = TOps.MultiplyAdd(v, b1, c41); }
-            if (TRows.Value > 5) { TV v = TOps.Create(a5[p]); c50 = TOps.MultiplyAdd(v, b0, c50); c51 = TOps.MultiplyAdd(v, b1, c51); }
-            if (TRows.Value > 6) { TV v = TOps.Create(a6[p]); c60 = TOps.MultiplyAdd(v, b0, c60); c61 = TOps.MultiplyAdd(v, b1, c61); }
-            if (TRows.Value > 7) { TV v = TOps.Create(a7[p]); c70 = TOps.MultiplyAdd(v, b0, c70); c71 = TOps.MultiplyAdd(v, b1, c71); }
-            if (TRows.Value > 8) { TV v = TOps.Create(a8[p]); c80 = TOps.MultiplyAdd(v, b0, c80); c81 = TOps.MultiplyAdd(v, b1, c81); }
-            if (TRows.Value > 9) { TV v = TOps.Create(a9[p]); c90 = TOps.MultiplyAdd(v, b0, c90); c91 = TOps.MultiplyAdd(v, b1, c91); }
-            if (TRows.Value > 10) { TV v = TOps.Create(a10[p]); c100 = TOps.MultiplyAdd(v, b0, c100); c101 = TOps.MultiplyAdd(v, b1, c101); }
-            if (TRows.Value > 11) { TV v = TOps.Create(a11[p]); c110 = TOps.MultiplyAdd(v, b0, c110); c111 = TOps.MultiplyAdd(v, b1, c111); }
+            int w = TOps.Count;
+            float* a0 = a;
+            float* a1 = a0 + lda;
+            float* a2 = a1 + lda;
+            float* a3 = a2 + lda;
+            float* a4 = a3 + lda;
+            float* a5 = a4 + lda;
+            float* a6 = a5 + lda;
+            float* a7 = a6 + lda;
+            float* a8 = a7 + lda;
+            float* a9 = a8 + lda;
+            float* a10 = a9 + lda;
+            float* a11 = a10 + lda;
+            for (int p0 = 0; ; p0 += KSub)
+            {
+                int pEnd = Math.Min(k, p0 + KSub);
+                TV c00 = TOps.Zero, c01 = TOps.Zero;
+                TV c10 = TOps.Zero, c11 = TOps.Zero;
+                TV c20 = TOps.Zero, c21 = TOps.Zero;
+                TV c30 = TOps.Zero, c31 = TOps.Zero;
+                TV c40 = TOps.Zero, c41 = TOps.Zero;
+                TV c50 = TOps.Zero, c51 = TOps.Zero;
+                TV c60 = TOps.Zero, c61 = TOps.Zero;
+                TV c70 = TOps.Zero, c71 = TOps.Zero;
+                TV c80 = TOps.Zero, c81 = TOps.Zero;
+                TV c90 = TOps.Zero, c91 = TOps.Zero;
+                TV c100 = TOps.Zero, c101 = TOps.Zero;
+                TV c110 = TOps.Zero, c111 = TOps.Zero;
+                for (int p = p0; p < pEnd; p++, b += PanelWidth)
+                {
+                    TV b0 = TOps.Load(b), b1 = TOps.Load(b + w);
+                    if (TRows.Value > 0) { TV v = TOps.Create(a0[p]); c00 = TOps.MultiplyAdd(v, b0, c00); c01 = TOps.MultiplyAdd(v, b1, c01); }
+                    if (TRows.Value > 1) { TV v = TOps.Create(a1[p]); c10 = TOps.MultiplyAdd(v, b0, c10); c11 = TOps.MultiplyAdd(v, b1, c11); }
+                    if (TRows.Value > 2) { TV v = TOps.Create(a2[p]); c20 = TOps.MultiplyAdd(v, b0, c20); c21 = TOps.MultiplyAdd(v, b1, c21); }
+                    if (TRows.Value > 3) { TV v = TOps.Create(a3[p]); c30 = TOps.MultiplyAdd(v, b0, c30); c31 = TOps.MultiplyAdd(v, b1, c31); }
+                    if (TRows.Value > 4) { TV v = TOps.Create(a4[p]); c40 = TOps.MultiplyAdd(v, b0, c40); c41 = TOps.MultiplyAdd(v, b1, c41); }
+                    if (TRows.Value > 5) { TV v = TOps.Create(a5[p]); c50 = TOps.MultiplyAdd(v, b0, c50); c51 = TOps.MultiplyAdd(v, b1, c51); }
+                    if (TRows.Value > 6) { TV v = TOps.Create(a6[p]); c60 = TOps.MultiplyAdd(v, b0, c60); c61 = TOps.MultiplyAdd(v, b1, c61); }
+                    if (TRows.Value > 7) { TV v = TOps.Create(a7[p]); c70 = TOps.MultiplyAdd(v, b0, c70); c71 = TOps.MultiplyAdd(v, b1, c71); }
+                    if (TRows.Value > 8) { TV v = TOps.Create(a8[p]); c80 = TOps.MultiplyAdd(v, b0, c80); c81 = TOps.MultiplyAdd(v, b1, c81); }
+                    if (TRows.Value > 9) { TV v = TOps.Create(a9[p]); c90 = TOps.MultiplyAdd(v, b0, c90); c91 = TOps.MultiplyAdd(v, b1, c91); }
+                    if (TRows.Value > 10) { TV v = TOps.Create(a10[p]); c100 = TOps.MultiplyAdd(v, b0, c100); c101 = TOps.MultiplyAdd(v, b1, c101); }
+                    if (TRows.Value > 11) { TV v = TOps.Create(a11[p]); c110 = TOps.MultiplyAdd(v, b0, c110); c111 = TOps.MultiplyAdd(v, b1, c111); }
+                }
+                var step = new WriteBack(wb.Accumulate || p0 > 0, wb.Final && pEnd >= k, wb.Alpha, wb.Bias, wb.Residual, wb.Ldr);
+                if (TRows.Value > 0) WriteRow<TV, TOps>(c + 0 * ldc, 0, c00, c01, step);
+                if (TRows.Value > 1) WriteRow<TV, TOps>(c + 1 * ldc, 1, c10, c11, step);
+                if (TRows.Value > 2) WriteRow<TV, TOps>(c + 2 * ldc, 2, c20, c21, step);
+                if (TRows.Value > 3) WriteRow<TV, TOps>(c + 3 * ldc, 3, c30, c31, step);
+                if (TRows.Value > 4) WriteRow<TV, TOps>(c + 4 * ldc, 4, c40, c41, step);
+                if (TRows.Value > 5) WriteRow<TV, TOps>(c + 5 * ldc, 5, c50, c51, step);
+                if (TRows.Value > 6) WriteRow<TV, TOps>(c + 6 * ldc, 6, c60, c61, step);
+                if (TRows.Value > 7) WriteRow<TV, TOps>(c + 7 * ldc, 7, c70, c71, step);
+                if (TRows.Value > 8) WriteRow<TV, TOps>(c + 8 * ldc, 8, c80, c81, step);
+                if (TRows.Value > 9) WriteRow<TV, TOps>(c + 9 * ldc, 9, c90, c91, step);
+                if (TRows.Value > 10) WriteRow<TV, TOps>(c + 10 * ldc, 10, c100, c101, step);
+                if (TRows.Value > 11) WriteRow<TV, TOps>(c + 11 * ldc, 11, c110, c111, step);
+                if (pEnd >= k) break;
+            }
         }
-        if (TRows.Value > 0) WriteRow<TV, TOps>(c + 0 * ldc, 0, c00, c01, wb);
-        if (TRows.Value > 1) WriteRow<TV, TOps>(c + 1 * ldc, 1, c10, c11, wb);
-        if (TRows.Value > 2) WriteRow<TV, TOps>(c + 2 * ldc, 2, c20, c21, wb);
-        if (TRows.Value > 3) WriteRow<TV, TOps>(c + 3 * ldc, 3, c30, c31, wb);
-        if (TRows.Value > 4) WriteRow<TV, TOps>(c + 4 * ldc, 4, c40, c41, wb);
-        if (TRows.Value > 5) WriteRow<TV, TOps>(c + 5 * ldc, 5, c50, c51, wb);
-        if (TRows.Value > 6) WriteRow<TV, TOps>(c + 6 * ldc, 6, c60, c61, wb);
-        if (TRows.Value > 7) WriteRow<TV, TOps>(c + 7 * ldc, 7, c70, c71, wb);
-        if (TRows.Value > 8) WriteRow<TV, TOps>(c + 8 * ldc, 8, c80, c81, wb);
-        if (TRows.Value > 9) WriteRow<TV, TOps>(c + 9 * ldc, 9, c90, c91, wb);
-        if (TRows.Value > 10) WriteRow<TV, TOps>(c + 10 * ldc, 10, c100, c101, wb);
-        if (TRows.Value > 11) WriteRow<TV, TOps>(c + 11 * ldc, 11, c110, c111, wb);
-    }
 
         /// <summary>
         /// The scalar path: rows × 32 columns of C from a packed panel, one float accumulator per element (multiply, then
@@ -140,25 +151,30 @@ public static unsafe partial class Gemm
             float* acc = stackalloc float[PanelWidth];
             for (int r = 0; r < rows; r++)
             {
-                float* ar = a + r * lda;
-                for (int j = 0; j < PanelWidth; j++) acc[j] = 0;
-                float* bp = b;
-                for (int p = 0; p < k; p++, bp += PanelWidth)
+                float* ar = a + r * lda, cr = c + r * ldc;
+                for (int p0 = 0; ; p0 += KSub)
                 {
-                    float arp = ar[p];
-                    for (int j = 0; j < PanelWidth; j++) acc[j] += arp * bp[j];
-                }
-                float* cr = c + r * ldc;
-                for (int j = 0; j < PanelWidth; j++)
-                {
-                    float v = wb.Accumulate ? cr[j] + acc[j] : acc[j];
-                    if (wb.Final)
+                    int pEnd = Math.Min(k, p0 + KSub);
+                    for (int j = 0; j < PanelWidth; j++) acc[j] = 0;
+                    float* bp = b + p0 * PanelWidth;
+                    for (int p = p0; p < pEnd; p++, bp += PanelWidth)
                     {
-                        if (wb.Alpha != 1f) v *= wb.Alpha;
-                        if (wb.Bias != null) v += wb.Bias[j];
-                        if (wb.Residual != null) v += wb.Residual[r * wb.Ldr + j];
+                        float arp = ar[p];
+                        for (int j = 0; j < PanelWidth; j++) acc[j] += arp * bp[j];
                     }
-                    cr[j] = v;
+                    bool accumulate = wb.Accumulate || p0 > 0, final = wb.Final && pEnd >= k;
+                    for (int j = 0; j < PanelWidth; j++)
+                    {
+                        float v = accumulate ? cr[j] + acc[j] : acc[j];
+                        if (final)
+                        {
+                            if (wb.Alpha != 1f) v *= wb.Alpha;
+                            if (wb.Bias != null) v += wb.Bias[j];
+                            if (wb.Residual != null) v += wb.Residual[r * wb.Ldr + j];
+                        }
+                        cr[j] = v;
+                    }
+                    if (pEnd >= k) break;
                 }
             }
         }

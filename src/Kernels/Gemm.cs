@@ -10,7 +10,7 @@ namespace MixLens.Kernels;
 /// <remarks>
 /// <para>Three layers, as in MLAS <c>sgemm.cpp</c>: the public entry point validates and picks the vector path once
 /// (<see cref="VectorPaths.Active"/>); the driver splits C into tiles and, when the product is large enough, runs the
-/// tiles on the thread pool; a register-blocked micro-kernel per ISA computes a few rows × columns of C
+/// tiles on <see cref="Parallelism.For"/> (at most <see cref="Parallelism.MaxThreads"/> threads); a register-blocked micro-kernel per ISA computes a few rows × columns of C
 /// (<c>Gemm.MicroKernels.cs</c>). There is no packing yet: B is read in place (e.g. straight from a memory-mapped
 /// weight file); the NT driver blocks K above 768 (blocks of 512) so a micro-kernel's operands stay in L1.</para>
 /// <para>Measured on the 2-core AVX-512 (Zen 4) dev machine, MatMulNT with M = 128 on the MiniLM shapes
@@ -76,7 +76,7 @@ public static unsafe partial class Gemm
         {
             var problem = new NtProblem(pa, lda, pb, ldb, pc, ldc, k, bias.IsEmpty ? null : pbias, VectorPaths.Active);
             if (parallel && ShouldParallelise(m, n, k))
-                Parallel.For(0, TileCount(m, n), t => { TileBounds(t, m, n, out int i0, out int i1, out int j0, out int j1); problem.Run(i0, i1, j0, j1); });
+                TileJob.Run(problem, default, m, n);
             else
                 problem.Run(0, m, 0, n);
         }
@@ -111,7 +111,7 @@ public static unsafe partial class Gemm
         {
             var problem = new NnProblem(pa, lda, pb, ldb, pc, ldc, k, VectorPaths.Active);
             if (parallel && ShouldParallelise(m, n, k))
-                Parallel.For(0, TileCount(m, n), t => { TileBounds(t, m, n, out int i0, out int i1, out int j0, out int j1); problem.Run(i0, i1, j0, j1); });
+                TileJob.Run(default, problem, m, n);
             else
                 problem.Run(0, m, 0, n);
         }
@@ -149,7 +149,35 @@ public static unsafe partial class Gemm
     // ---- driver: threading over tiles of C -------------------------------------------------------------------------
 
     static bool ShouldParallelise(int m, int n, int k)
-        => Environment.ProcessorCount > 1 && (long)m * n * Math.Max(k, 1) >= ParallelThreshold && TileCount(m, n) > 1;
+        => Parallelism.MaxThreads > 1 && (long)m * n * Math.Max(k, 1) >= ParallelThreshold && TileCount(m, n) > 1;
+
+    /// <summary>The tiles of one unpacked MatMulNT or MatMulNN call on <see cref="Parallelism.For"/>; one cached
+    /// instance per calling thread, so a call allocates nothing.</summary>
+    sealed class TileJob : IParallelBody
+    {
+        [ThreadStatic] static TileJob? t_cached;
+        NtProblem _nt;
+        NnProblem _nn;
+        bool _isNt, _inUse;
+        int _m, _n;
+
+        public static void Run(in NtProblem nt, in NnProblem nn, int m, int n)
+        {
+            var job = t_cached;
+            if (job is null || job._inUse) job = t_cached = new TileJob();
+            job._inUse = true;
+            (job._nt, job._nn, job._isNt, job._m, job._n) = (nt, nn, nt.IsSet, m, n);
+            try { Parallelism.For(TileCount(m, n), job); }
+            finally { job._inUse = false; job._nt = default; job._nn = default; }
+        }
+
+        public void Invoke(int t)
+        {
+            TileBounds(t, _m, _n, out int i0, out int i1, out int j0, out int j1);
+            if (_isNt) _nt.Run(i0, i1, j0, j1);
+            else _nn.Run(i0, i1, j0, j1);
+        }
+    }
 
     static int TileCount(int m, int n) => DivUp(m, TileRows) * DivUp(n, TileCols);
 
@@ -194,6 +222,9 @@ public static unsafe partial class Gemm
     /// <summary>Operands of one MatMulNT call, pinned; <see cref="Run"/> computes one tile of C.</summary>
     readonly struct NtProblem(float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int k, float* bias, VectorPath path)
     {
+        /// <summary>False for <c>default</c> (C is never null in a real problem).</summary>
+        public bool IsSet => c != null;
+
         public void Run(int i0, int i1, int j0, int j1)
         {
             switch (path)

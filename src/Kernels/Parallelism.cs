@@ -62,12 +62,13 @@ public static class Parallelism
     /// </summary>
     static class WorkerPool
     {
-        static readonly Lock s_gate = new();
+        /// <summary>1 while a loop runs (taken with a compare-exchange, so a nested loop on the same thread sees it too).</summary>
+        static int s_busy;
         static readonly List<Worker> s_workers = [];
         static readonly ManualResetEventSlim s_done = new(false);
         [ThreadStatic] static bool t_isWorker;
 
-        // the running loop (written under s_gate before the workers are woken)
+        // the running loop (written while s_busy is held, before the workers are woken)
         static IParallelBody? s_body;
         static int s_count;
         static int s_next;
@@ -76,7 +77,7 @@ public static class Parallelism
 
         public static bool TryRun(int count, IParallelBody body, int threads)
         {
-            if (t_isWorker || !s_gate.TryEnter()) return false;
+            if (t_isWorker || Interlocked.CompareExchange(ref s_busy, 1, 0) != 0) return false;
             try
             {
                 while (s_workers.Count < threads - 1) s_workers.Add(new Worker(s_workers.Count));
@@ -95,7 +96,7 @@ public static class Parallelism
             }
             finally
             {
-                s_gate.Exit();
+                Volatile.Write(ref s_busy, 0);
             }
         }
 
