@@ -21,6 +21,7 @@ public static class QuickBench
         Console.WriteLine($"vector path {VectorPaths.Active}, {Environment.ProcessorCount} logical cores, load average {LoadAverage()}");
         if (all || args.Contains("gemm")) Gemms();
         if (all || args.Contains("forward")) Forwards();
+        if (args.Contains("profile")) Profile();
         Console.WriteLine($"load average {LoadAverage()}");
     }
 
@@ -29,7 +30,8 @@ public static class QuickBench
         const int M = 128;
         var rnd = new Random(42);
         Console.WriteLine("GEMM y = x Wᵀ + b, M = 128 (GFLOP/s, median)");
-        Console.WriteLine($"{"N x K",-10} {"threads",7} {"GFLOP/s",9}");
+        Console.WriteLine("GFLOP/s = 2·M·N·K / time: median and best wall-clock batch, and per CPU-second (all threads' CPU time)");
+        Console.WriteLine($"{"N x K",-10} {"threads",7} {"median",7} {"best",7} {"per-cpu",7}");
         foreach (var (n, k) in Shapes)
         {
             var a = Random(rnd, M * k);
@@ -39,8 +41,9 @@ public static class QuickBench
             foreach (var (name, gemm) in GemmUnderTest.Variants(w, bias, n, k))
                 foreach (int threads in new[] { 1, Environment.ProcessorCount })
                 {
-                    double seconds = Median(() => gemm(a, c, M, threads), targetSeconds: 0.25);
-                    Console.WriteLine($"{n + "x" + k,-10} {threads,7} {2.0 * M * n * k / seconds / 1e9,9:F1}  {name}");
+                    var t = Time(() => gemm(a, c, M, threads), targetSeconds: 0.25);
+                    double flop = 2.0 * M * n * k / 1e9;
+                    Console.WriteLine($"{n + "x" + k,-10} {threads,7} {flop / t.Median,7:F1} {flop / t.Min,7:F1} {flop / t.Cpu,7:F1}  {name}");
                 }
         }
     }
@@ -49,11 +52,12 @@ public static class QuickBench
     {
         using var model = EncoderModel.Load(SharedPaths.Model("all-MiniLM-L6-v2"));
         string text = string.Join(' ', Enumerable.Repeat("the quick brown fox jumps over the lazy dog", 64));
-        Console.WriteLine("Forward all-MiniLM-L6-v2, batch 1 (ms, median; bytes allocated per call, all threads)");
-        Console.WriteLine($"{"tokens",6} {"threads",7} {"ms",8} {"allocated",12}");
+        Console.WriteLine("Forward all-MiniLM-L6-v2, batch 1: ms per call (median and best wall-clock batch, CPU ms of all threads); bytes allocated per call (all threads)");
+        Console.WriteLine($"{"tokens",6} {"threads",7} {"median",8} {"best",8} {"cpu",8} {"allocated",12}");
         foreach (int tokens in new[] { 16, 128 })
         {
             var input = EncoderInput.From(model.Tokenizer.Encode(text, maxLength: tokens));
+            for (int i = 0; i < 200; i++) model.Encoder.Forward(input);   // every method past tiered compilation
             foreach (int threads in new[] { 1, Environment.ProcessorCount })
             {
                 using var _ = GemmUnderTest.Threads(threads);
@@ -61,30 +65,89 @@ public static class QuickBench
                 long before = GC.GetTotalAllocatedBytes(true);
                 model.Encoder.Forward(input);
                 long allocated = GC.GetTotalAllocatedBytes(true) - before;
-                double seconds = Median(() => model.Encoder.Forward(input), targetSeconds: 0.4);
-                Console.WriteLine($"{tokens,6} {threads,7} {seconds * 1e3,8:F2} {allocated,12:N0}");
+                var t = Time(() => model.Encoder.Forward(input), targetSeconds: 0.4);
+                Console.WriteLine($"{tokens,6} {threads,7} {t.Median * 1e3,8:F2} {t.Min * 1e3,8:F2} {t.Cpu * 1e3,8:F2} {allocated,12:N0}");
             }
         }
     }
 
-    /// <summary>Median over 7 batches of the seconds one call takes; each batch runs about targetSeconds / 7.</summary>
-    static double Median(Action call, double targetSeconds)
+    /// <summary>The kernels of one MiniLM layer at T tokens, timed one by one on 1 thread (CPU ms per call).</summary>
+    static void Profile()
+    {
+        Parallelism.MaxThreads = 1;
+        var rnd = new Random(1);
+        const int d = 384, f = 1536;
+        foreach (int T in new[] { 16, 128 })
+        {
+            var x = Random(rnd, T * d);
+            var x2 = Random(rnd, T * d);
+            var h = Random(rnd, T * f);
+            var y = new float[T * f];
+            var wd = PackedMatrix.FromTransposed(Random(rnd, d * d), d, d);
+            var wIn = PackedMatrix.FromTransposed(Random(rnd, f * d), f, d);
+            var wOut = PackedMatrix.FromTransposed(Random(rnd, d * f), d, f);
+            var bd = Random(rnd, d);
+            var bf = Random(rnd, f);
+            var gamma = Random(rnd, d);
+            var scores = Random(rnd, 12 * T * T);
+            var parts = new (string, Action)[]
+            {
+                ("4 x Linear d->d (+bias)", () => { for (int i = 0; i < 4; i++) Gemm.MatMul(x, d, wd, y, d, T, new GemmEpilogue { Bias = bd }); }),
+                ("Linear d->f +bias+GELU", () => Gemm.MatMul(x, d, wIn, y, f, T, new GemmEpilogue { Bias = bf, Activation = GemmActivation.Gelu })),
+                ("Linear d->f +bias", () => Gemm.MatMul(x, d, wIn, y, f, T, new GemmEpilogue { Bias = bf })),
+                ("Linear f->d +bias+residual", () => Gemm.MatMul(h, f, wOut, y, d, T, new GemmEpilogue { Bias = bd, Residual = x, ResidualStride = d })),
+                ("2 x LayerNorm", () => { LayerNorm.Forward(x, gamma, bd, 1e-12f, y.AsSpan(0, T * d), T, d); LayerNorm.Forward(x, gamma, bd, 1e-12f, y.AsSpan(0, T * d), T, d); }),
+                ("softmax 12 x T x T", () => Softmax.Rows(scores, 12 * T, T)),
+                ("12 x (pack K_h, S = Q Kᵀ, pack V_h, A V)", () =>
+                {
+                    var kp = new float[Gemm.PackedSize(T, 32)];
+                    var vp = new float[Gemm.PackedSize(32, T)];
+                    for (int hd = 0; hd < 12; hd++)
+                    {
+                        Gemm.PackTransposed(x.AsSpan(hd * 32), d, T, 32, kp);
+                        Gemm.MatMulPacked(x2.AsSpan(hd * 32), d, kp, T, 32, scores, T, T, parallel: false);
+                        Gemm.Pack(x.AsSpan(hd * 32), d, T, 32, vp);
+                        Gemm.MatMulPacked(scores, T, vp, 32, T, y.AsSpan(hd * 32), d, T, parallel: false);
+                    }
+                }),
+            };
+            Console.WriteLine($"one layer's kernels at T = {T}, 1 thread: CPU µs per call");
+            foreach (var (name, call) in parts)
+            {
+                var t = Time(call, targetSeconds: 0.3);
+                Console.WriteLine($"  {name,-42} {t.Cpu * 1e6,9:F1} (best wall {t.Min * 1e6:F1})");
+            }
+        }
+        Parallelism.MaxThreads = 0;
+    }
+
+    /// <summary>
+    /// Seconds per call over 7 batches of about targetSeconds / 7 each: the median and the minimum of the wall-clock
+    /// time, and the process CPU time per call (all threads) of the median batch, which a loaded machine inflates less
+    /// (time spent descheduled does not count).
+    /// </summary>
+    static (double Median, double Min, double Cpu) Time(Action call, double targetSeconds)
     {
         var clock = Stopwatch.StartNew();
-        while (clock.Elapsed.TotalSeconds < 0.2) call();   // past tiered compilation
+        while (clock.Elapsed.TotalSeconds < 1.0) call();   // past tiered compilation
         clock.Restart();
         call();
         double once = Math.Max(clock.Elapsed.TotalSeconds, 1e-6);
         int reps = Math.Max(1, (int)(targetSeconds / 7 / once));
-        var times = new double[7];
+        var times = new (double Wall, double Cpu)[7];
+        var process = Process.GetCurrentProcess();
         for (int b = 0; b < times.Length; b++)
         {
+            process.Refresh();
+            var cpu0 = process.TotalProcessorTime;
             clock.Restart();
             for (int r = 0; r < reps; r++) call();
-            times[b] = clock.Elapsed.TotalSeconds / reps;
+            double wall = clock.Elapsed.TotalSeconds / reps;
+            process.Refresh();
+            times[b] = (wall, (process.TotalProcessorTime - cpu0).TotalSeconds / reps);
         }
         Array.Sort(times);
-        return times[times.Length / 2];
+        return (times[times.Length / 2].Wall, times[0].Wall, times[times.Length / 2].Cpu);
     }
 
     static float[] Random(Random rnd, int length)
