@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using MixLens.Kernels.Internal;
@@ -11,8 +12,11 @@ namespace MixLens.Kernels;
 /// <para>Three layers, as in MLAS <c>sgemm.cpp</c>: the public entry point validates and picks the vector path once
 /// (<see cref="VectorPaths.Active"/>); the driver splits C into tiles and, when the product is large enough, runs the
 /// tiles on <see cref="Parallelism.For"/> (at most <see cref="Parallelism.MaxThreads"/> threads); a register-blocked micro-kernel per ISA computes a few rows × columns of C
-/// (<c>Gemm.MicroKernels.cs</c>). There is no packing yet: B is read in place (e.g. straight from a memory-mapped
-/// weight file); the NT driver blocks K above 768 (blocks of 512) so a micro-kernel's operands stay in L1.</para>
+/// (<c>Gemm.MicroKernels.cs</c>). MatMulNT and MatMulNN read B in place (e.g. straight from a memory-mapped weight
+/// file); the NT driver blocks K above 768 (blocks of 512) so a micro-kernel's operands stay in L1. MatMulNT with a
+/// tall A (256 rows or more) packs B into pooled memory and runs the packed GEMM instead. Weights used again and again
+/// are packed once (<see cref="PackedMatrix"/>) and multiplied with <c>MatMul</c> (<c>Gemm.Packed.cs</c>), whose
+/// epilogue also fuses bias, activation and residual.</para>
 /// <para>Measured on the 2-core AVX-512 (Zen 4) dev machine, MatMulNT with M = 128 on the MiniLM shapes
 /// (N×K = 384×384, 1536×384, 384×1536): 90–100 GFLOP/s on one thread, 160–180 GFLOP/s on two when the second core was
 /// free; the Vector256 path reached ~85 GFLOP/s on one thread (384×384). bench/Kernels/GemmBenchmarks.cs measures it.</para>
@@ -71,6 +75,18 @@ public static unsafe partial class Gemm
         ValidateNoOverlap(op, c, cUsed, a, aUsed, nameof(a));
         ValidateNoOverlap(op, c, cUsed, b, bUsed, nameof(b));
         if (m == 0 || n == 0) return;
+        if (PackOnTheFly(m, n, k))
+        {
+            // tall A (e.g. Value Zeroing's n² perturbation rows): packing B costs n·k copies against m·n·k multiply-adds
+            var packed = ArrayPool<float>.Shared.Rent((int)PackedSize(n, k));
+            try
+            {
+                PackTransposed(b, ldb, n, k, packed);
+                MatMulPacked(a, lda, packed, n, k, c, ldc, m, new GemmEpilogue { Bias = bias }, parallel);
+            }
+            finally { ArrayPool<float>.Shared.Return(packed); }
+            return;
+        }
 
         fixed (float* pa = a, pb = b, pc = c, pbias = bias)
         {
@@ -147,6 +163,14 @@ public static unsafe partial class Gemm
     }
 
     // ---- driver: threading over tiles of C -------------------------------------------------------------------------
+
+    /// <summary>Whether MatMulNT packs B and runs the packed GEMM: A has at least <see cref="PackOnTheFlyRows"/> rows (so
+    /// packing is at most 1/256 of the work) and the product is large enough to be split over threads.</summary>
+    static bool PackOnTheFly(int m, int n, int k)
+        => m >= PackOnTheFlyRows && (long)m * n * k >= ParallelThreshold && PackedSize(n, k) <= Array.MaxLength;
+
+    /// <summary>Rows of A from which MatMulNT packs B on the fly.</summary>
+    const int PackOnTheFlyRows = 256;
 
     static bool ShouldParallelise(int m, int n, int k)
         => Parallelism.MaxThreads > 1 && (long)m * n * Math.Max(k, 1) >= ParallelThreshold && TileCount(m, n) > 1;

@@ -145,6 +145,16 @@ public class PackedGemmTests
         Assert.Equal(serial, oneThread);
     }
 
+    /// <summary>MatMulNT with 256 rows or more packs B on the fly and runs the packed GEMM.</summary>
+    [Theory, MemberData(nameof(Paths))]
+    public void MatMulNT_TallA_PacksOnTheFlyAndMatchesReferenceExactly(VectorPath path)
+    {
+        using var _ = VectorPaths.LimitForCurrentThread(path);
+        GemmCheck.NT(300, 65, 800, withBias: true, parallel: true, padA: 1, padB: 2, padC: 3, seed: 5, GemmCheck.Data.Integers);
+        GemmCheck.NT(257, 33, 97, withBias: false, parallel: false, padA: 0, padB: 0, padC: 1, seed: 6, GemmCheck.Data.Integers);
+        GemmCheck.NT(256, 40, 384, withBias: true, parallel: true, padA: 0, padB: 0, padC: 0, seed: 7, GemmCheck.Data.Floats);
+    }
+
     [Fact]
     public void MatMul_ResidualIsCItself_AddsInPlace()
     {
