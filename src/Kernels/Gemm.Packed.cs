@@ -150,19 +150,6 @@ public static unsafe partial class Gemm
         }
     }
 
-    /// <summary>Rows of A per copied K block (a multiple of every tile height): 96 × (512 + 16) floats = 198 KiB.</summary>
-    const int CopyRows = 96;
-
-    [ThreadStatic] static float[]? t_aScratch;
-
-    /// <summary>This thread's scratch for copied blocks of A (grown once, then reused; pinned, so the pointer stays valid).</summary>
-    static float* AScratch(nint length)
-    {
-        if (t_aScratch is null || t_aScratch.Length < length)
-            t_aScratch = GC.AllocateUninitializedArray<float>((int)Math.Max(length, CopyRows * (KBlockTarget + 16)), pinned: true);
-        return (float*)Unsafe.AsPointer(ref t_aScratch[0]);
-    }
-
     /// <summary>Threads worth using for m·n·k multiply-adds: one per <see cref="WorkPerThread"/>, at most MaxThreads.</summary>
     static int ThreadsFor(int m, int n, int k)
     {
@@ -178,9 +165,8 @@ public static unsafe partial class Gemm
 
     /// <summary>
     /// One packed GEMM call's operands, pinned. <see cref="Run"/> computes rows [i0, i1) × panels [jp0, jp1) of C:
-    /// for each K block, for each panel, for each tile of rows: one micro-kernel call (the BLIS loop order; A's rows are
-    /// read in place as broadcasts, except in K-blocked products, see <see cref="Run"/>; a K block of A, rows × kc,
-    /// stays in L2 across panels).
+    /// for each K block, for each panel, for each tile of rows: one micro-kernel call (the BLIS loop order without an A
+    /// copy: A's rows stay in place and are read as broadcasts; a K block of A, rows × kc, stays in L2 across panels).
     /// </summary>
     readonly struct PackedProblem(float* a, nint lda, float* b, int n, int k, float* c, nint ldc, float alpha, float* bias,
         GemmActivation activation, float* residual, nint ldr, VectorPath path)
@@ -194,17 +180,6 @@ public static unsafe partial class Gemm
 
         public void Run(int i0, int i1, int jp0, int jp1)
         {
-            // K-blocked products (k > 768) copy each K block of A, CopyRows rows at a time, into per-thread scratch
-            // with a padded stride: A's own stride is then long and often a multiple of 4 KiB (k = 3072: 12 KiB), which
-            // puts all 12 rows of a tile in one L1 set, where they evict each other at every step of p
-            bool copyA = k > KBlockWhole;
-            int chunk = copyA ? CopyRows : i1 - i0;
-            for (int ic = i0; ic < i1; ic += chunk)
-                RunRows(ic, Math.Min(i1, ic + chunk), jp0, jp1, copyA);
-        }
-
-        void RunRows(int i0, int i1, int jp0, int jp1, bool copyA)
-        {
             int panels = DivUp(n, PanelWidth), kc = KBlockSize(k), mr = TileRows;
             float* edge = stackalloc float[TileRows512 * PanelWidth];
             bool fuseResidual = activation == GemmActivation.None;
@@ -213,17 +188,6 @@ public static unsafe partial class Gemm
                 int kLen = Math.Min(kc, k - p0);
                 bool accumulate = p0 > 0, final = p0 + kLen >= k;
                 float* block = b + (nint)p0 * panels * PanelWidth;
-                // A[i0..i1, p0..p0+kLen): in place, or copied with stride kLen + 16
-                float* aBlock = a + i0 * lda + p0;
-                nint ldab = lda;
-                if (copyA)
-                {
-                    ldab = kLen + 16;
-                    float* copy = AScratch((i1 - i0) * ldab);
-                    for (int r = 0; r < i1 - i0; r++)
-                        new ReadOnlySpan<float>(aBlock + r * lda, kLen).CopyTo(new Span<float>(copy + r * ldab, kLen));
-                    aBlock = copy;
-                }
                 for (int jp = jp0; jp < jp1; jp++)
                 {
                     float* panel = block + (nint)jp * kLen * PanelWidth;
@@ -232,18 +196,18 @@ public static unsafe partial class Gemm
                     for (int i = i0; i < i1; i += mr)
                     {
                         int rows = Math.Min(mr, i1 - i);
-                        float* ai = aBlock + (i - i0) * ldab, ci = c + i * ldc + j0;
+                        float* ai = a + i * lda + p0, ci = c + i * ldc + j0;
                         float* ri = residual == null ? null : residual + i * ldr + j0;
                         if (cols == PanelWidth)
                         {
-                            Tile(rows, ai, ldab, panel, kLen, ci, ldc, new PackedKernels.WriteBack(accumulate, final, alpha, biasJ, fuseResidual ? ri : null, ldr));
+                            Tile(rows, ai, panel, kLen, ci, ldc, new PackedKernels.WriteBack(accumulate, final, alpha, biasJ, fuseResidual ? ri : null, ldr));
                         }
                         else
                         {
                             // last, partial panel: through a scratch tile holding C's valid columns (so the sums run
                             // in the same order as in a full panel); the epilogue then writes the valid columns back
                             if (accumulate) CopyEdge(ci, ldc, edge, PanelWidth, rows, cols);
-                            Tile(rows, ai, ldab, panel, kLen, edge, PanelWidth, new PackedKernels.WriteBack(accumulate, false, 1f, null, null, 0));
+                            Tile(rows, ai, panel, kLen, edge, PanelWidth, new PackedKernels.WriteBack(accumulate, false, 1f, null, null, 0));
                             FinishEdge(edge, rows, cols, ci, final, biasJ, fuseResidual ? ri : null);
                         }
                         if (final && !fuseResidual) Activate(ci, rows, cols, ri);
@@ -253,19 +217,19 @@ public static unsafe partial class Gemm
             }
         }
 
-        void Tile(int rows, float* ai, nint lda, float* panel, int kLen, float* ci, nint ldci, in PackedKernels.WriteBack wb)
+        void Tile(int rows, float* ai, float* panel, int kLen, float* ci, nint ldci, in PackedKernels.WriteBack wb)
         {
             switch (path)
             {
-                case VectorPath.Vector512: Columns<Vector512<float>, Simd512>(rows, ai, lda, panel, kLen, ci, ldci, wb); break;
-                case VectorPath.Vector256: Columns<Vector256<float>, Simd256>(rows, ai, lda, panel, kLen, ci, ldci, wb); break;
-                case VectorPath.Vector128: Columns<Vector128<float>, Simd128>(rows, ai, lda, panel, kLen, ci, ldci, wb); break;
+                case VectorPath.Vector512: Columns<Vector512<float>, Simd512>(rows, ai, panel, kLen, ci, ldci, wb); break;
+                case VectorPath.Vector256: Columns<Vector256<float>, Simd256>(rows, ai, panel, kLen, ci, ldci, wb); break;
+                case VectorPath.Vector128: Columns<Vector128<float>, Simd128>(rows, ai, panel, kLen, ci, ldci, wb); break;
                 default: PackedKernels.TileScalar(rows, ai, lda, panel, kLen, ci, ldci, wb); break;
             }
         }
 
         /// <summary>A panel in column steps of two vectors (one step for Vector512).</summary>
-        void Columns<TV, TOps>(int rows, float* ai, nint lda, float* panel, int kLen, float* ci, nint ldci, in PackedKernels.WriteBack wb)
+        void Columns<TV, TOps>(int rows, float* ai, float* panel, int kLen, float* ci, nint ldci, in PackedKernels.WriteBack wb)
             where TV : struct where TOps : struct, ISimdOps<TV>
         {
             for (int j = 0; j < PanelWidth; j += 2 * TOps.Count)
