@@ -22,6 +22,7 @@ public static class QuickBench
         if (all || args.Contains("gemm")) Gemms();
         if (all || args.Contains("forward")) Forwards();
         if (args.Contains("profile")) Profile();
+        if (args.Contains("pool")) Pool();
         Console.WriteLine($"load average {LoadAverage()}");
     }
 
@@ -68,6 +69,30 @@ public static class QuickBench
                 var t = Time(() => model.Encoder.Forward(input), targetSeconds: 0.4);
                 Console.WriteLine($"{tokens,6} {threads,7} {t.Median * 1e3,8:F2} {t.Min * 1e3,8:F2} {t.Cpu * 1e3,8:F2} {allocated,12:N0}");
             }
+        }
+    }
+
+    /// <summary>Spinning tasks on <see cref="Parallelism.For"/>: which threads took part, and the wall time against the work.</summary>
+    static void Pool()
+    {
+        var body = new Spinner();
+        for (int round = 0; round < 3; round++)
+        {
+            body.Threads.Clear();
+            var clock = Stopwatch.StartNew();
+            Parallelism.For(8, body);
+            Console.WriteLine($"pool: 8 tasks of 50 ms on {body.Threads.Count} threads took {clock.Elapsed.TotalMilliseconds:F0} ms (MaxThreads {Parallelism.MaxThreads})");
+        }
+    }
+
+    sealed class Spinner : IParallelBody
+    {
+        public readonly System.Collections.Concurrent.ConcurrentDictionary<int, int> Threads = new();
+        public void Invoke(int index)
+        {
+            Threads.AddOrUpdate(Environment.CurrentManagedThreadId, 1, (_, v) => v + 1);
+            var clock = Stopwatch.StartNew();
+            while (clock.ElapsedMilliseconds < 50) { }
         }
     }
 
