@@ -11,20 +11,25 @@ namespace MixLens.Kernels;
 /// <remarks>
 /// <para>Three layers, as in MLAS <c>sgemm.cpp</c>: the public entry point validates and picks the vector path once
 /// (<see cref="VectorPaths.Active"/>); the driver splits C into tiles and, when the product is large enough, runs the
-/// tiles on <see cref="Parallelism.For"/> (at most <see cref="Parallelism.MaxThreads"/> threads); a register-blocked micro-kernel per ISA computes a few rows × columns of C
-/// (<c>Gemm.MicroKernels.cs</c>). MatMulNT and MatMulNN read B in place (e.g. straight from a memory-mapped weight
+/// tiles on <see cref="Parallelism.For"/> (at most <see cref="Parallelism.MaxThreads"/> threads); a register-blocked
+/// micro-kernel per ISA computes a few rows × columns of C (<c>Gemm.MicroKernels.cs</c>, <c>Gemm.PackedKernels.cs</c>). MatMulNT and MatMulNN read B in place (e.g. straight from a memory-mapped weight
 /// file); the NT driver blocks K above 768 (blocks of 512) so a micro-kernel's operands stay in L1. MatMulNT with a
 /// tall A (256 rows or more) packs B into pooled memory and runs the packed GEMM instead. Weights used again and again
 /// are packed once (<see cref="PackedMatrix"/>) and multiplied with <c>MatMul</c> (<c>Gemm.Packed.cs</c>), whose
 /// epilogue also fuses bias, activation and residual.</para>
 /// <para>Measured on the 2-core AVX-512 (Zen 4) dev machine, MatMulNT with M = 128 on the MiniLM shapes
 /// (N×K = 384×384, 1536×384, 384×1536): 90–100 GFLOP/s on one thread, 160–180 GFLOP/s on two when the second core was
-/// free; the Vector256 path reached ~85 GFLOP/s on one thread (384×384). bench/Kernels/GemmBenchmarks.cs measures it.</para>
+/// free; the Vector256 path reached ~85 GFLOP/s on one thread (384×384). The packed GEMM on the same shapes: 105–112
+/// GFLOP per CPU-second on one thread (bench/RESULTS.md, 2026-12-07). bench/Kernels/GemmBenchmarks.cs and
+/// <c>bench -- quick gemm</c> measure both.</para>
 /// <code>
 ///   MatMulNT: C[i,j] = Σ_p A[i,p]·B[j,p] (+ bias[j])     A [m, k] lda    B [n, k] ldb   (B = Linear weight [out, in])
 ///   MatMulNN: C[i,j] = Σ_p A[i,p]·B[p,j]                  A [m, k] lda    B [k, n] ldb
+///   MatMul:   C[i,j] = act(α·Σ_p A[i,p]·B[p,j] + bias[j]) + R[i,j]      B packed (PackedMatrix, or Pack/PackTransposed)
 ///                                                         C [m, n] ldc, overwritten
 /// </code>
+/// <para>The naive references (<see cref="ReferenceNT"/>, <see cref="ReferenceNN"/>, float64 sums) stay beside the fast
+/// paths; tests/Kernels compares every path with them on odd shapes.</para>
 /// <para>Accumulation is float32 with FMA where the hardware has it. Results can differ in the last bits between
 /// vector paths and machines (different summation order), not between runs on one machine. Only the m×n elements of C
 /// are written; elements of a row beyond n (the rest of the leading dimension) are left untouched, so callers may
