@@ -56,38 +56,51 @@ public static class Parallelism
     }
 
     /// <summary>
-    /// The workers: background threads that sleep on their own semaphore between loops. A loop publishes the body,
-    /// the task count and a shared task counter, wakes the workers it needs, works itself, and waits until every woken
-    /// worker has finished.
+    /// The workers: background threads that wait between loops, first spinning for <see cref="SpinMicroseconds"/> (the
+    /// next GEMM of a forward pass usually starts within that time, and a spinning worker starts at once), then asleep on
+    /// their own semaphore. A loop publishes the body, the task count and a shared task counter, then a new generation
+    /// number together with how many workers take part; it wakes those that sleep, works itself, and waits until every
+    /// participating worker has finished.
     /// </summary>
     static class WorkerPool
     {
+        /// <summary>How long an idle worker spins before it sleeps (ONNX Runtime's workers also spin between ops).</summary>
+        const int SpinMicroseconds = 50;
+        static readonly long s_spinTicks = System.Diagnostics.Stopwatch.Frequency * SpinMicroseconds / 1_000_000;
+
         /// <summary>1 while a loop runs (taken with a compare-exchange, so a nested loop on the same thread sees it too).</summary>
         static int s_busy;
         static readonly List<Worker> s_workers = [];
         static readonly ManualResetEventSlim s_done = new(false);
         [ThreadStatic] static bool t_isWorker;
 
-        // the running loop (written while s_busy is held, before the workers are woken)
+        // the running loop (written while s_busy is held, before s_loop announces it)
         static IParallelBody? s_body;
         static int s_count;
         static int s_next;
         static int s_pending;
         static ExceptionDispatchInfo? s_error;
+        static int s_generation;
+        /// <summary>(generation &lt;&lt; 32) | participating workers, read by the workers as one value, so a worker
+        /// always sees the participant count of the generation it sees.</summary>
+        static long s_loop;
 
         public static bool TryRun(int count, IParallelBody body, int threads)
         {
             if (t_isWorker || Interlocked.CompareExchange(ref s_busy, 1, 0) != 0) return false;
             try
             {
-                while (s_workers.Count < threads - 1) s_workers.Add(new Worker(s_workers.Count));
+                int workers = threads - 1;
+                while (s_workers.Count < workers) s_workers.Add(new Worker(s_workers.Count, s_generation));
                 s_body = body;
                 s_count = count;
                 s_next = 0;
                 s_error = null;
-                s_pending = threads - 1;
+                s_pending = workers;
                 s_done.Reset();
-                for (int w = 0; w < threads - 1; w++) s_workers[w].Wake();
+                s_generation++;
+                Interlocked.Exchange(ref s_loop, ((long)s_generation << 32) | (uint)workers);   // full fence: publishes the loop
+                for (int w = 0; w < workers; w++) s_workers[w].WakeIfAsleep();
                 Work();
                 s_done.Wait();
                 s_body = null;
@@ -123,25 +136,63 @@ public static class Parallelism
         sealed class Worker
         {
             readonly SemaphoreSlim _wake = new(0);
+            readonly int _index;
+            int _seen;
+            /// <summary>1 while the worker is (about to be) asleep on <see cref="_wake"/>; whoever swaps it back to 0
+            /// owns the wake-up: the loop releases the semaphore, or the worker itself goes on without waiting.</summary>
+            int _asleep;
 
-            public Worker(int index)
+            public Worker(int index, int generation)
             {
+                _index = index;
+                _seen = generation;
                 var thread = new Thread(Loop) { IsBackground = true, Name = $"MixLens kernel worker {index + 1}" };
                 thread.Start();
             }
 
-            public void Wake() => _wake.Release();
+            public void WakeIfAsleep()
+            {
+                if (Interlocked.Exchange(ref _asleep, 0) == 1) _wake.Release();
+            }
 
             void Loop()
             {
                 t_isWorker = true;
                 while (true)
                 {
-                    _wake.Wait();
+                    WaitForNextLoop();
+                    long loop = Volatile.Read(ref s_loop);
+                    _seen = (int)(loop >> 32);
+                    if (_index >= (int)(uint)loop) continue;   // not needed in this loop
                     Work();
                     if (Interlocked.Decrement(ref s_pending) == 0) s_done.Set();
                 }
             }
+
+            /// <summary>Returns once a generation after <see cref="_seen"/> has been announced.</summary>
+            void WaitForNextLoop()
+            {
+                long spinUntil = System.Diagnostics.Stopwatch.GetTimestamp() + s_spinTicks;
+                while (Generation() == _seen)
+                {
+                    if (System.Diagnostics.Stopwatch.GetTimestamp() < spinUntil)
+                    {
+                        Thread.SpinWait(20);
+                        continue;
+                    }
+                    Interlocked.Exchange(ref _asleep, 1);   // full fence before the re-check (pairs with the loop's publish)
+                    if (Generation() != _seen)
+                    {
+                        // a loop started meanwhile: if it already swapped _asleep back, it released the semaphore too
+                        if (Interlocked.Exchange(ref _asleep, 0) == 0) _wake.Wait();
+                        return;
+                    }
+                    _wake.Wait();
+                    return;
+                }
+            }
+
+            static int Generation() => (int)(Volatile.Read(ref s_loop) >> 32);
         }
     }
 }

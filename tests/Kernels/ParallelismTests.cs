@@ -80,3 +80,36 @@ public class ParallelismTests
         finally { Parallelism.MaxThreads = before; }
     }
 }
+
+public class ParallelismStressTests
+{
+    sealed class Counter : IParallelBody
+    {
+        public int Calls;
+        public void Invoke(int index) => Interlocked.Increment(ref Calls);
+    }
+
+    /// <summary>Many short loops back to back, with the thread count changing, some right after a pause (workers
+    /// asleep) and most while they still spin: every loop runs every index exactly once and none hangs.</summary>
+    [Fact]
+    public void For_ManyShortLoopsWithChangingThreadCounts_RunEveryIndexOnce()
+    {
+        var body = new Counter();
+        long expected = 0;
+        var rnd = new Random(3);
+        int before = Parallelism.MaxThreads;
+        try
+        {
+            Parallelism.MaxThreads = 4;   // three workers, also on a 2-core machine
+            for (int loop = 0; loop < 20_000; loop++)
+            {
+                int count = rnd.Next(0, 9), threads = rnd.Next(1, 5);
+                if (loop % 2000 == 0) Thread.Sleep(2);
+                Parallelism.For(count, body, threads);
+                expected += count;
+                Assert.Equal(expected, body.Calls);
+            }
+        }
+        finally { Parallelism.MaxThreads = before; }
+    }
+}
