@@ -32,15 +32,28 @@ internal sealed class ForwardWorkspace
         Grow(ref Hidden[0], tokens * d); Grow(ref Hidden[1], tokens * d);
     }
 
+    /// <summary>Bytes held by the buffers.</summary>
+    public long Bytes => sizeof(float) * ((long)Query.Length + Key.Length + Value.Length + Context.Length + AttentionOutput.Length
+        + AttentionResidual.Length + AttentionNorm.Length + Intermediate.Length + FfnOutput.Length + FfnResidual.Length
+        + Hidden[0].Length + Hidden[1].Length);
+
     static void Grow(ref float[] buffer, int length)
     {
         if (buffer.Length < length) buffer = GC.AllocateUninitializedArray<float>(length);
     }
 }
 
-/// <summary>The idle <see cref="ForwardWorkspace"/>s of one encoder (one per forward that ran concurrently, at most).</summary>
+/// <summary>
+/// The idle <see cref="ForwardWorkspace"/>s of one encoder (one per forward that ran concurrently, at most). A workspace
+/// grown past <see cref="MaxPooledBytes"/> (e.g. by a Value Zeroing re-run of n² perturbed copies of a long text: 16,384
+/// rows at n = 128, ~380 MB for MiniLM) is not kept, so one huge batch does not pin its memory for the encoder's lifetime;
+/// such batches allocate their activations per call, as every forward did before the pool.
+/// </summary>
 internal sealed class ForwardWorkspacePool
 {
+    /// <summary>64 MiB: a MiniLM workspace for about 2,900 tokens (23 KB per token: 11 × d + f floats).</summary>
+    public const long MaxPooledBytes = 64L << 20;
+
     readonly Stack<ForwardWorkspace> _idle = new();
     readonly Lock _gate = new();
 
@@ -51,6 +64,7 @@ internal sealed class ForwardWorkspacePool
 
     public void Return(ForwardWorkspace workspace)
     {
+        if (workspace.Bytes > MaxPooledBytes) return;
         lock (_gate) _idle.Push(workspace);
     }
 }
