@@ -89,6 +89,22 @@ public class ForwardFusionTests
     }
 
     [Fact]
+    public void Forward_ConcurrentCallsOnOneEncoder_EachEqualsItsSequentialResult()
+    {
+        // each call rents its own workspace; loops started while the pool is busy run on their calling thread
+        var fixtures = ModelFixtures.Load("all-MiniLM-L6-v2");
+        var encoder = ModelFixtures.Encoder("all-MiniLM-L6-v2");
+        var inputs = fixtures.Cases.Where(c => c.NTokens <= 128).Select(c => new EncoderInput(c.InputIds, c.TokenTypeIds)).ToArray();
+        var sequential = inputs.Select(i => encoder.Forward(i, TraceRequest.Steps(false, LayerStep.Probs)).Trace).ToArray();
+        var concurrent = new Engine.Tracing.Trace[inputs.Length];
+        Parallel.For(0, inputs.Length * 4, new ParallelOptions { MaxDegreeOfParallelism = 4 },
+            t => concurrent[t % inputs.Length] = encoder.Forward(inputs[t % inputs.Length], TraceRequest.Steps(false, LayerStep.Probs)).Trace);
+        for (int s = 0; s < inputs.Length; s++)
+            for (int l = 0; l < fixtures.Layers; l++)
+                Assert.Equal(sequential[s][l, LayerStep.Probs].Data, concurrent[s][l, LayerStep.Probs].Data);
+    }
+
+    [Fact]
     public void Forward_OneThreadAndAllThreads_SameOutputBitForBit()
     {
         var fixtures = ModelFixtures.Load("all-MiniLM-L6-v2");
