@@ -120,6 +120,7 @@ public static class QuickBench
                 ("4 x Linear d->d (+bias)", () => { for (int i = 0; i < 4; i++) Gemm.MatMul(x, d, wd, y, d, T, new GemmEpilogue { Bias = bd }); }),
                 ("Linear d->f +bias+GELU", () => Gemm.MatMul(x, d, wIn, y, f, T, new GemmEpilogue { Bias = bf, Activation = GemmActivation.Gelu })),
                 ("Linear d->f +bias", () => Gemm.MatMul(x, d, wIn, y, f, T, new GemmEpilogue { Bias = bf })),
+                ("Linear d->f +bias+GELU(tanh)", () => Gemm.MatMul(x, d, wIn, y, f, T, new GemmEpilogue { Bias = bf, Activation = GemmActivation.GeluTanh })),
                 ("Linear f->d +bias+residual", () => Gemm.MatMul(h, f, wOut, y, d, T, new GemmEpilogue { Bias = bd, Residual = x, ResidualStride = d })),
                 ("2 x LayerNorm", () => { LayerNorm.Forward(x, gamma, bd, 1e-12f, y.AsSpan(0, T * d), T, d); LayerNorm.Forward(x, gamma, bd, 1e-12f, y.AsSpan(0, T * d), T, d); }),
                 ("softmax 12 x T x T", () => Softmax.Rows(scores, 12 * T, T)),

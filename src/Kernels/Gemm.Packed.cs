@@ -20,8 +20,6 @@ public static unsafe partial class Gemm
     internal const int TileRowsNarrow = 6;
     /// <summary>Rows per tile on the scalar path.</summary>
     const int TileRowsScalar = 4;
-    /// <summary>Most tasks one packed GEMM is split into (dynamic scheduling balances them over the threads).</summary>
-    const int MaxTasks = 64;
     /// <summary>Multiply-adds per thread below which adding a thread does not pay (~10 µs of work at 50 GFLOP/s).</summary>
     const long WorkPerThread = 1 << 18;
 
@@ -323,8 +321,13 @@ public static unsafe partial class Gemm
 
         public void Return() { _inUse = false; _problem = default; }
 
-        /// <summary>Panels first (each task reads only its panels of B); rows too when there are too few panels to
-        /// give every thread several tasks.</summary>
+        /// <summary>
+        /// About four tasks per thread (dynamic scheduling evens out a core slowed by other work), as blocks of at least
+        /// 2 row tiles × 2 panels: two tasks running side by side then share at most the cache lines at their edges
+        /// (one panel per task, 32 columns = 128 bytes of each row of C, made neighbouring tasks write the same lines
+        /// of C at every K step and halved the 2-thread speed). Tall A is cut into chunks of at most 16 tiles (192
+        /// rows), so a chunk's K block of A stays in L2.
+        /// </summary>
         public void Set(in PackedProblem problem, int m, int n, int threads)
         {
             _problem = problem;
@@ -332,8 +335,9 @@ public static unsafe partial class Gemm
             _mr = problem.TileRows;
             _panels = DivUp(n, PanelWidth);
             _rowBlocks = DivUp(m, _mr);
-            _colChunks = Math.Min(_panels, MaxTasks);
-            _rowChunks = Math.Clamp(DivUp(4 * threads, _colChunks), 1, Math.Min(_rowBlocks, MaxTasks / _colChunks));
+            int target = 4 * threads;
+            _rowChunks = Math.Max(1, Math.Min(_rowBlocks / 2, Math.Max(target, DivUp(_rowBlocks, 16))));
+            _colChunks = Math.Clamp(DivUp(target, _rowChunks), 1, Math.Max(1, _panels / 2));
         }
 
         public void Invoke(int task)
