@@ -99,7 +99,16 @@ public static class QuickBench
     /// <summary>The kernels of one MiniLM layer at T tokens, timed one by one on 1 thread (CPU ms per call).</summary>
     static void Profile()
     {
-        Parallelism.MaxThreads = 1;
+        foreach (int threads in new[] { 1, Environment.ProcessorCount })
+        {
+            Parallelism.MaxThreads = threads;
+            Profile(threads);
+        }
+        Parallelism.MaxThreads = 0;
+    }
+
+    static void Profile(int threads)
+    {
         var rnd = new Random(1);
         const int d = 384, f = 1536;
         foreach (int T in new[] { 16, 128 })
@@ -137,14 +146,13 @@ public static class QuickBench
                     }
                 }),
             };
-            Console.WriteLine($"one layer's kernels at T = {T}, 1 thread: CPU µs per call");
+            Console.WriteLine($"one layer's kernels at T = {T}, {threads} thread(s): µs per call, median wall / best wall / CPU (attention and softmax: 1 thread)");
             foreach (var (name, call) in parts)
             {
                 var t = Time(call, targetSeconds: 0.3);
-                Console.WriteLine($"  {name,-42} {t.Cpu * 1e6,9:F1} (best wall {t.Min * 1e6:F1})");
+                Console.WriteLine($"  {name,-42} {t.Median * 1e6,9:F1} {t.Min * 1e6,9:F1} {t.Cpu * 1e6,9:F1}");
             }
         }
-        Parallelism.MaxThreads = 0;
     }
 
     /// <summary>

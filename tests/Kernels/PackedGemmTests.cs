@@ -131,6 +131,7 @@ public class PackedGemmTests
         var serial = new float[m * n];
         var parallel = new float[m * n];
         var oneThread = new float[m * n];
+        var fiveThreads = new float[m * n];
         var epilogue = new GemmEpilogue { Bias = bias, Activation = GemmActivation.Gelu };
         Gemm.MatMul(a, k, packed, serial, n, m, epilogue, parallel: false);
         Gemm.MatMul(a, k, packed, parallel, n, m, epilogue, parallel: true);
@@ -139,10 +140,13 @@ public class PackedGemmTests
         {
             Parallelism.MaxThreads = 1;
             Gemm.MatMul(a, k, packed, oneThread, n, m, epilogue);
+            Parallelism.MaxThreads = 5;   // more threads than this machine may have cores: still every tile once
+            Gemm.MatMul(a, k, packed, fiveThreads, n, m, epilogue);
         }
         finally { Parallelism.MaxThreads = before; }
         Assert.Equal(serial, parallel);
         Assert.Equal(serial, oneThread);
+        Assert.Equal(serial, fiveThreads);
     }
 
     /// <summary>MatMulNT with 256 rows or more packs B on the fly and runs the packed GEMM.</summary>
