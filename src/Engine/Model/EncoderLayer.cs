@@ -52,7 +52,7 @@ internal static class EncoderLayer
 
         // X₁ = LayerNorm₁(residual₁)
         LayerNorm.Forward(ws.AttentionResidual.AsSpan(0, T * d), b.AttentionLayerNormWeight.Span, b.AttentionLayerNormBias.Span,
-            c.LayerNormEps, ws.AttentionNorm.AsSpan(0, T * d), T, d);
+            c.LayerNormEps, ws.AttentionNorm.AsSpan(0, T * d), T, d, parallel: true);
         hooks.AfterRows(i, LayerStep.AttentionLayerNorm, ws.AttentionNorm, d);
 
         // intermediate = act(X₁ W_inᵀ + b_in)                                           [T, f]
@@ -76,7 +76,7 @@ internal static class EncoderLayer
 
         // Y = LayerNorm₂(residual₂)
         LayerNorm.Forward(ws.FfnResidual.AsSpan(0, T * d), b.OutputLayerNormWeight.Span, b.OutputLayerNormBias.Span, c.LayerNormEps,
-            y.AsSpan(0, T * d), T, d);
+            y.AsSpan(0, T * d), T, d, parallel: true);
         hooks.AfterRows(i, LayerStep.Output, y, d);
     }
 
