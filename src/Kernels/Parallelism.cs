@@ -59,8 +59,10 @@ public static class Parallelism
     /// The workers: background threads that wait between loops, first spinning for <see cref="SpinMicroseconds"/> (the
     /// next GEMM of a forward pass usually starts within that time, and a spinning worker starts at once), then asleep on
     /// their own semaphore. A loop publishes the body, the task count and a shared task counter, then a new generation
-    /// number together with how many workers take part; it wakes those that sleep, works itself, and waits until every
-    /// participating worker has finished.
+    /// number together with how many workers may take part, and wakes those that sleep. A worker joins the loop only
+    /// while it is open; the calling thread works too, closes the loop when no task is left to take, and waits only for
+    /// the workers that joined. So a worker that wakes late (asleep, or descheduled on a busy machine) never holds the
+    /// loop up: the caller has done its share of the tasks meanwhile.
     /// </summary>
     static class WorkerPool
     {
@@ -71,15 +73,18 @@ public static class Parallelism
         /// <summary>1 while a loop runs (taken with a compare-exchange, so a nested loop on the same thread sees it too).</summary>
         static int s_busy;
         static readonly List<Worker> s_workers = [];
-        static readonly ManualResetEventSlim s_done = new(false);
         [ThreadStatic] static bool t_isWorker;
 
         // the running loop (written while s_busy is held, before s_loop announces it)
         static IParallelBody? s_body;
         static int s_count;
         static int s_next;
-        static int s_pending;
         static ExceptionDispatchInfo? s_error;
+        /// <summary>Workers that joined the loop, plus <see cref="Closed"/> once the caller has closed it.</summary>
+        static int s_joined;
+        /// <summary>Joined workers that have finished.</summary>
+        static int s_finished;
+        const int Closed = 1 << 30;
         static int s_generation;
         /// <summary>(generation &lt;&lt; 32) | participating workers, read by the workers as one value, so a worker
         /// always sees the participant count of the generation it sees.</summary>
@@ -96,13 +101,16 @@ public static class Parallelism
                 s_count = count;
                 s_next = 0;
                 s_error = null;
-                s_pending = workers;
-                s_done.Reset();
+                s_finished = 0;
+                Volatile.Write(ref s_joined, 0);   // open (release: the fields above are visible to whoever joins)
                 s_generation++;
                 Interlocked.Exchange(ref s_loop, ((long)s_generation << 32) | (uint)workers);   // full fence: publishes the loop
                 for (int w = 0; w < workers; w++) s_workers[w].WakeIfAsleep();
                 Work();
-                s_done.Wait();
+                // every task is taken: close the loop, then wait for the workers that joined (they are running tasks)
+                int joined = Interlocked.Or(ref s_joined, Closed) & ~Closed;
+                var wait = new SpinWait();
+                while (Volatile.Read(ref s_finished) != joined) wait.SpinOnce();
                 s_body = null;
                 s_error?.Throw();
                 return true;
@@ -163,9 +171,9 @@ public static class Parallelism
                     WaitForNextLoop();
                     long loop = Volatile.Read(ref s_loop);
                     _seen = (int)(loop >> 32);
-                    if (_index >= (int)(uint)loop) continue;   // not needed in this loop
+                    if (_index >= (int)(uint)loop || !TryJoin()) continue;   // not needed, or already closed
                     Work();
-                    if (Interlocked.Decrement(ref s_pending) == 0) s_done.Set();
+                    Interlocked.Increment(ref s_finished);
                 }
             }
 
@@ -193,6 +201,21 @@ public static class Parallelism
             }
 
             static int Generation() => (int)(Volatile.Read(ref s_loop) >> 32);
+
+            /// <summary>Counts this worker in, unless the caller has closed the loop. A worker that joins a loop newer
+            /// than the generation it read works for that newer loop, which is just as right: it runs that loop's tasks
+            /// and is waited for by that loop's caller.</summary>
+            static bool TryJoin()
+            {
+                int v = Volatile.Read(ref s_joined);
+                while ((v & Closed) == 0)
+                {
+                    int seen = Interlocked.CompareExchange(ref s_joined, v + 1, v);
+                    if (seen == v) return true;
+                    v = seen;
+                }
+                return false;
+            }
         }
     }
 }
