@@ -289,7 +289,7 @@ public static unsafe partial class Gemm
                 switch (activation)
                 {
                     case GemmActivation.Gelu: Activations.Gelu(cr, cols, path); break;
-                    case GemmActivation.GeluTanh: Activations.GeluTanh(row); break;
+                    case GemmActivation.GeluTanh: Activations.GeluTanh(cr, cols, path); break;
                     case GemmActivation.Relu: Activations.Relu(row); break;
                 }
                 if (ri != null) TensorPrimitives.Add(row, new ReadOnlySpan<float>(ri + r * ldr, cols), row);

@@ -6,7 +6,7 @@ public enum GemmActivation
     None,
     /// <summary><see cref="Activations.Gelu(Span{float})"/>: exact erf form, erf evaluated in float64 lanes.</summary>
     Gelu,
-    /// <summary><see cref="Activations.GeluTanh"/>: the tanh approximation.</summary>
+    /// <summary><see cref="Activations.GeluTanh(Span{float})"/>: the tanh approximation.</summary>
     GeluTanh,
     /// <summary><see cref="Activations.Relu"/>.</summary>
     Relu,
