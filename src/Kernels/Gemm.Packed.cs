@@ -14,8 +14,15 @@ public static unsafe partial class Gemm
     const int KBlockWhole = 768;
     /// <summary>Target K block above <see cref="KBlockWhole"/>: 1536 becomes 3 × 512, 3072 becomes 6 × 512.</summary>
     const int KBlockTarget = 512;
-    /// <summary>Rows per micro-tile on the Vector512 path (the 12 × 32 tile: 24 of the 32 zmm registers accumulate).</summary>
-    internal const int TileRows512 = 12;
+    /// <summary>
+    /// Rows per micro-tile on the Vector512 path: 6 × 32 (12 zmm accumulators). Measured at M = 128, 1 thread (GFLOP per
+    /// CPU-second): 12, 8, 6 and 4 rows all reach 108–114 on the MiniLM shapes and 768×768, but on K = 3072 / N = 3072
+    /// (BERT-base FFN) 12 rows gave 90–102 against 108–111 for 6 (12 row pointers, 12 KiB apart for K = 3072, compete
+    /// for registers and for one L1 set). The kernels compile every height up to 12.
+    /// </summary>
+    internal const int TileRows512 = 6;
+    /// <summary>The tallest tile the kernels are compiled for (<c>Rows12</c>).</summary>
+    const int MaxTileRows = 12;
     /// <summary>Rows per micro-tile on the Vector256 and Vector128 paths (6 rows × 2 vectors: 12 of 16 registers).</summary>
     internal const int TileRowsNarrow = 6;
     /// <summary>Rows per tile on the scalar path.</summary>
@@ -179,7 +186,7 @@ public static unsafe partial class Gemm
         public void Run(int i0, int i1, int jp0, int jp1)
         {
             int panels = DivUp(n, PanelWidth), kc = KBlockSize(k), mr = TileRows;
-            float* edge = stackalloc float[TileRows512 * PanelWidth];
+            float* edge = stackalloc float[MaxTileRows * PanelWidth];
             bool fuseResidual = activation == GemmActivation.None;
             for (int p0 = 0; ; p0 += kc)
             {

@@ -10,7 +10,7 @@ public static unsafe partial class Gemm
     /// One source for every ISA and row count: generic over the vector ops <c>TOps</c> and a row count <c>TRows</c>
     /// (a struct constant, so the JIT compiles one copy per instantiation with unused rows removed).
     /// <code>
-    ///   Vector512: up to 12 rows × 32 columns = 24 zmm accumulators + 2 panel vectors + 1 broadcast (of 32 registers)
+    ///   Vector512:  6 rows × 32 columns = 12 zmm accumulators + 2 panel vectors + 1 broadcast (up to 12 rows fit)
     ///   Vector256: up to  6 rows × 16 columns = 12 ymm accumulators + 3 (of 16; AVX2 without AVX-512)
     ///   Vector128: up to  6 rows ×  8 columns = 12 xmm accumulators + 3 (of 16)
     /// </code>
