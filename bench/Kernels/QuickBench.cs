@@ -9,7 +9,8 @@ namespace MixLens.Bench;
 /// A Stopwatch run of the numbers bench/RESULTS.md reports, fast enough for a loaded machine (seconds, not minutes):
 /// GEMM GFLOP/s of y = x Wᵀ + b at M = 128 on the MiniLM and BERT-base shapes on 1 thread and on all cores, and the
 /// all-MiniLM-L6-v2 forward (batch 1) at n = 16 and 128 with the bytes it allocates. Each number is the median of
-/// several timed batches. Run: <c>dotnet run -c Release --project bench -- quick [gemm] [forward]</c>.
+/// several timed batches. Run: <c>dotnet run -c Release --project bench -- quick [gemm] [forward] [profile] [peak] [pool]</c>
+/// (no argument: gemm and forward).
 /// </summary>
 public static class QuickBench
 {
@@ -23,6 +24,7 @@ public static class QuickBench
         if (all || args.Contains("forward")) Forwards();
         if (args.Contains("profile")) Profile();
         if (args.Contains("pool")) Pool();
+        if (args.Contains("peak")) Peak();
         Console.WriteLine($"load average {LoadAverage()}");
     }
 
@@ -70,6 +72,37 @@ public static class QuickBench
                 Console.WriteLine($"{tokens,6} {threads,7} {t.Median * 1e3,8:F2} {t.Min * 1e3,8:F2} {t.Cpu * 1e3,8:F2} {allocated,12:N0}");
             }
         }
+    }
+
+    /// <summary>
+    /// One thread's FMA throughput: 12 independent Vector512 multiply-add chains in registers (no memory traffic), the
+    /// ceiling the GEMM micro-kernel works against. GFLOP/s = 2 · 16 lanes · FMAs / time.
+    /// </summary>
+    static void Peak()
+    {
+        if (!System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) { Console.WriteLine("peak: no Vector512"); return; }
+        const long Iterations = 20_000_000;
+        var t = Time(() => PeakLoop(Iterations), targetSeconds: 1.0);
+        Console.WriteLine($"peak: 1 thread, Vector512 FMA chains: {2.0 * 16 * 12 * Iterations / t.Median / 1e9:F1} GFLOP/s median, {2.0 * 16 * 12 * Iterations / t.Min / 1e9:F1} best, {2.0 * 16 * 12 * Iterations / t.Cpu / 1e9:F1} per CPU-second");
+    }
+
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+    static float PeakLoop(long iterations)
+    {
+        var x = System.Runtime.Intrinsics.Vector512.Create(0.999f);
+        var y = System.Runtime.Intrinsics.Vector512.Create(1e-6f);
+        System.Runtime.Intrinsics.Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default,
+            c6 = default, c7 = default, c8 = default, c9 = default, c10 = default, c11 = default;
+        for (long i = 0; i < iterations; i++)
+        {
+            c0 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(c0, x, y); c1 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(c1, x, y);
+            c2 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(c2, x, y); c3 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(c3, x, y);
+            c4 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(c4, x, y); c5 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(c5, x, y);
+            c6 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(c6, x, y); c7 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(c7, x, y);
+            c8 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(c8, x, y); c9 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(c9, x, y);
+            c10 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(c10, x, y); c11 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(c11, x, y);
+        }
+        return System.Runtime.Intrinsics.Vector512.Sum(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11);
     }
 
     /// <summary>Spinning tasks on <see cref="Parallelism.For"/>: which threads took part, and the wall time against the work.</summary>
