@@ -19,8 +19,8 @@ namespace MixLens.Kernels;
 /// epilogue also fuses bias, activation and residual.</para>
 /// <para>Measured on the 2-core AVX-512 (Zen 4) dev machine, MatMulNT with M = 128 on the MiniLM shapes
 /// (N×K = 384×384, 1536×384, 384×1536): 90–100 GFLOP/s on one thread, 160–180 GFLOP/s on two when the second core was
-/// free; the Vector256 path reached ~85 GFLOP/s on one thread (384×384). The packed GEMM on the same shapes: 105–112
-/// GFLOP per CPU-second on one thread (bench/RESULTS.md, 2026-12-07). bench/Kernels/GemmBenchmarks.cs and
+/// free; the Vector256 path reached ~85 GFLOP/s on one thread (384×384). The packed GEMM: 109–112 GFLOP/s on one
+/// thread on these and the BERT-base shapes, 93–95% of the 117 GFLOP/s FMA peak of one core (bench/RESULTS.md, 2026-12-07). bench/Kernels/GemmBenchmarks.cs and
 /// <c>bench -- quick gemm</c> measure both.</para>
 /// <code>
 ///   MatMulNT: C[i,j] = Σ_p A[i,p]·B[j,p] (+ bias[j])     A [m, k] lda    B [n, k] ldb   (B = Linear weight [out, in])
