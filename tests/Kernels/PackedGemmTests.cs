@@ -146,14 +146,14 @@ public class PackedGemmTests
         Assert.Equal(serial, fiveThreads);
     }
 
-    /// <summary>MatMulNT with 256 rows or more packs B on the fly and runs the packed GEMM.</summary>
+    /// <summary>MatMulNT with 2048 rows or more packs B on the fly and runs the packed GEMM.</summary>
     [Theory, MemberData(nameof(Paths))]
     public void MatMulNT_TallA_PacksOnTheFlyAndMatchesReferenceExactly(VectorPath path)
     {
         using var _ = VectorPaths.LimitForCurrentThread(path);
-        GemmCheck.NT(300, 65, 800, withBias: true, parallel: true, padA: 1, padB: 2, padC: 3, seed: 5, GemmCheck.Data.Integers);
-        GemmCheck.NT(257, 33, 97, withBias: false, parallel: false, padA: 0, padB: 0, padC: 1, seed: 6, GemmCheck.Data.Integers);
-        GemmCheck.NT(256, 40, 384, withBias: true, parallel: true, padA: 0, padB: 0, padC: 0, seed: 7, GemmCheck.Data.Floats);
+        GemmCheck.NT(2049, 65, 800, withBias: true, parallel: true, padA: 1, padB: 2, padC: 3, seed: 5, GemmCheck.Data.Integers);
+        GemmCheck.NT(2048, 33, 97, withBias: false, parallel: false, padA: 0, padB: 0, padC: 1, seed: 6, GemmCheck.Data.Integers);
+        GemmCheck.NT(2048, 40, 384, withBias: true, parallel: true, padA: 0, padB: 0, padC: 0, seed: 7, GemmCheck.Data.Floats);
     }
 
     [Fact]
