@@ -88,16 +88,19 @@ public static class QuickBench
         {
             var input = EncoderInput.From(model.Tokenizer.Encode(text, maxLength: tokens));
             MixLens.Analysis.MixingMethods.Compute(MixLens.Analysis.MixingMethod.ValueZeroing, model.Encoder, input);
-            for (int run = 0; run < 3; run++)
+            for (int run = 0; run < 4; run++)
             {
+                Parallelism.MaxThreads = run % 2 == 0 ? 0 : 1;   // kernels on all cores, then on the calling thread only
+                int threads = Parallelism.MaxThreads;
                 process.Refresh();
                 var cpu0 = process.TotalProcessorTime;
                 long bytes0 = GC.GetTotalAllocatedBytes(true);
                 var clock = Stopwatch.StartNew();
                 MixLens.Analysis.MixingMethods.Compute(MixLens.Analysis.MixingMethod.ValueZeroing, model.Encoder, input);
                 double wall = clock.Elapsed.TotalSeconds;
+                Parallelism.MaxThreads = 0;
                 process.Refresh();
-                Console.WriteLine($"value zeroing n = {tokens}: {wall * 1e3:F0} ms wall, {(process.TotalProcessorTime - cpu0).TotalMilliseconds:F0} ms CPU, {(GC.GetTotalAllocatedBytes(true) - bytes0) / 1e6:F1} MB allocated");
+                Console.WriteLine($"value zeroing n = {tokens}, kernel threads {threads}: {wall * 1e3:F0} ms wall, {(process.TotalProcessorTime - cpu0).TotalMilliseconds:F0} ms CPU, {(GC.GetTotalAllocatedBytes(true) - bytes0) / 1e6:F1} MB allocated");
             }
         }
     }
