@@ -7,6 +7,7 @@ using MixLens.Bench.Peers;
 //   peers-worker  the MixLens child process the peers runner drives (not for direct use)
 //   peak          FMA peak per ISA (bench/Peak/PeakCommand.cs)
 //   gemm          GEMM suite on the encoder shapes, % of peak (bench/Kernels/GemmSuite.cs)
+//   quick         quick Stopwatch runs of the GEMM, forward, profile, peak, pool and Value Zeroing (bench/Kernels/QuickBench.cs)
 //   stopwatch     attention flow and Value Zeroing timings (bench/Analysis/StopwatchRunner.cs)
 return args.FirstOrDefault() switch
 {
@@ -14,6 +15,7 @@ return args.FirstOrDefault() switch
     "peers-worker" => MixLensWorker.Run(args[1..]),
     "peak" => PeakCommand.Run(args[1..]),
     "gemm" => GemmSuite.Run(args[1..]),
+    "quick" => RunQuick(args),
     "stopwatch" => MixLens.Bench.StopwatchRunner.Run(args[1..]),
     _ => RunBenchmarkDotNet(args),
 };
@@ -21,5 +23,11 @@ return args.FirstOrDefault() switch
 static int RunBenchmarkDotNet(string[] args)
 {
     BenchmarkDotNet.Running.BenchmarkSwitcher.FromAssembly(typeof(MixLens.Bench.SharedPaths).Assembly).Run(args);
+    return 0;
+}
+
+static int RunQuick(string[] args)
+{
+    MixLens.Bench.QuickBench.Run(args);
     return 0;
 }

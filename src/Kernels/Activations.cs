@@ -26,7 +26,7 @@ namespace MixLens.Kernels;
 /// <para>Cost: ≈0.2 ms for a 128×1536 FFN activation on one AVX-512 core (≈1 element/ns, the double division
 /// dominating), against ≈1.5 ms for the GEMM that produces it.
 /// Ops are vectorised on the <see cref="VectorPaths.Active"/> path with a scalar tail using the same formula.
-/// <see cref="GeluTanh"/> and <see cref="Relu"/> are built from <see cref="TensorPrimitives"/>.</para>
+/// <see cref="Relu"/> is built from <see cref="TensorPrimitives"/>.</para>
 /// </remarks>
 public static unsafe class Activations
 {
@@ -43,41 +43,69 @@ public static unsafe class Activations
     /// ½x·erf(x/√2) + ½x in float64 and rounded once. +∞ gives +∞; −∞ gives NaN (−∞·0); NaN gives NaN.</remarks>
     public static void Gelu(Span<float> x)
     {
-        fixed (float* p = x)
+        fixed (float* p = x) Gelu(p, x.Length, VectorPaths.Active);
+    }
+
+    /// <summary><see cref="Gelu(Span{float})"/> on x[0..n) with the vector path given (a GEMM epilogue on a worker
+    /// thread passes its caller's path).</summary>
+    internal static void Gelu(float* x, int n, VectorPath path)
+    {
+        int done = path switch
         {
-            int done = VectorPaths.Active switch
-            {
-                VectorPath.Vector512 => GeluVector<Vector512<float>, Vector512<double>, Simd512>(p, x.Length),
-                VectorPath.Vector256 => GeluVector<Vector256<float>, Vector256<double>, Simd256>(p, x.Length),
-                VectorPath.Vector128 => GeluVector<Vector128<float>, Vector128<double>, Simd128>(p, x.Length),
-                _ => 0,
-            };
-            for (int i = done; i < x.Length; i++) p[i] = Gelu(p[i]);
-        }
+            VectorPath.Vector512 => GeluVector<Vector512<float>, Vector512<double>, Simd512>(x, n),
+            VectorPath.Vector256 => GeluVector<Vector256<float>, Vector256<double>, Simd256>(x, n),
+            VectorPath.Vector128 => GeluVector<Vector128<float>, Vector128<double>, Simd128>(x, n),
+            _ => 0,
+        };
+        for (int i = done; i < n; i++) x[i] = Gelu(x[i]);
     }
 
     /// <summary>GELU, tanh approximation (gelu_new, gelu_pytorch_tanh).</summary>
     /// <remarks>
-    /// ½x(1 + tanh(u)), u = √(2/π)(x + 0.044715x³), evaluated as the identical x·σ(2u) (σ the logistic function, from
-    /// <see cref="TensorPrimitives.Sigmoid{T}(ReadOnlySpan{T}, Span{T})"/>), which avoids the cancellation of 1 + tanh(u) for
-    /// negative x. Works through a 1 KiB stack buffer in chunks.
+    /// ½x(1 + tanh(u)), u = √(2/π)(x + 0.044715x³), evaluated as the identical x·σ(2u) = x / (1 + e^(−2u)) (σ the
+    /// logistic function), which avoids the cancellation of 1 + tanh(u) for negative x; e^(−2u) from the Cephes exp of
+    /// <see cref="Internal.VectorMath"/> (one ulp). Vectorised on the <see cref="VectorPaths.Active"/> path with a
+    /// scalar tail using the same steps. +∞ gives +∞; −∞ gives NaN (−∞/∞); NaN gives NaN.
     /// </remarks>
     public static void GeluTanh(Span<float> x)
     {
-        const float TwoK0 = 2f * 0.7978845608028654f;          // 2·√(2/π)
-        const float TwoK1 = 2f * 0.7978845608028654f * 0.044715f;
-        Span<float> z = stackalloc float[256];
-        for (int start = 0; start < x.Length; start += z.Length)
+        fixed (float* p = x) GeluTanh(p, x.Length, VectorPaths.Active);
+    }
+
+    const float TwoK0 = 2f * 0.7978845608028654f;                 // 2·√(2/π)
+    const float TwoK1 = 2f * 0.7978845608028654f * 0.044715f;
+
+    /// <summary><see cref="GeluTanh(Span{float})"/> on x[0..n) with the vector path given (GEMM epilogues).</summary>
+    internal static void GeluTanh(float* x, int n, VectorPath path)
+    {
+        int done = path switch
         {
-            var xc = x.Slice(start, Math.Min(z.Length, x.Length - start));
-            var zc = z[..xc.Length];
-            TensorPrimitives.Multiply(xc, xc, zc);             // x²
-            TensorPrimitives.Multiply(zc, TwoK1, zc);
-            TensorPrimitives.Add(zc, TwoK0, zc);               // 2·√(2/π)(1 + 0.044715x²)
-            TensorPrimitives.Multiply(zc, xc, zc);             // 2u
-            TensorPrimitives.Sigmoid(zc, zc);                  // σ(2u) = ½(1 + tanh u)
-            TensorPrimitives.Multiply(xc, zc, xc);             // x·σ(2u)
+            VectorPath.Vector512 => GeluTanhVector<Vector512<float>, Simd512>(x, n),
+            VectorPath.Vector256 => GeluTanhVector<Vector256<float>, Simd256>(x, n),
+            VectorPath.Vector128 => GeluTanhVector<Vector128<float>, Simd128>(x, n),
+            _ => 0,
+        };
+        for (int i = done; i < n; i++) x[i] = GeluTanh(x[i]);
+    }
+
+    /// <summary>Scalar GELU (tanh form), the same steps as the vector path.</summary>
+    public static float GeluTanh(float x)
+    {
+        float z = (TwoK1 * (x * x) + TwoK0) * x;                     // 2u
+        return x / (1f + VectorMath.Exp(-z));
+    }
+
+    static int GeluTanhVector<TV, TOps>(float* x, int n) where TV : struct where TOps : struct, ISimdOps<TV>
+    {
+        int w = TOps.Count, i = 0;
+        for (; i <= n - w; i += w)
+        {
+            TV v = TOps.Load(x + i);
+            TV z = TOps.Multiply(TOps.Add(TOps.Multiply(TOps.Create(TwoK1), TOps.Multiply(v, v)), TOps.Create(TwoK0)), v);
+            TV e = VectorMath.Exp<TV, TOps>(TOps.Subtract(TOps.Zero, z));
+            TOps.Store(x + i, TOps.Divide(v, TOps.Add(TOps.Create(1f), e)));
         }
+        return i;
     }
 
     /// <summary>max(0, x).</summary>

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using MixLens.Kernels.Internal;
@@ -10,17 +11,25 @@ namespace MixLens.Kernels;
 /// <remarks>
 /// <para>Three layers, as in MLAS <c>sgemm.cpp</c>: the public entry point validates and picks the vector path once
 /// (<see cref="VectorPaths.Active"/>); the driver splits C into tiles and, when the product is large enough, runs the
-/// tiles on the thread pool; a register-blocked micro-kernel per ISA computes a few rows × columns of C
-/// (<c>Gemm.MicroKernels.cs</c>). There is no packing yet: B is read in place (e.g. straight from a memory-mapped
-/// weight file); the NT driver blocks K above 768 (blocks of 512) so a micro-kernel's operands stay in L1.</para>
+/// tiles on <see cref="Parallelism.For"/> (at most <see cref="Parallelism.MaxThreads"/> threads); a register-blocked
+/// micro-kernel per ISA computes a few rows × columns of C (<c>Gemm.MicroKernels.cs</c>, <c>Gemm.PackedKernels.cs</c>). MatMulNT and MatMulNN read B in place (e.g. straight from a memory-mapped weight
+/// file); the NT driver blocks K above 768 (blocks of 512) so a micro-kernel's operands stay in L1. MatMulNT with a
+/// tall A (2048 rows or more) packs B into pooled memory and runs the packed GEMM instead. Weights used again and again
+/// are packed once (<see cref="PackedMatrix"/>) and multiplied with <c>MatMul</c> (<c>Gemm.Packed.cs</c>), whose
+/// epilogue also fuses bias, activation and residual.</para>
 /// <para>Measured on the 2-core AVX-512 (Zen 4) dev machine, MatMulNT with M = 128 on the MiniLM shapes
 /// (N×K = 384×384, 1536×384, 384×1536): 90–100 GFLOP/s on one thread, 160–180 GFLOP/s on two when the second core was
-/// free; the Vector256 path reached ~85 GFLOP/s on one thread (384×384). bench/Kernels/GemmBenchmarks.cs measures it.</para>
+/// free; the Vector256 path reached ~85 GFLOP/s on one thread (384×384). The packed GEMM: 109–112 GFLOP/s on one
+/// thread on these and the BERT-base shapes, 93–95% of the 117 GFLOP/s FMA peak of one core (bench/RESULTS.md, 2026-12-07). bench/Kernels/GemmBenchmarks.cs and
+/// <c>bench -- quick gemm</c> measure both.</para>
 /// <code>
 ///   MatMulNT: C[i,j] = Σ_p A[i,p]·B[j,p] (+ bias[j])     A [m, k] lda    B [n, k] ldb   (B = Linear weight [out, in])
 ///   MatMulNN: C[i,j] = Σ_p A[i,p]·B[p,j]                  A [m, k] lda    B [k, n] ldb
+///   MatMul:   C[i,j] = act(α·Σ_p A[i,p]·B[p,j] + bias[j]) + R[i,j]      B packed (PackedMatrix, or Pack/PackTransposed)
 ///                                                         C [m, n] ldc, overwritten
 /// </code>
+/// <para>The naive references (<see cref="ReferenceNT"/>, <see cref="ReferenceNN"/>, float64 sums) stay beside the fast
+/// paths; tests/Kernels compares every path with them on odd shapes.</para>
 /// <para>Accumulation is float32 with FMA where the hardware has it. Results can differ in the last bits between
 /// vector paths and machines (different summation order), not between runs on one machine. Only the m×n elements of C
 /// are written; elements of a row beyond n (the rest of the leading dimension) are left untouched, so callers may
@@ -71,12 +80,24 @@ public static unsafe partial class Gemm
         ValidateNoOverlap(op, c, cUsed, a, aUsed, nameof(a));
         ValidateNoOverlap(op, c, cUsed, b, bUsed, nameof(b));
         if (m == 0 || n == 0) return;
+        if (PackOnTheFly(m, n, k))
+        {
+            // tall A (e.g. Value Zeroing's n² perturbation rows): packing B costs n·k copies against m·n·k multiply-adds
+            var packed = ArrayPool<float>.Shared.Rent((int)PackedSize(n, k));
+            try
+            {
+                PackTransposed(b, ldb, n, k, packed);
+                MatMulPacked(a, lda, packed, n, k, c, ldc, m, new GemmEpilogue { Bias = bias }, parallel);
+            }
+            finally { ArrayPool<float>.Shared.Return(packed); }
+            return;
+        }
 
         fixed (float* pa = a, pb = b, pc = c, pbias = bias)
         {
             var problem = new NtProblem(pa, lda, pb, ldb, pc, ldc, k, bias.IsEmpty ? null : pbias, VectorPaths.Active);
             if (parallel && ShouldParallelise(m, n, k))
-                Parallel.For(0, TileCount(m, n), t => { TileBounds(t, m, n, out int i0, out int i1, out int j0, out int j1); problem.Run(i0, i1, j0, j1); });
+                TileJob.Run(problem, default, m, n);
             else
                 problem.Run(0, m, 0, n);
         }
@@ -111,7 +132,7 @@ public static unsafe partial class Gemm
         {
             var problem = new NnProblem(pa, lda, pb, ldb, pc, ldc, k, VectorPaths.Active);
             if (parallel && ShouldParallelise(m, n, k))
-                Parallel.For(0, TileCount(m, n), t => { TileBounds(t, m, n, out int i0, out int i1, out int j0, out int j1); problem.Run(i0, i1, j0, j1); });
+                TileJob.Run(default, problem, m, n);
             else
                 problem.Run(0, m, 0, n);
         }
@@ -148,8 +169,46 @@ public static unsafe partial class Gemm
 
     // ---- driver: threading over tiles of C -------------------------------------------------------------------------
 
+    /// <summary>Whether MatMulNT packs B and runs the packed GEMM: A has at least <see cref="PackOnTheFlyRows"/> rows and
+    /// the product is large enough to be split over threads. Packing costs about 1 ns per element of B (a strided
+    /// copy), each of which then takes part in m multiply-adds at ~55 per ns; from 2048 rows the copy is ~1% of the
+    /// product, below the ~8% the packed kernel gains.</summary>
+    static bool PackOnTheFly(int m, int n, int k)
+        => m >= PackOnTheFlyRows && (long)m * n * k >= ParallelThreshold && PackedSize(n, k) <= Array.MaxLength;
+
+    /// <summary>Rows of A from which MatMulNT packs B on the fly (Value Zeroing's ΔG W_outᵀ: 2048 perturbation rows).</summary>
+    const int PackOnTheFlyRows = 2048;
+
     static bool ShouldParallelise(int m, int n, int k)
-        => Environment.ProcessorCount > 1 && (long)m * n * Math.Max(k, 1) >= ParallelThreshold && TileCount(m, n) > 1;
+        => Parallelism.MaxThreads > 1 && (long)m * n * Math.Max(k, 1) >= ParallelThreshold && TileCount(m, n) > 1;
+
+    /// <summary>The tiles of one unpacked MatMulNT or MatMulNN call on <see cref="Parallelism.For"/>; one cached
+    /// instance per calling thread, so a call allocates nothing.</summary>
+    sealed class TileJob : IParallelBody
+    {
+        [ThreadStatic] static TileJob? t_cached;
+        NtProblem _nt;
+        NnProblem _nn;
+        bool _isNt, _inUse;
+        int _m, _n;
+
+        public static void Run(in NtProblem nt, in NnProblem nn, int m, int n)
+        {
+            var job = t_cached;
+            if (job is null || job._inUse) job = t_cached = new TileJob();
+            job._inUse = true;
+            (job._nt, job._nn, job._isNt, job._m, job._n) = (nt, nn, nt.IsSet, m, n);
+            try { Parallelism.For(TileCount(m, n), job); }
+            finally { job._inUse = false; job._nt = default; job._nn = default; }
+        }
+
+        public void Invoke(int t)
+        {
+            TileBounds(t, _m, _n, out int i0, out int i1, out int j0, out int j1);
+            if (_isNt) _nt.Run(i0, i1, j0, j1);
+            else _nn.Run(i0, i1, j0, j1);
+        }
+    }
 
     static int TileCount(int m, int n) => DivUp(m, TileRows) * DivUp(n, TileCols);
 
@@ -194,6 +253,9 @@ public static unsafe partial class Gemm
     /// <summary>Operands of one MatMulNT call, pinned; <see cref="Run"/> computes one tile of C.</summary>
     readonly struct NtProblem(float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int k, float* bias, VectorPath path)
     {
+        /// <summary>False for <c>default</c> (C is never null in a real problem).</summary>
+        public bool IsSet => c != null;
+
         public void Run(int i0, int i1, int j0, int j1)
         {
             switch (path)

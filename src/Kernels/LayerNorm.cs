@@ -23,29 +23,77 @@ public static unsafe class LayerNorm
     /// </remarks>
     /// <exception cref="ArgumentException">A span length does not match rows/cols, or x and y partially overlap.</exception>
     /// <exception cref="ArgumentOutOfRangeException">rows or cols negative, or eps negative or NaN.</exception>
+    /// <param name="parallel">true splits the rows over up to <see cref="Parallelism.MaxThreads"/> threads when there are
+    /// enough of them (rows are independent, so the result is the same).</param>
     public static void Forward(ReadOnlySpan<float> x, ReadOnlySpan<float> gamma, ReadOnlySpan<float> beta, float eps,
-        Span<float> y, int rows, int cols, Span<float> mean = default, Span<float> rstd = default)
+        Span<float> y, int rows, int cols, Span<float> mean = default, Span<float> rstd = default, bool parallel = false)
     {
         const string op = nameof(LayerNorm) + "." + nameof(Forward);
         Validate(op, x, gamma, beta, eps, y, rows, cols, mean, rstd);
         if (rows == 0) return;
-        VectorPath path = VectorPaths.Active;
         fixed (float* px = x, pg = gamma, pb = beta, py = y, pmean = mean, prstd = rstd)
         {
-            for (int r = 0; r < rows; r++)
+            var problem = new RowsProblem(px, pg, pb, eps, py, pmean, prstd, cols, VectorPaths.Active);
+            int threads = parallel ? (int)Math.Clamp((long)rows * cols / ElementsPerThread, 1, Parallelism.MaxThreads) : 1;
+            if (threads <= 1)
             {
-                float* xr = px + (nint)r * cols, yr = py + (nint)r * cols;
+                problem.Run(0, rows);
+                return;
+            }
+            var job = RowsJob.Rent();
+            job.Set(problem, rows, 2 * threads);
+            try { Parallelism.For(job.Chunks, job, threads); }
+            finally { job.Return(); }
+        }
+    }
+
+    /// <summary>Elements per thread below which splitting the rows does not pay (~10 µs of work).</summary>
+    const long ElementsPerThread = 16 * 1024;
+
+    /// <summary>One Forward call's operands, pinned; <see cref="Run"/> normalises rows [r0, r1).</summary>
+    readonly struct RowsProblem(float* x, float* gamma, float* beta, float eps, float* y, float* mean, float* rstd, int cols, VectorPath path)
+    {
+        public void Run(int r0, int r1)
+        {
+            for (int r = r0; r < r1; r++)
+            {
+                float* xr = x + (nint)r * cols, yr = y + (nint)r * cols;
                 (double mu, double rho) = path switch
                 {
-                    VectorPath.Vector512 => Row<Vector512<float>, Vector512<double>, Simd512>(xr, pg, pb, eps, yr, cols),
-                    VectorPath.Vector256 => Row<Vector256<float>, Vector256<double>, Simd256>(xr, pg, pb, eps, yr, cols),
-                    VectorPath.Vector128 => Row<Vector128<float>, Vector128<double>, Simd128>(xr, pg, pb, eps, yr, cols),
-                    _ => RowScalar(xr, pg, pb, eps, yr, cols),
+                    VectorPath.Vector512 => Row<Vector512<float>, Vector512<double>, Simd512>(xr, gamma, beta, eps, yr, cols),
+                    VectorPath.Vector256 => Row<Vector256<float>, Vector256<double>, Simd256>(xr, gamma, beta, eps, yr, cols),
+                    VectorPath.Vector128 => Row<Vector128<float>, Vector128<double>, Simd128>(xr, gamma, beta, eps, yr, cols),
+                    _ => RowScalar(xr, gamma, beta, eps, yr, cols),
                 };
-                if (pmean != null) pmean[r] = (float)mu;
-                if (prstd != null) prstd[r] = (float)rho;
+                if (mean != null) mean[r] = (float)mu;
+                if (rstd != null) rstd[r] = (float)rho;
             }
         }
+    }
+
+    /// <summary>Row chunks of one Forward call on <see cref="Parallelism.For"/>; one cached instance per calling thread.</summary>
+    sealed class RowsJob : IParallelBody
+    {
+        [ThreadStatic] static RowsJob? t_cached;
+        RowsProblem _problem;
+        int _rows;
+        bool _inUse;
+
+        public int Chunks { get; private set; }
+
+        public static RowsJob Rent()
+        {
+            var job = t_cached;
+            if (job is null || job._inUse) job = t_cached = new RowsJob();
+            job._inUse = true;
+            return job;
+        }
+
+        public void Set(in RowsProblem problem, int rows, int chunks) => (_problem, _rows, Chunks) = (problem, rows, Math.Min(chunks, rows));
+
+        public void Return() { _inUse = false; _problem = default; }
+
+        public void Invoke(int chunk) => _problem.Run((int)((long)chunk * _rows / Chunks), (int)((long)(chunk + 1) * _rows / Chunks));
     }
 
     /// <summary>

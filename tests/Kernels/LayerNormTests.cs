@@ -172,4 +172,28 @@ public class LayerNormTests
         var ex = Assert.Throws<ArgumentException>(() => LayerNorm.Forward(buffer.AsSpan(0, 8), new float[4], new float[4], 1e-5f, buffer.AsSpan(4, 8), 2, 4));
         Assert.Contains("partially overlaps", ex.Message);
     }
+
+    [Theory, MemberData(nameof(KernelTestData.Paths), MemberType = typeof(KernelTestData))]
+    public void Forward_ParallelRows_EqualsSerialBitForBit(VectorPath path)
+    {
+        using var _ = VectorPaths.LimitForCurrentThread(path);
+        const int rows = 301, cols = 384;
+        var x = KernelTestData.Uniform(rows * cols, 1, -3, 3);
+        var gamma = KernelTestData.Uniform(cols, 2);
+        var beta = KernelTestData.Uniform(cols, 3);
+        var serial = new float[rows * cols];
+        var parallel = new float[rows * cols];
+        float[] mean = new float[rows], rstd = new float[rows], meanP = new float[rows], rstdP = new float[rows];
+        LayerNorm.Forward(x, gamma, beta, 1e-12f, serial, rows, cols, mean, rstd);
+        int before = Parallelism.MaxThreads;
+        try
+        {
+            Parallelism.MaxThreads = 3;
+            LayerNorm.Forward(x, gamma, beta, 1e-12f, parallel, rows, cols, meanP, rstdP, parallel: true);
+        }
+        finally { Parallelism.MaxThreads = before; }
+        Assert.Equal(serial, parallel);
+        Assert.Equal(mean, meanP);
+        Assert.Equal(rstd, rstdP);
+    }
 }

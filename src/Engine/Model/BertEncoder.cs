@@ -1,5 +1,6 @@
 using MixLens.Engine.Interventions;
 using MixLens.Engine.Tracing;
+using MixLens.Kernels;
 
 namespace MixLens.Engine.Model;
 
@@ -10,10 +11,19 @@ public sealed record EncoderOutput(IReadOnlyList<Tensor> LastHiddenStates, IRead
 /// A transformer encoder of the BERT family (BERT, RoBERTa, DistilBERT, ELECTRA: embeddings, then L post-LayerNorm
 /// layers; the families differ only in their embedding block and checkpoint names) in float32, with every sub-step
 /// observable (<see cref="TraceRequest"/>) and patchable (<see cref="IActivationPatch"/>).
-/// Thread-safe: weights are read-only and every call owns its activations.
+/// Thread-safe: weights are read-only and every call rents its own activations.
 /// </summary>
+/// <remarks>
+/// The constructor packs every layer's Linear weights for the GEMM (<see cref="PackedLayerWeights"/>; the only copy of
+/// the memory-mapped weights). Activations live in <see cref="ForwardWorkspace"/>s pooled per encoder, so a forward of
+/// a shape seen before allocates only its results: the embedding rows (<see cref="EncoderEmbeddings"/>), the returned
+/// tensors, the requested trace, and a few small bookkeeping objects. Threads: <see cref="Parallelism.MaxThreads"/>.
+/// </remarks>
 public sealed class BertEncoder
 {
+    readonly PackedLayerWeights[] _layers;
+    readonly ForwardWorkspacePool _workspaces = new();
+
     public EncoderConfig Config { get; }
     public BertWeights Weights { get; }
 
@@ -21,6 +31,8 @@ public sealed class BertEncoder
     {
         Config = config;
         Weights = weights;
+        _layers = new PackedLayerWeights[weights.Layers.Count];
+        for (int l = 0; l < _layers.Length; l++) _layers[l] = PackedLayerWeights.Pack(weights.Layers[l], config);
     }
 
     /// <summary>
@@ -44,17 +56,30 @@ public sealed class BertEncoder
         for (int s = 0; s < traces.Length; s++) traces[s] = new Trace();
         var hooks = new StepHooks(trace, patch, traces, packed, Config.NumAttentionHeads);
 
-        // X⁰ = embeddings                                                               [T, d]
-        var x = EncoderEmbeddings.Forward(Weights.Embeddings, Config, batch, packed);
-        hooks.AfterEmbeddings(x, Config.HiddenSize);
-        // Xˡ = Layerₗ(Xˡ⁻¹)
-        for (int l = 0; l < Config.NumHiddenLayers; l++)
-            x = EncoderLayer.Forward(l, Weights.Layers[l], Config, x, packed, hooks);
+        var ws = _workspaces.Rent();
+        try
+        {
+            ws.EnsureCapacity(packed.TotalTokens, Config.HiddenSize, Config.IntermediateSize);
+            // X⁰ = embeddings                                                           [T, d]
+            var x = EncoderEmbeddings.Forward(Weights.Embeddings, Config, batch, packed);
+            hooks.AfterEmbeddings(x, Config.HiddenSize);
+            // Xˡ = Layerₗ(Xˡ⁻¹)
+            for (int l = 0; l < Config.NumHiddenLayers; l++)
+            {
+                var y = ws.Hidden[l % 2];
+                EncoderLayer.Forward(l, _layers[l], Config, x, y, packed, ws, hooks);
+                x = y;
+            }
 
-        var outputs = new Tensor[batch.Count];
-        for (int s = 0; s < batch.Count; s++)
-            outputs[s] = new Tensor(packed.Rows(x, s, Config.HiddenSize).ToArray(), packed.Lengths[s], Config.HiddenSize);
-        return new EncoderOutput(outputs, traces);
+            var outputs = new Tensor[batch.Count];
+            for (int s = 0; s < batch.Count; s++)
+                outputs[s] = new Tensor(packed.Rows(x, s, Config.HiddenSize).ToArray(), packed.Lengths[s], Config.HiddenSize);
+            return new EncoderOutput(outputs, traces);
+        }
+        finally
+        {
+            _workspaces.Return(ws);
+        }
     }
 
     /// <summary>Runs one text (see <see cref="Forward(IReadOnlyList{EncoderInput}, TraceRequest?, IActivationPatch?)"/>).</summary>
@@ -103,11 +128,21 @@ public sealed class BertEncoder
         for (int s = 0; s < traces.Length; s++) traces[s] = new Trace();
         var patch = patches is null ? null : new PerTextPatch(patches);
         var hooks = new StepHooks(trace, patch, traces, packed, Config.NumAttentionHeads);
-        var y = EncoderLayer.Forward(layer, Weights.Layers[layer], Config, x, packed, hooks);
+        var ws = _workspaces.Rent();
+        try
+        {
+            ws.EnsureCapacity(packed.TotalTokens, d, Config.IntermediateSize);
+            var y = ws.Hidden[0];
+            EncoderLayer.Forward(layer, _layers[layer], Config, x, y, packed, ws, hooks);
 
-        var outputs = new Tensor[inputs.Count];
-        for (int s = 0; s < inputs.Count; s++) outputs[s] = new Tensor(packed.Rows(y, s, d).ToArray(), lengths[s], d);
-        return new EncoderOutput(outputs, traces);
+            var outputs = new Tensor[inputs.Count];
+            for (int s = 0; s < inputs.Count; s++) outputs[s] = new Tensor(packed.Rows(y, s, d).ToArray(), lengths[s], d);
+            return new EncoderOutput(outputs, traces);
+        }
+        finally
+        {
+            _workspaces.Return(ws);
+        }
     }
 
     PackedBatch Pack(IReadOnlyList<EncoderInput> batch)

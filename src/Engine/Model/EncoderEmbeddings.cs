@@ -45,6 +45,8 @@ internal static class EncoderEmbeddings
         if (!w.HasProjection) return e;
 
         // x = e W_projᵀ + b_proj                                                        [T, E] -> [T, d]
-        return EncoderLayer.Linear(e, w.ProjectionWeight, w.ProjectionBias, T, d, E);
+        var x = new float[T * d];
+        Gemm.MatMulNT(e, E, w.ProjectionWeight.Span, E, x, d, T, d, E, w.ProjectionBias.Span);
+        return x;
     }
 }

@@ -10,77 +10,85 @@ namespace MixLens.Engine.Model;
 /// X₁ = LayerNorm₁(X + MultiHead(X) W_Oᵀ + b_O)
 /// Y  = LayerNorm₂(X₁ + act(X₁ W_inᵀ + b_in) W_outᵀ + b_out)
 /// </code>
-/// Activations are packed rows [T, ·] of all texts in the batch; each named line is a trace point.
+/// Activations are packed rows [T, ·] of all texts in the batch, held in a reused <see cref="ForwardWorkspace"/>; each
+/// named line is a trace point. The bias, the activation and the residual additions happen in the GEMMs' write-back
+/// (<see cref="GemmEpilogue"/>); a residual sum is computed from a materialised projection output only when that
+/// output is traced or patched, with the same result bit for bit.
 /// </summary>
 internal static class EncoderLayer
 {
-    public static float[] Forward(int i, LayerWeights w, EncoderConfig c, float[] x, PackedBatch batch, StepHooks hooks)
+    /// <summary>Y = Layer(X): reads x [T, d], writes y [T, d] (distinct buffers, each at least T rows).</summary>
+    public static void Forward(int i, PackedLayerWeights w, EncoderConfig c, float[] x, float[] y, PackedBatch batch,
+        ForwardWorkspace ws, StepHooks hooks)
     {
         int T = batch.TotalTokens, d = c.HiddenSize, f = c.IntermediateSize;
+        var b = w.Source;
 
         // Q = X W_Qᵀ + b_Q,  K = X W_Kᵀ + b_K,  V = X W_Vᵀ + b_V                      [T, d]
-        var query = Linear(x, w.QueryWeight, w.QueryBias, T, d, d);
-        hooks.AfterRows(i, LayerStep.Query, query, d);
-        var key = Linear(x, w.KeyWeight, w.KeyBias, T, d, d);
-        hooks.AfterRows(i, LayerStep.Key, key, d);
-        var value = Linear(x, w.ValueWeight, w.ValueBias, T, d, d);
-        hooks.AfterRows(i, LayerStep.Value, value, d);
+        Linear(x, w.Query, ws.Query, T, new GemmEpilogue { Bias = b.QueryBias.Span });
+        hooks.AfterRows(i, LayerStep.Query, ws.Query, d);
+        Linear(x, w.Key, ws.Key, T, new GemmEpilogue { Bias = b.KeyBias.Span });
+        hooks.AfterRows(i, LayerStep.Key, ws.Key, d);
+        Linear(x, w.Value, ws.Value, T, new GemmEpilogue { Bias = b.ValueBias.Span });
+        hooks.AfterRows(i, LayerStep.Value, ws.Value, d);
 
         // context = concat_h softmax(Q_h K_hᵀ / √d_head + mask) V_h                    [T, d]
-        var context = SelfAttention.Forward(i, query, key, value, batch, c.NumAttentionHeads, c.HeadDim, hooks);
-        hooks.AfterRows(i, LayerStep.Context, context, d);
+        SelfAttention.Forward(i, ws.Query, ws.Key, ws.Value, ws.Context, batch, c.NumAttentionHeads, c.HeadDim, hooks, ws.Attention);
+        hooks.AfterRows(i, LayerStep.Context, ws.Context, d);
 
-        // attention output = context W_Oᵀ + b_O                                        [T, d]
-        var attentionOutput = Linear(context, w.AttentionOutputWeight, w.AttentionOutputBias, T, d, d);
-        hooks.AfterRows(i, LayerStep.AttentionOutput, attentionOutput, d);
-
-        // residual₁ = attention output + X
-        var attentionResidual = new float[T * d];
-        TensorPrimitives.Add(attentionOutput, x, attentionResidual);
-        hooks.AfterRows(i, LayerStep.AttentionResidual, attentionResidual, d);
+        // attention output = context W_Oᵀ + b_O;  residual₁ = attention output + X     [T, d]
+        if (hooks.Wants(i, LayerStep.AttentionOutput))
+        {
+            Linear(ws.Context, w.AttentionOutput, ws.AttentionOutput, T, new GemmEpilogue { Bias = b.AttentionOutputBias.Span });
+            hooks.AfterRows(i, LayerStep.AttentionOutput, ws.AttentionOutput, d);
+            TensorPrimitives.Add(ws.AttentionOutput.AsSpan(0, T * d), x.AsSpan(0, T * d), ws.AttentionResidual.AsSpan(0, T * d));
+        }
+        else
+        {
+            Linear(ws.Context, w.AttentionOutput, ws.AttentionResidual, T,
+                new GemmEpilogue { Bias = b.AttentionOutputBias.Span, Residual = x.AsSpan(0, T * d), ResidualStride = d });
+        }
+        hooks.AfterRows(i, LayerStep.AttentionResidual, ws.AttentionResidual, d);
 
         // X₁ = LayerNorm₁(residual₁)
-        var x1 = new float[T * d];
-        LayerNorm.Forward(attentionResidual, w.AttentionLayerNormWeight.Span, w.AttentionLayerNormBias.Span, c.LayerNormEps, x1, T, d);
-        hooks.AfterRows(i, LayerStep.AttentionLayerNorm, x1, d);
+        LayerNorm.Forward(ws.AttentionResidual.AsSpan(0, T * d), b.AttentionLayerNormWeight.Span, b.AttentionLayerNormBias.Span,
+            c.LayerNormEps, ws.AttentionNorm.AsSpan(0, T * d), T, d, parallel: true);
+        hooks.AfterRows(i, LayerStep.AttentionLayerNorm, ws.AttentionNorm, d);
 
         // intermediate = act(X₁ W_inᵀ + b_in)                                           [T, f]
-        var intermediate = Linear(x1, w.IntermediateWeight, w.IntermediateBias, T, f, d);
-        Activate(c.HiddenAct, intermediate);
-        hooks.AfterRows(i, LayerStep.FfnIntermediate, intermediate, f);
+        Linear(ws.AttentionNorm, w.Intermediate, ws.Intermediate, T,
+            new GemmEpilogue { Bias = b.IntermediateBias.Span, Activation = ToGemm(c.HiddenAct) });
+        hooks.AfterRows(i, LayerStep.FfnIntermediate, ws.Intermediate, f);
 
-        // ffn output = intermediate W_outᵀ + b_out                                      [T, d]
-        var ffnOutput = Linear(intermediate, w.OutputWeight, w.OutputBias, T, d, f);
-        hooks.AfterRows(i, LayerStep.FfnOutput, ffnOutput, d);
-
-        // residual₂ = ffn output + X₁
-        var ffnResidual = new float[T * d];
-        TensorPrimitives.Add(ffnOutput, x1, ffnResidual);
-        hooks.AfterRows(i, LayerStep.FfnResidual, ffnResidual, d);
+        // ffn output = intermediate W_outᵀ + b_out;  residual₂ = ffn output + X₁         [T, d]
+        if (hooks.Wants(i, LayerStep.FfnOutput))
+        {
+            Linear(ws.Intermediate, w.Output, ws.FfnOutput, T, new GemmEpilogue { Bias = b.OutputBias.Span });
+            hooks.AfterRows(i, LayerStep.FfnOutput, ws.FfnOutput, d);
+            TensorPrimitives.Add(ws.FfnOutput.AsSpan(0, T * d), ws.AttentionNorm.AsSpan(0, T * d), ws.FfnResidual.AsSpan(0, T * d));
+        }
+        else
+        {
+            Linear(ws.Intermediate, w.Output, ws.FfnResidual, T,
+                new GemmEpilogue { Bias = b.OutputBias.Span, Residual = ws.AttentionNorm.AsSpan(0, T * d), ResidualStride = d });
+        }
+        hooks.AfterRows(i, LayerStep.FfnResidual, ws.FfnResidual, d);
 
         // Y = LayerNorm₂(residual₂)
-        var y = new float[T * d];
-        LayerNorm.Forward(ffnResidual, w.OutputLayerNormWeight.Span, w.OutputLayerNormBias.Span, c.LayerNormEps, y, T, d);
+        LayerNorm.Forward(ws.FfnResidual.AsSpan(0, T * d), b.OutputLayerNormWeight.Span, b.OutputLayerNormBias.Span, c.LayerNormEps,
+            y.AsSpan(0, T * d), T, d, parallel: true);
         hooks.AfterRows(i, LayerStep.Output, y, d);
-        return y;
     }
 
-    /// <summary>y = x Wᵀ + b for x [rows, inFeatures], W [outFeatures, inFeatures] (HF Linear layout).</summary>
-    internal static float[] Linear(float[] x, ReadOnlyMemory<float> weight, ReadOnlyMemory<float> bias, int rows, int outFeatures, int inFeatures)
-    {
-        var y = new float[rows * outFeatures];
-        Gemm.MatMulNT(x, inFeatures, weight.Span, inFeatures, y, outFeatures, rows, outFeatures, inFeatures, bias.Span);
-        return y;
-    }
+    /// <summary>y = epilogue(x Wᵀ) for x [rows, in], W packed from HF Linear [out, in]; y [rows, out].</summary>
+    static void Linear(float[] x, PackedMatrix weight, float[] y, int rows, in GemmEpilogue epilogue)
+        => Gemm.MatMul(x.AsSpan(0, rows * weight.K), weight.K, weight, y.AsSpan(0, rows * weight.N), weight.N, rows, epilogue);
 
-    internal static void Activate(Model.Activation activation, Span<float> x)
+    static GemmActivation ToGemm(Activation activation) => activation switch
     {
-        switch (activation)
-        {
-            case Model.Activation.Gelu: Activations.Gelu(x); break;
-            case Model.Activation.GeluTanh: Activations.GeluTanh(x); break;
-            case Model.Activation.Relu: Activations.Relu(x); break;
-            default: throw new NotSupportedException($"activation {activation}");
-        }
-    }
+        Activation.Gelu => GemmActivation.Gelu,
+        Activation.GeluTanh => GemmActivation.GeluTanh,
+        Activation.Relu => GemmActivation.Relu,
+        _ => throw new NotSupportedException($"activation {activation}"),
+    };
 }

@@ -46,14 +46,19 @@ internal sealed class StepHooks
             _traces[s].Add(TraceNames.EmbeddingsOutput, new Tensor(_batch.Rows(activation, s, width).ToArray(), _batch.Lengths[s], width));
     }
 
+    /// <summary>Whether anything happens after the [T, width] sub-step <paramref name="step"/> (capture or patch): the
+    /// layer then materialises it instead of fusing it into the next step.</summary>
+    public bool Wants(int layer, LayerStep step) => _request.Wants(layer, step) || _patch?.Targets(layer, step) == true;
+
     /// <summary>Whether anything happens after the per-head step <paramref name="step"/> (Scores or Probs).</summary>
     public bool WantsHeads(int layer, LayerStep step) => _request.Wants(layer, step) || _patch?.Targets(layer, step) == true;
 
-    /// <summary>Allocates the [H, n, n] trace tensors of a per-head step before the (parallel) attention loop.</summary>
-    public Tensor?[] PrepareHeadCaptures(int layer, LayerStep step)
+    /// <summary>Allocates the [H, n, n] trace tensors of a per-head step before the (parallel) attention loop; null
+    /// (and no allocation) when the step is not traced.</summary>
+    public Tensor?[]? PrepareHeadCaptures(int layer, LayerStep step)
     {
+        if (!_request.Wants(layer, step)) return null;
         var captures = new Tensor?[_batch.Count];
-        if (!_request.Wants(layer, step)) return captures;
         for (int s = 0; s < _batch.Count; s++)
         {
             int n = _batch.Lengths[s];
@@ -64,10 +69,10 @@ internal sealed class StepHooks
     }
 
     /// <summary>Hook for one head's [n, n] matrix of text <paramref name="s"/>; thread-safe across (s, h).</summary>
-    public void AfterHead(int layer, LayerStep step, int s, int h, Span<float> matrix, Tensor?[] captures)
+    public void AfterHead(int layer, LayerStep step, int s, int h, Span<float> matrix, Tensor?[]? captures)
     {
         int n = _batch.Lengths[s];
         if (_patch?.Targets(layer, step) == true) _patch.Apply(new PatchSite(layer, step, s, h, n, n), matrix);
-        if (captures[s] is { } t) matrix.CopyTo(t.Data.AsSpan(h * n * n, n * n));
+        if (captures?[s] is { } t) matrix.CopyTo(t.Data.AsSpan(h * n * n, n * n));
     }
 }

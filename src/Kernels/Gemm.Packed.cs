@@ -1,0 +1,359 @@
+using System.Numerics.Tensors;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using MixLens.Kernels.Internal;
+
+namespace MixLens.Kernels;
+
+public static unsafe partial class Gemm
+{
+    /// <summary>Columns per packed panel: two Vector512 widths, four Vector256, eight Vector128.</summary>
+    public const int PanelWidth = 32;
+    /// <summary>K up to which a packed matrix is one K block (384 and 768 stay whole).</summary>
+    const int KBlockWhole = 768;
+    /// <summary>Target K block above <see cref="KBlockWhole"/>: 1536 becomes 3 × 512, 3072 becomes 6 × 512.</summary>
+    const int KBlockTarget = 512;
+    /// <summary>
+    /// Rows per micro-tile on the Vector512 path: 6 × 32 (12 zmm accumulators). Measured at M = 128, 1 thread (GFLOP per
+    /// CPU-second): 12, 8, 6 and 4 rows all reach 108–114 on the MiniLM shapes and 768×768, but on K = 3072 / N = 3072
+    /// (BERT-base FFN) 12 rows gave 90–102 against 108–111 for 6 (12 row pointers, 12 KiB apart for K = 3072, compete
+    /// for registers and for one L1 set). The kernels compile every height up to 12.
+    /// </summary>
+    internal const int TileRows512 = 6;
+    /// <summary>The tallest tile the kernels are compiled for (<c>Rows12</c>).</summary>
+    const int MaxTileRows = 12;
+    /// <summary>Rows per micro-tile on the Vector256 and Vector128 paths (6 rows × 2 vectors: 12 of 16 registers).</summary>
+    internal const int TileRowsNarrow = 6;
+    /// <summary>Rows per tile on the scalar path.</summary>
+    const int TileRowsScalar = 4;
+    /// <summary>Multiply-adds per thread below which adding a thread does not pay (~10 µs of work at 50 GFLOP/s).</summary>
+    const long WorkPerThread = 1 << 18;
+
+    /// <summary>Rows of a K block in the packed layout: k itself up to 768, else about 512 (equal blocks).</summary>
+    public static int KBlockSize(int k) => k <= KBlockWhole ? Math.Max(k, 1) : DivUp(k, DivUp(k, KBlockTarget));
+
+    /// <summary>Floats a packed B [k, n] takes (MLAS <c>MlasGemmPackBSize</c>): n rounded up to whole panels, times k.</summary>
+    public static long PackedSize(int n, int k) => (long)DivUp(Math.Max(n, 0), PanelWidth) * PanelWidth * Math.Max(k, 0);
+
+    /// <summary>Packs W [n, k] (a Linear weight, C = A Wᵀ) into <paramref name="packed"/> (layout: <see cref="PackedMatrix"/>).</summary>
+    /// <param name="packed">At least <see cref="PackedSize"/>(n, k) elements.</param>
+    public static void PackTransposed(ReadOnlySpan<float> w, int ldw, int n, int k, Span<float> packed)
+    {
+        const string op = nameof(PackTransposed);
+        ValidateDimensions(op, 0, n, k);
+        ValidateMatrix(op, w.Length, nameof(w), n, k, ldw, nameof(ldw), nameof(k));
+        ValidatePacked(op, packed.Length, n, k);
+        if (n == 0 || k == 0) return;
+        int panels = DivUp(n, PanelWidth), kc = KBlockSize(k);
+        fixed (float* pw = w, pp = packed)
+        {
+            for (int p0 = 0; p0 < k; p0 += kc)
+            {
+                int kLen = Math.Min(kc, k - p0);
+                for (int jp = 0; jp < panels; jp++)
+                {
+                    float* panel = pp + (nint)p0 * panels * PanelWidth + (nint)jp * kLen * PanelWidth;
+                    for (int jj = 0; jj < PanelWidth; jj++)
+                    {
+                        int j = jp * PanelWidth + jj;
+                        float* row = pw + (nint)j * ldw + p0;
+                        if (j < n) for (int p = 0; p < kLen; p++) panel[p * PanelWidth + jj] = row[p];
+                        else for (int p = 0; p < kLen; p++) panel[p * PanelWidth + jj] = 0f;
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>Packs B [k, n] (C = A B) into <paramref name="packed"/> (layout: <see cref="PackedMatrix"/>).</summary>
+    /// <param name="packed">At least <see cref="PackedSize"/>(n, k) elements.</param>
+    public static void Pack(ReadOnlySpan<float> b, int ldb, int k, int n, Span<float> packed)
+    {
+        const string op = nameof(Pack);
+        ValidateDimensions(op, 0, n, k);
+        ValidateMatrix(op, b.Length, nameof(b), k, n, ldb, nameof(ldb), nameof(n));
+        ValidatePacked(op, packed.Length, n, k);
+        if (n == 0 || k == 0) return;
+        int panels = DivUp(n, PanelWidth), kc = KBlockSize(k);
+        fixed (float* pb = b, pp = packed)
+        {
+            for (int p0 = 0; p0 < k; p0 += kc)
+            {
+                int kLen = Math.Min(kc, k - p0);
+                for (int jp = 0; jp < panels; jp++)
+                {
+                    float* panel = pp + (nint)p0 * panels * PanelWidth + (nint)jp * kLen * PanelWidth;
+                    int j0 = jp * PanelWidth, cols = Math.Min(PanelWidth, n - j0);
+                    for (int p = 0; p < kLen; p++)
+                    {
+                        new ReadOnlySpan<float>(pb + (nint)(p0 + p) * ldb + j0, cols).CopyTo(new Span<float>(panel + p * PanelWidth, cols));
+                        if (cols < PanelWidth) new Span<float>(panel + p * PanelWidth + cols, PanelWidth - cols).Clear();
+                    }
+                }
+            }
+        }
+    }
+
+    /// <summary>C[m, n] = epilogue(A[m, k] · B), B packed once in advance (for a Linear layer: C = act(A Wᵀ + b) + R).</summary>
+    /// <param name="a">A, row i at <c>a[i·lda ..]</c>, k = <c>b.K</c> elements used per row.</param>
+    /// <param name="c">C, overwritten: row i at <c>c[i·ldc ..]</c>, n = <c>b.N</c> elements written per row; elements of a
+    /// row beyond n are not touched. Must not overlap A.</param>
+    /// <param name="epilogue">Scale, bias, activation and residual applied as C is written (<see cref="GemmEpilogue"/>).</param>
+    /// <param name="parallel">false runs on the calling thread only; true splits C into tasks over
+    /// <see cref="Parallelism.MaxThreads"/> threads when the product is large enough.</param>
+    public static void MatMul(ReadOnlySpan<float> a, int lda, PackedMatrix b, Span<float> c, int ldc, int m,
+        in GemmEpilogue epilogue = default, bool parallel = true)
+        => MatMulPacked(a, lda, b.Data, b.N, b.K, c, ldc, m, epilogue, parallel);
+
+    /// <summary>
+    /// <see cref="MatMul(ReadOnlySpan{float}, int, PackedMatrix, Span{float}, int, int, in GemmEpilogue, bool)"/> on a
+    /// B packed into caller memory by <see cref="Pack"/> or <see cref="PackTransposed"/> (e.g. per-call scratch for
+    /// attention, where B is an activation: Kᵀ or V).
+    /// </summary>
+    /// <exception cref="ArgumentException">A span is shorter than its dimensions need, the bias is neither empty nor n
+    /// long, or C overlaps A, B or (partially) the residual.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A dimension is negative or a leading dimension is shorter than its row.</exception>
+    public static void MatMulPacked(ReadOnlySpan<float> a, int lda, ReadOnlySpan<float> packedB, int n, int k, Span<float> c, int ldc, int m,
+        in GemmEpilogue epilogue = default, bool parallel = true)
+    {
+        const string op = nameof(MatMulPacked);
+        ValidateDimensions(op, m, n, k);
+        long aUsed = ValidateMatrix(op, a.Length, nameof(a), m, k, lda, nameof(lda), nameof(k));
+        long cUsed = ValidateMatrix(op, c.Length, nameof(c), m, n, ldc, nameof(ldc), nameof(n));
+        ValidatePacked(op, packedB.Length, n, k);
+        var bias = epilogue.Bias;
+        var residual = epilogue.Residual;
+        if (!bias.IsEmpty && bias.Length != n)
+            ThrowHelper.ThrowLengthMismatch(op, "epilogue.Bias", bias.Length, n, "n, or empty for no bias");
+        int ldr = epilogue.ResidualStride;
+        if (!residual.IsEmpty)
+        {
+            long rUsed = ValidateMatrix(op, residual.Length, "epilogue.Residual", m, n, ldr, "epilogue.ResidualStride", nameof(n));
+            bool same = rUsed > 0 && cUsed > 0 && Unsafe.AreSame(ref MemoryMarshal.GetReference(c), ref MemoryMarshal.GetReference(residual)) && ldr == ldc;
+            if (!same) ValidateNoOverlap(op, c, cUsed, residual, rUsed, "epilogue.Residual");
+        }
+        ValidateNoOverlap(op, c, cUsed, a, aUsed, nameof(a));
+        ValidateNoOverlap(op, c, cUsed, packedB, Math.Min(PackedSize(n, k), packedB.Length), nameof(packedB));
+        if (m == 0 || n == 0) return;
+
+        fixed (float* pa = a, pb = packedB, pc = c, pbias = bias, pr = residual)
+        {
+            VectorPath path = VectorPaths.Active;
+            var problem = new PackedProblem(pa, lda, pb, n, k, pc, ldc, epilogue.Alpha, bias.IsEmpty ? null : pbias,
+                epilogue.Activation, residual.IsEmpty ? null : pr, ldr, path);
+            int threads = parallel ? ThreadsFor(m, n, k) : 1;
+            if (threads <= 1)
+            {
+                problem.Run(0, m, 0, DivUp(n, PanelWidth));
+                return;
+            }
+            var job = PackedJob.Rent();
+            job.Set(problem, m, n, threads);
+            try { Parallelism.For(job.Tasks, job, threads); }
+            finally { job.Return(); }
+        }
+    }
+
+    /// <summary>Threads worth using for m·n·k multiply-adds: one per <see cref="WorkPerThread"/>, at most MaxThreads.</summary>
+    static int ThreadsFor(int m, int n, int k)
+    {
+        long work = (long)m * n * Math.Max(k, 1);
+        return (int)Math.Clamp(work / WorkPerThread, 1, Parallelism.MaxThreads);
+    }
+
+    static void ValidatePacked(string op, int length, int n, int k)
+    {
+        long needed = PackedSize(n, k);
+        if (length < needed) ThrowHelper.ThrowTooShort(op, "packedB", length, needed, $"a packed [{k}, {n}] matrix (PackedSize)");
+    }
+
+    /// <summary>
+    /// One packed GEMM call's operands, pinned. <see cref="Run"/> computes rows [i0, i1) × panels [jp0, jp1) of C:
+    /// for each K block, for each panel, for each tile of rows: one micro-kernel call (the BLIS loop order without an A
+    /// copy: A's rows stay in place and are read as broadcasts; a K block of A, rows × kc, stays in L2 across panels).
+    /// </summary>
+    readonly struct PackedProblem(float* a, nint lda, float* b, int n, int k, float* c, nint ldc, float alpha, float* bias,
+        GemmActivation activation, float* residual, nint ldr, VectorPath path)
+    {
+        public int TileRows => path switch
+        {
+            VectorPath.Vector512 => TileRows512,
+            VectorPath.Vector256 or VectorPath.Vector128 => TileRowsNarrow,
+            _ => TileRowsScalar,
+        };
+
+        public void Run(int i0, int i1, int jp0, int jp1)
+        {
+            int panels = DivUp(n, PanelWidth), kc = KBlockSize(k), mr = TileRows;
+            float* edge = stackalloc float[MaxTileRows * PanelWidth];
+            bool fuseResidual = activation == GemmActivation.None;
+            for (int p0 = 0; ; p0 += kc)
+            {
+                int kLen = Math.Min(kc, k - p0);
+                bool accumulate = p0 > 0, final = p0 + kLen >= k;
+                float* block = b + (nint)p0 * panels * PanelWidth;
+                for (int jp = jp0; jp < jp1; jp++)
+                {
+                    float* panel = block + (nint)jp * kLen * PanelWidth;
+                    int j0 = jp * PanelWidth, cols = Math.Min(PanelWidth, n - j0);
+                    float* biasJ = bias == null ? null : bias + j0;
+                    for (int i = i0; i < i1; i += mr)
+                    {
+                        int rows = Math.Min(mr, i1 - i);
+                        float* ai = a + i * lda + p0, ci = c + i * ldc + j0;
+                        float* ri = residual == null ? null : residual + i * ldr + j0;
+                        if (cols == PanelWidth)
+                        {
+                            Tile(rows, ai, panel, kLen, ci, ldc, new PackedKernels.WriteBack(accumulate, final, alpha, biasJ, fuseResidual ? ri : null, ldr));
+                        }
+                        else
+                        {
+                            // last, partial panel: through a scratch tile holding C's valid columns (so the sums run
+                            // in the same order as in a full panel); the epilogue then writes the valid columns back
+                            if (accumulate) CopyEdge(ci, ldc, edge, PanelWidth, rows, cols);
+                            Tile(rows, ai, panel, kLen, edge, PanelWidth, new PackedKernels.WriteBack(accumulate, false, 1f, null, null, 0));
+                            FinishEdge(edge, rows, cols, ci, final, biasJ, fuseResidual ? ri : null);
+                        }
+                        if (final && !fuseResidual) Activate(ci, rows, cols, ri);
+                    }
+                }
+                if (final) break;
+            }
+        }
+
+        void Tile(int rows, float* ai, float* panel, int kLen, float* ci, nint ldci, in PackedKernels.WriteBack wb)
+        {
+            switch (path)
+            {
+                case VectorPath.Vector512: Columns<Vector512<float>, Simd512>(rows, ai, panel, kLen, ci, ldci, wb); break;
+                case VectorPath.Vector256: Columns<Vector256<float>, Simd256>(rows, ai, panel, kLen, ci, ldci, wb); break;
+                case VectorPath.Vector128: Columns<Vector128<float>, Simd128>(rows, ai, panel, kLen, ci, ldci, wb); break;
+                default: PackedKernels.TileScalar(rows, ai, lda, panel, kLen, ci, ldci, wb); break;
+            }
+        }
+
+        /// <summary>A panel in column steps of two vectors (one step for Vector512).</summary>
+        void Columns<TV, TOps>(int rows, float* ai, float* panel, int kLen, float* ci, nint ldci, in PackedKernels.WriteBack wb)
+            where TV : struct where TOps : struct, ISimdOps<TV>
+        {
+            for (int j = 0; j < PanelWidth; j += 2 * TOps.Count)
+            {
+                var step = new PackedKernels.WriteBack(wb.Accumulate, wb.Final, wb.Alpha, wb.Bias == null ? null : wb.Bias + j,
+                    wb.Residual == null ? null : wb.Residual + j, wb.Ldr);
+                switch (rows)
+                {
+                    case 1: PackedKernels.Tile<TV, TOps, Rows1>(ai, lda, panel + j, kLen, ci + j, ldci, step); break;
+                    case 2: PackedKernels.Tile<TV, TOps, Rows2>(ai, lda, panel + j, kLen, ci + j, ldci, step); break;
+                    case 3: PackedKernels.Tile<TV, TOps, Rows3>(ai, lda, panel + j, kLen, ci + j, ldci, step); break;
+                    case 4: PackedKernels.Tile<TV, TOps, Rows4>(ai, lda, panel + j, kLen, ci + j, ldci, step); break;
+                    case 5: PackedKernels.Tile<TV, TOps, Rows5>(ai, lda, panel + j, kLen, ci + j, ldci, step); break;
+                    case 6: PackedKernels.Tile<TV, TOps, Rows6>(ai, lda, panel + j, kLen, ci + j, ldci, step); break;
+                    case 7: PackedKernels.Tile<TV, TOps, Rows7>(ai, lda, panel + j, kLen, ci + j, ldci, step); break;
+                    case 8: PackedKernels.Tile<TV, TOps, Rows8>(ai, lda, panel + j, kLen, ci + j, ldci, step); break;
+                    case 9: PackedKernels.Tile<TV, TOps, Rows9>(ai, lda, panel + j, kLen, ci + j, ldci, step); break;
+                    case 10: PackedKernels.Tile<TV, TOps, Rows10>(ai, lda, panel + j, kLen, ci + j, ldci, step); break;
+                    case 11: PackedKernels.Tile<TV, TOps, Rows11>(ai, lda, panel + j, kLen, ci + j, ldci, step); break;
+                    default: PackedKernels.Tile<TV, TOps, Rows12>(ai, lda, panel + j, kLen, ci + j, ldci, step); break;
+                }
+            }
+        }
+
+        static void CopyEdge(float* from, nint ldFrom, float* to, nint ldTo, int rows, int cols)
+        {
+            for (int r = 0; r < rows; r++)
+                new ReadOnlySpan<float>(from + r * ldFrom, cols).CopyTo(new Span<float>(to + r * ldTo, cols));
+        }
+
+        /// <summary>The valid columns of a scratch tile into C, on the last K block through the epilogue (the same
+        /// operations in the same order as <c>WriteRow</c>).</summary>
+        void FinishEdge(float* tile, int rows, int cols, float* ci, bool final, float* biasJ, float* ri)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                float* cr = ci + r * ldc, tr = tile + r * PanelWidth;
+                for (int j = 0; j < cols; j++)
+                {
+                    float v = tr[j];
+                    if (final)
+                    {
+                        if (alpha != 1f) v *= alpha;
+                        if (biasJ != null) v += biasJ[j];
+                        if (ri != null) v += ri[r * ldr + j];
+                    }
+                    cr[j] = v;
+                }
+            }
+        }
+
+        /// <summary>The activation, then the residual, on rows × cols of C just written (still in L1).</summary>
+        void Activate(float* ci, int rows, int cols, float* ri)
+        {
+            for (int r = 0; r < rows; r++)
+            {
+                float* cr = ci + r * ldc;
+                var row = new Span<float>(cr, cols);
+                switch (activation)
+                {
+                    case GemmActivation.Gelu: Activations.Gelu(cr, cols, path); break;
+                    case GemmActivation.GeluTanh: Activations.GeluTanh(cr, cols, path); break;
+                    case GemmActivation.Relu: Activations.Relu(row); break;
+                }
+                if (ri != null) TensorPrimitives.Add(row, new ReadOnlySpan<float>(ri + r * ldr, cols), row);
+            }
+        }
+    }
+
+    /// <summary>
+    /// A parallel packed GEMM: C split into row chunks × panel chunks, handed out one at a time by
+    /// <see cref="Parallelism.For"/>. One cached instance per calling thread, so a call allocates nothing.
+    /// </summary>
+    sealed class PackedJob : IParallelBody
+    {
+        [ThreadStatic] static PackedJob? t_cached;
+
+        PackedProblem _problem;
+        int _m, _panels, _rowBlocks, _rowChunks, _colChunks, _mr;
+        bool _inUse;
+
+        public int Tasks => _rowChunks * _colChunks;
+
+        public static PackedJob Rent()
+        {
+            var job = t_cached;
+            if (job is null || job._inUse) job = t_cached = new PackedJob();
+            job._inUse = true;
+            return job;
+        }
+
+        public void Return() { _inUse = false; _problem = default; }
+
+        /// <summary>
+        /// About four tasks per thread (dynamic scheduling evens out a core slowed by other work), as blocks of at least
+        /// 2 row tiles × 2 panels: two tasks running side by side then share at most the cache lines at their edges
+        /// (one panel per task, 32 columns = 128 bytes of each row of C, made neighbouring tasks write the same lines
+        /// of C at every K step and halved the 2-thread speed). Tall A is cut into chunks of at most 16 tiles (192
+        /// rows), so a chunk's K block of A stays in L2.
+        /// </summary>
+        public void Set(in PackedProblem problem, int m, int n, int threads)
+        {
+            _problem = problem;
+            _m = m;
+            _mr = problem.TileRows;
+            _panels = DivUp(n, PanelWidth);
+            _rowBlocks = DivUp(m, _mr);
+            int target = 4 * threads;
+            _rowChunks = Math.Max(1, Math.Min(_rowBlocks / 2, Math.Max(target, DivUp(_rowBlocks, 16))));
+            _colChunks = Math.Clamp(DivUp(target, _rowChunks), 1, Math.Max(1, _panels / 2));
+        }
+
+        public void Invoke(int task)
+        {
+            int rc = task / _colChunks, cc = task % _colChunks;
+            int i0 = (int)((long)rc * _rowBlocks / _rowChunks) * _mr;
+            int i1 = Math.Min(_m, (int)((long)(rc + 1) * _rowBlocks / _rowChunks) * _mr);
+            int jp0 = (int)((long)cc * _panels / _colChunks), jp1 = (int)((long)(cc + 1) * _panels / _colChunks);
+            _problem.Run(i0, i1, jp0, jp1);
+        }
+    }
+}

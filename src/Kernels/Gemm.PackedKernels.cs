@@ -1,0 +1,197 @@
+using System.Runtime.CompilerServices;
+using MixLens.Kernels.Internal;
+
+namespace MixLens.Kernels;
+
+public static unsafe partial class Gemm
+{
+    /// <summary>
+    /// Micro-kernels of the packed GEMM (<see cref="MatMul(ReadOnlySpan{float}, int, PackedMatrix, Span{float}, int, int, in GemmEpilogue, bool)"/>).
+    /// One source for every ISA and row count: generic over the vector ops <c>TOps</c> and a row count <c>TRows</c>
+    /// (a struct constant, so the JIT compiles one copy per instantiation with unused rows removed).
+    /// <code>
+    ///   Vector512:  6 rows × 32 columns = 12 zmm accumulators + 2 panel vectors + 1 broadcast (up to 12 rows fit)
+    ///   Vector256: up to  6 rows × 16 columns = 12 ymm accumulators + 3 (of 16; AVX2 without AVX-512)
+    ///   Vector128: up to  6 rows ×  8 columns = 12 xmm accumulators + 3 (of 16)
+    /// </code>
+    /// The narrower kernels cover a 32-wide panel in 2 or 4 column steps. Each element of C is one chain of FMAs over p
+    /// in order (K blocks added in order), so a result does not depend on the row count, column step, thread or vector
+    /// width it was computed with (the scalar path multiplies and adds without fusing).
+    /// </summary>
+    internal static class PackedKernels
+    {
+        /// <summary>Steps of p after which a tile adds its accumulators into C (bounds the length of float32 sums).</summary>
+        public const int KSub = 64;
+
+        /// <summary>What a tile does after its K loop: add C (later K blocks), and on the last block the epilogue.</summary>
+        public readonly struct WriteBack(bool accumulate, bool final, float alpha, float* bias, float* residual, nint ldr)
+        {
+            /// <summary>Add the tile to C (a K block after the first) instead of overwriting it.</summary>
+            public readonly bool Accumulate = accumulate;
+            /// <summary>Last K block: apply alpha, bias and residual.</summary>
+            public readonly bool Final = final;
+            public readonly float Alpha = alpha;
+            /// <summary>Bias at the tile's first column, or null.</summary>
+            public readonly float* Bias = bias;
+            /// <summary>Residual at the tile's first row and column, or null.</summary>
+            public readonly float* Residual = residual;
+            public readonly nint Ldr = ldr;
+        }
+
+        /// <summary>v = (accumulate ? C + acc : acc); on the last block v = alpha·v + bias + residual; C = v.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void WriteRow<TV, TOps>(float* c, int row, TV v0, TV v1, in WriteBack wb) where TV : struct where TOps : struct, ISimdOps<TV>
+        {
+            int w = TOps.Count;
+            if (wb.Accumulate)
+            {
+                v0 = TOps.Add(TOps.Load(c), v0);
+                v1 = TOps.Add(TOps.Load(c + w), v1);
+            }
+            if (wb.Final)
+            {
+                if (wb.Alpha != 1f)
+                {
+                    v0 = TOps.Multiply(v0, TOps.Create(wb.Alpha));
+                    v1 = TOps.Multiply(v1, TOps.Create(wb.Alpha));
+                }
+                if (wb.Bias != null)
+                {
+                    v0 = TOps.Add(v0, TOps.Load(wb.Bias));
+                    v1 = TOps.Add(v1, TOps.Load(wb.Bias + w));
+                }
+                if (wb.Residual != null)
+                {
+                    float* r = wb.Residual + row * wb.Ldr;
+                    v0 = TOps.Add(v0, TOps.Load(r));
+                    v1 = TOps.Add(v1, TOps.Load(r + w));
+                }
+            }
+            TOps.Store(c, v0);
+            TOps.Store(c + w, v1);
+        }
+
+        /// <summary>
+        /// TRows × (2 vectors) of C from a packed panel: for p in [0, k): C[r, :] += A[r, p] · panel[p, :] (one broadcast of
+        /// A[r, p], two FMAs per row), written back (<see cref="WriteRow"/>) after every <see cref="KSub"/> steps of p, so each
+        /// element of C is a sum of partial sums of at most 64 products (float32 error like the old 16-lane dot products, not
+        /// that of a 1536-term chain); the tile stays in L1 meanwhile. Rows beyond TRows compile away.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void Tile<TV, TOps, TRows>(float* a, nint lda, float* b, int k, float* c, nint ldc, in WriteBack wb)
+            where TV : struct where TOps : struct, ISimdOps<TV> where TRows : struct, IConstant
+        {
+            int w = TOps.Count;
+            float* a0 = a;
+            float* a1 = a0 + lda;
+            float* a2 = a1 + lda;
+            float* a3 = a2 + lda;
+            float* a4 = a3 + lda;
+            float* a5 = a4 + lda;
+            float* a6 = a5 + lda;
+            float* a7 = a6 + lda;
+            float* a8 = a7 + lda;
+            float* a9 = a8 + lda;
+            float* a10 = a9 + lda;
+            float* a11 = a10 + lda;
+            for (int p0 = 0; ; p0 += KSub)
+            {
+                int pEnd = Math.Min(k, p0 + KSub);
+                TV c00 = TOps.Zero, c01 = TOps.Zero;
+                TV c10 = TOps.Zero, c11 = TOps.Zero;
+                TV c20 = TOps.Zero, c21 = TOps.Zero;
+                TV c30 = TOps.Zero, c31 = TOps.Zero;
+                TV c40 = TOps.Zero, c41 = TOps.Zero;
+                TV c50 = TOps.Zero, c51 = TOps.Zero;
+                TV c60 = TOps.Zero, c61 = TOps.Zero;
+                TV c70 = TOps.Zero, c71 = TOps.Zero;
+                TV c80 = TOps.Zero, c81 = TOps.Zero;
+                TV c90 = TOps.Zero, c91 = TOps.Zero;
+                TV c100 = TOps.Zero, c101 = TOps.Zero;
+                TV c110 = TOps.Zero, c111 = TOps.Zero;
+                for (int p = p0; p < pEnd; p++, b += PanelWidth)
+                {
+                    TV b0 = TOps.Load(b), b1 = TOps.Load(b + w);
+                    if (TRows.Value > 0) { TV v = TOps.Create(a0[p]); c00 = TOps.MultiplyAdd(v, b0, c00); c01 = TOps.MultiplyAdd(v, b1, c01); }
+                    if (TRows.Value > 1) { TV v = TOps.Create(a1[p]); c10 = TOps.MultiplyAdd(v, b0, c10); c11 = TOps.MultiplyAdd(v, b1, c11); }
+                    if (TRows.Value > 2) { TV v = TOps.Create(a2[p]); c20 = TOps.MultiplyAdd(v, b0, c20); c21 = TOps.MultiplyAdd(v, b1, c21); }
+                    if (TRows.Value > 3) { TV v = TOps.Create(a3[p]); c30 = TOps.MultiplyAdd(v, b0, c30); c31 = TOps.MultiplyAdd(v, b1, c31); }
+                    if (TRows.Value > 4) { TV v = TOps.Create(a4[p]); c40 = TOps.MultiplyAdd(v, b0, c40); c41 = TOps.MultiplyAdd(v, b1, c41); }
+                    if (TRows.Value > 5) { TV v = TOps.Create(a5[p]); c50 = TOps.MultiplyAdd(v, b0, c50); c51 = TOps.MultiplyAdd(v, b1, c51); }
+                    if (TRows.Value > 6) { TV v = TOps.Create(a6[p]); c60 = TOps.MultiplyAdd(v, b0, c60); c61 = TOps.MultiplyAdd(v, b1, c61); }
+                    if (TRows.Value > 7) { TV v = TOps.Create(a7[p]); c70 = TOps.MultiplyAdd(v, b0, c70); c71 = TOps.MultiplyAdd(v, b1, c71); }
+                    if (TRows.Value > 8) { TV v = TOps.Create(a8[p]); c80 = TOps.MultiplyAdd(v, b0, c80); c81 = TOps.MultiplyAdd(v, b1, c81); }
+                    if (TRows.Value > 9) { TV v = TOps.Create(a9[p]); c90 = TOps.MultiplyAdd(v, b0, c90); c91 = TOps.MultiplyAdd(v, b1, c91); }
+                    if (TRows.Value > 10) { TV v = TOps.Create(a10[p]); c100 = TOps.MultiplyAdd(v, b0, c100); c101 = TOps.MultiplyAdd(v, b1, c101); }
+                    if (TRows.Value > 11) { TV v = TOps.Create(a11[p]); c110 = TOps.MultiplyAdd(v, b0, c110); c111 = TOps.MultiplyAdd(v, b1, c111); }
+                }
+                var step = new WriteBack(wb.Accumulate || p0 > 0, wb.Final && pEnd >= k, wb.Alpha, wb.Bias, wb.Residual, wb.Ldr);
+                if (TRows.Value > 0) WriteRow<TV, TOps>(c + 0 * ldc, 0, c00, c01, step);
+                if (TRows.Value > 1) WriteRow<TV, TOps>(c + 1 * ldc, 1, c10, c11, step);
+                if (TRows.Value > 2) WriteRow<TV, TOps>(c + 2 * ldc, 2, c20, c21, step);
+                if (TRows.Value > 3) WriteRow<TV, TOps>(c + 3 * ldc, 3, c30, c31, step);
+                if (TRows.Value > 4) WriteRow<TV, TOps>(c + 4 * ldc, 4, c40, c41, step);
+                if (TRows.Value > 5) WriteRow<TV, TOps>(c + 5 * ldc, 5, c50, c51, step);
+                if (TRows.Value > 6) WriteRow<TV, TOps>(c + 6 * ldc, 6, c60, c61, step);
+                if (TRows.Value > 7) WriteRow<TV, TOps>(c + 7 * ldc, 7, c70, c71, step);
+                if (TRows.Value > 8) WriteRow<TV, TOps>(c + 8 * ldc, 8, c80, c81, step);
+                if (TRows.Value > 9) WriteRow<TV, TOps>(c + 9 * ldc, 9, c90, c91, step);
+                if (TRows.Value > 10) WriteRow<TV, TOps>(c + 10 * ldc, 10, c100, c101, step);
+                if (TRows.Value > 11) WriteRow<TV, TOps>(c + 11 * ldc, 11, c110, c111, step);
+                if (pEnd >= k) break;
+            }
+        }
+
+        /// <summary>
+        /// The scalar path: rows × 32 columns of C from a packed panel, one float accumulator per element (multiply, then
+        /// add), the same write-back as the vector tiles.
+        /// </summary>
+        public static void TileScalar(int rows, float* a, nint lda, float* b, int k, float* c, nint ldc, in WriteBack wb)
+        {
+            float* acc = stackalloc float[PanelWidth];
+            for (int r = 0; r < rows; r++)
+            {
+                float* ar = a + r * lda, cr = c + r * ldc;
+                for (int p0 = 0; ; p0 += KSub)
+                {
+                    int pEnd = Math.Min(k, p0 + KSub);
+                    for (int j = 0; j < PanelWidth; j++) acc[j] = 0;
+                    float* bp = b + p0 * PanelWidth;
+                    for (int p = p0; p < pEnd; p++, bp += PanelWidth)
+                    {
+                        float arp = ar[p];
+                        for (int j = 0; j < PanelWidth; j++) acc[j] += arp * bp[j];
+                    }
+                    bool accumulate = wb.Accumulate || p0 > 0, final = wb.Final && pEnd >= k;
+                    for (int j = 0; j < PanelWidth; j++)
+                    {
+                        float v = accumulate ? cr[j] + acc[j] : acc[j];
+                        if (final)
+                        {
+                            if (wb.Alpha != 1f) v *= wb.Alpha;
+                            if (wb.Bias != null) v += wb.Bias[j];
+                            if (wb.Residual != null) v += wb.Residual[r * wb.Ldr + j];
+                        }
+                        cr[j] = v;
+                    }
+                    if (pEnd >= k) break;
+                }
+            }
+        }
+    }
+}
+
+/// <summary>A compile-time integer for generic specialisation (the JIT folds <c>TRows.Value</c> per instantiation).</summary>
+internal interface IConstant { static abstract int Value { get; } }
+internal struct Rows1 : IConstant { public static int Value => 1; }
+internal struct Rows2 : IConstant { public static int Value => 2; }
+internal struct Rows3 : IConstant { public static int Value => 3; }
+internal struct Rows4 : IConstant { public static int Value => 4; }
+internal struct Rows5 : IConstant { public static int Value => 5; }
+internal struct Rows6 : IConstant { public static int Value => 6; }
+internal struct Rows7 : IConstant { public static int Value => 7; }
+internal struct Rows8 : IConstant { public static int Value => 8; }
+internal struct Rows9 : IConstant { public static int Value => 9; }
+internal struct Rows10 : IConstant { public static int Value => 10; }
+internal struct Rows11 : IConstant { public static int Value => 11; }
+internal struct Rows12 : IConstant { public static int Value => 12; }
