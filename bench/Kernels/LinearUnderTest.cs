@@ -4,14 +4,14 @@ namespace MixLens.Bench.Kernels;
 
 /// <summary>
 /// The one place where the GEMM suite calls MixLens's GEMM: a Linear layer y[M, N] = x[M, K] · Wᵀ + b with W [N, K]
-/// (a checkpoint's <c>weight [out, in]</c>). Today it calls <see cref="Gemm.MatMulNT"/> on W in place; when packed
-/// weights land, pack W once in the constructor and call the packed entry point in <see cref="Forward"/> — nothing else
-/// in bench/ needs to change.
+/// (a checkpoint's <c>weight [out, in]</c>), exactly as the encoder runs it: W packed once into panels in the
+/// constructor (<see cref="PackedMatrix.FromTransposed"/>, as at model load), then <see cref="Gemm.MatMul"/> with the
+/// bias fused into the write-back.
 /// </summary>
 public sealed class LinearUnderTest
 {
-    readonly float[] _weight; // [N, K] row-major
-    readonly float[] _bias;   // [N]
+    readonly PackedMatrix _weight; // W [N, K], packed
+    readonly float[] _bias;        // [N]
 
     public int N { get; }
     public int K { get; }
@@ -20,10 +20,10 @@ public sealed class LinearUnderTest
     {
         if (weight.Length != n * k) throw new ArgumentException($"weight has {weight.Length} floats, expected N·K = {n * k}");
         if (bias.Length != n) throw new ArgumentException($"bias has {bias.Length} floats, expected N = {n}");
-        (_weight, _bias, N, K) = (weight, bias, n, k);
+        (_weight, _bias, N, K) = (PackedMatrix.FromTransposed(weight, n, k), bias, n, k);
     }
 
     /// <summary>y[m, N] = x[m, K] · Wᵀ + b; <paramref name="parallel"/> false keeps the call on the calling thread.</summary>
     public void Forward(ReadOnlySpan<float> x, int m, Span<float> y, bool parallel)
-        => Gemm.MatMulNT(x, K, _weight, K, y, N, m, N, K, _bias, parallel);
+        => Gemm.MatMul(x, K, _weight, y, N, m, new GemmEpilogue { Bias = _bias }, parallel);
 }
