@@ -49,7 +49,7 @@ internal static unsafe class VectorMath
         return TOps.SelectLessThan(TOps.Create(MaxX), x, TOps.Create(float.PositiveInfinity), y);
     }
 
-    /// <summary>Scalar form of <see cref="Exp{TV, TOps}"/> (same steps, for tails and tests).</summary>
+    /// <summary>Scalar form of <see cref="Exp{TV, TOps}(TV)"/> (same steps, for tails and tests).</summary>
     public static float Exp(float x)
     {
         if (x < MinX) return 0f;
