@@ -73,7 +73,7 @@ public static class Alti
         }
 
         var c = new double[n * n];
-        Parallel.For(0, n, () => (new float[n * heads], new float[n * d]), (j, _, scratch) =>
+        Parallel.For(0, n, AnalysisThreads.Options, () => (new float[n * heads], new float[n * d]), (j, _, scratch) =>
         {
             var (coefficients, t) = scratch;
             // coefficients[i, h] = α^h_{i,j} / σ_i                                              [n, H]

@@ -99,7 +99,7 @@ public static class AttentionFlow
 
         int firstLayer = allLayers ? 1 : L;
         int rows = (L - firstLayer + 1) * n;
-        Parallel.For(0, rows,
+        Parallel.For(0, rows, AnalysisThreads.Options,
             () => new LayeredDinic(capacity, L, n),
             (r, _, solver) =>
             {

@@ -45,7 +45,7 @@ public static class AttentionNorm
         var f = TransformedValues(config, w, trace[layer, LayerStep.Value]);                // F  [H, n, d]
         var gram = GramPerToken(f, heads, n, d);                                            // G  [n, H, H]
         var result = new float[n * n];
-        Parallel.For(0, n, () => new double[heads], (i, _, alpha) =>
+        Parallel.For(0, n, AnalysisThreads.Options, () => new double[heads], (i, _, alpha) =>
         {
             for (int j = 0; j < n; j++)
             {
@@ -67,7 +67,7 @@ public static class AttentionNorm
         int heads = config.NumAttentionHeads, headDim = config.HeadDim, d = config.HiddenSize, n = value.Shape[0];
         var f = new float[heads * n * d];
         var wo = w.AttentionOutputWeight;
-        Parallel.For(0, heads, h =>
+        Parallel.For(0, heads, AnalysisThreads.Options, h =>
         {
             // F_h = V[:, h-cols] · W_O[:, h-cols]ᵀ                                       [n, d_head] x [d_head, d] -> [n, d]
             Gemm.MatMulNT(value.Data.AsSpan(h * headDim), d, wo.Span.Slice(h * headDim), d,
@@ -80,7 +80,7 @@ public static class AttentionNorm
     internal static double[] GramPerToken(float[] f, int heads, int n, int d)
     {
         var gram = new double[n * heads * heads];
-        Parallel.For(0, n, j =>
+        Parallel.For(0, n, AnalysisThreads.Options, j =>
         {
             var g = gram.AsSpan(j * heads * heads, heads * heads);
             for (int h = 0; h < heads; h++)

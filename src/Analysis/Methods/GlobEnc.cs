@@ -64,7 +64,7 @@ public static class GlobEnc
         var cross = new double[n * heads];                                              // b  [n, H]
         var self = new double[n];                                                       //    ‖M x_i‖²
         var scale = new double[n];                                                      //    1 / (σ_1,i σ_2,i)
-        Parallel.For(0, n, i =>
+        Parallel.For(0, n, AnalysisThreads.Options, i =>
         {
             var mxi = mx.AsSpan(i * d, d);
             for (int h = 0; h < heads; h++) cross[i * heads + h] = AttentionNorm.Dot(mf.AsSpan((h * n + i) * d, d), mxi);
@@ -74,7 +74,7 @@ public static class GlobEnc
         });
 
         var result = new float[n * n];
-        Parallel.For(0, n, () => new double[heads], (i, _, alpha) =>
+        Parallel.For(0, n, AnalysisThreads.Options, () => new double[heads], (i, _, alpha) =>
         {
             for (int j = 0; j < n; j++)
             {

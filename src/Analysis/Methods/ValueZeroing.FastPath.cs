@@ -59,7 +59,7 @@ public static partial class ValueZeroing
             Gemm.MatMulNT(value.Data.AsSpan(h * headDim), d, w.AttentionOutputWeight.Span[(h * headDim)..], d,
                 uCentred.AsSpan(h * d), heads * d, n, d, headDim);
         var uScaled = new float[n * heads * d];                        // γ₁ ⊙ ũ_h,j
-        Parallel.For(0, n * heads, r =>
+        Parallel.For(0, n * heads, AnalysisThreads.Options, r =>
         {
             if (r % heads < h0 || r % heads >= h1) return;
             var u = uCentred.AsSpan(r * d, d);
@@ -74,7 +74,7 @@ public static partial class ValueZeroing
         var centred = new float[n * d];
         var scaledCentred = new float[n * d];
         var variancePlusEps = new double[n];
-        Parallel.For(0, n, i =>
+        Parallel.For(0, n, AnalysisThreads.Options, i =>
         {
             var r = attentionResidual.Row(i);
             double mean = 0;
@@ -97,7 +97,7 @@ public static partial class ValueZeroing
         Gemm.MatMulNT(x1.Data, d, w.IntermediateWeight.Span, d, z, f, n, f, d, w.IntermediateBias.Span);
         var phiZ = new float[n * f];
         bool gelu = config.HiddenAct == Activation.Gelu;
-        if (gelu) Parallel.For(0, n, i => ActivationDelta.NormalCdf(z.AsSpan(i * f, f), phiZ.AsSpan(i * f, f)));
+        if (gelu) Parallel.For(0, n, AnalysisThreads.Options, i => ActivationDelta.NormalCdf(z.AsSpan(i * f, f), phiZ.AsSpan(i * f, f)));
         var norm2 = new LayerNormDelta[n];
         var outputSquared = new double[n];
         for (int i = 0; i < n; i++)
@@ -120,7 +120,7 @@ public static partial class ValueZeroing
             int js = Math.Min(perJ, n - j0), pairs = js * n;
 
             // Per j: Σ_h A_h[i,j] ũ_h,j and Σ_h A_h[i,j] w_h,j for every i, as [n, H] × [H, d] and [n, H] × [H, f]
-            Parallel.For(0, js, jl =>
+            Parallel.For(0, js, AnalysisThreads.Options, jl =>
             {
                 int j = j0 + jl;
                 var a = attention.AsSpan(jl * n * heads, n * heads);
@@ -132,7 +132,7 @@ public static partial class ValueZeroing
             });
 
             // ΔX₁, ΔZ and ΔG of each pair
-            Parallel.For(0, pairs, () => gelu ? [] : new float[2 * f], (r, _, scratch) =>
+            Parallel.For(0, pairs, AnalysisThreads.Options, () => gelu ? [] : new float[2 * f], (r, _, scratch) =>
             {
                 int i = r % n;
                 var dx = dX1.AsSpan(r * d, d);                         // holds Σ_h A ũ = −Δ_ij on entry
@@ -161,7 +161,7 @@ public static partial class ValueZeroing
             Gemm.MatMulNT(dG, f, w.OutputWeight.Span, f, dF, d, pairs, d, f);
 
             // ΔY = LayerNorm₂(residual₂ + ΔF + ΔX₁) − LayerNorm₂(residual₂);  C[i, j] = ½‖û′ − û‖²
-            Parallel.For(0, pairs, () => new double[3 * d], (r, _, s) =>
+            Parallel.For(0, pairs, AnalysisThreads.Options, () => new double[3 * d], (r, _, s) =>
             {
                 int i = r % n, j = j0 + r / n;
                 var delta = s.AsSpan(0, d);
