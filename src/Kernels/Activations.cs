@@ -48,6 +48,7 @@ public static unsafe class Activations
 
     /// <summary><see cref="Gelu(Span{float})"/> on x[0..n) with the vector path given (a GEMM epilogue on a worker
     /// thread passes its caller's path).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // compiled optimised at once: tier-0 code of this loop (SIMD helpers not inlined) is many times slower, and tier-up can lag for seconds in a one-processor process (bench/RESULTS.md)
     internal static void Gelu(float* x, int n, VectorPath path)
     {
         int done = path switch
@@ -76,6 +77,7 @@ public static unsafe class Activations
     const float TwoK1 = 2f * 0.7978845608028654f * 0.044715f;
 
     /// <summary><see cref="GeluTanh(Span{float})"/> on x[0..n) with the vector path given (GEMM epilogues).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // compiled optimised at once: tier-0 code of this loop (SIMD helpers not inlined) is many times slower, and tier-up can lag for seconds in a one-processor process (bench/RESULTS.md)
     internal static void GeluTanh(float* x, int n, VectorPath path)
     {
         int done = path switch
@@ -95,6 +97,7 @@ public static unsafe class Activations
         return x / (1f + VectorMath.Exp(-z));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // compiled optimised at once: tier-0 code of this loop (SIMD helpers not inlined) is many times slower, and tier-up can lag for seconds in a one-processor process (bench/RESULTS.md)
     static int GeluTanhVector<TV, TOps>(float* x, int n) where TV : struct where TOps : struct, ISimdOps<TV>
     {
         int w = TOps.Count, i = 0;
@@ -140,6 +143,7 @@ public static unsafe class Activations
     }
 
     /// <summary>Vector GELU over the whole vectors of x[0..n); returns how many elements it did.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // compiled optimised at once: tier-0 code of this loop (SIMD helpers not inlined) is many times slower, and tier-up can lag for seconds in a one-processor process (bench/RESULTS.md)
     static int GeluVector<TV, TVd, TOps>(float* x, int n)
         where TV : struct where TVd : struct where TOps : struct, ISimdOps<TV>, IWideningOps<TV, TVd>
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using MixLens.Kernels.Internal;
 
@@ -116,6 +117,7 @@ public static unsafe class LayerNorm
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // compiled optimised at once: tier-0 code of this loop (SIMD helpers not inlined) is many times slower, and tier-up can lag for seconds in a one-processor process (bench/RESULTS.md)
     static (double Mean, double Rstd) RowScalar(float* x, float* gamma, float* beta, float eps, float* y, int cols)
     {
         double sum = 0;
@@ -128,6 +130,7 @@ public static unsafe class LayerNorm
         return (mu, rho);
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // compiled optimised at once: tier-0 code of this loop (SIMD helpers not inlined) is many times slower, and tier-up can lag for seconds in a one-processor process (bench/RESULTS.md)
     static (double Mean, double Rstd) Row<TV, TVd, TOps>(float* x, float* gamma, float* beta, float eps, float* y, int cols)
         where TV : struct where TVd : struct where TOps : struct, ISimdOps<TV>, IWideningOps<TV, TVd>
     {

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Numerics.Tensors;
 using System.Runtime.Intrinsics;
 using MixLens.Kernels.Internal;
@@ -55,6 +56,7 @@ public static unsafe class Softmax
     }
 
     /// <summary>x_j ← exp(x_j − max) for the row, returning Σ_j of the new values.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // compiled optimised at once: tier-0 code of this loop (SIMD helpers not inlined) is many times slower, and tier-up can lag for seconds in a one-processor process (bench/RESULTS.md)
     static float ExpSum<TV, TOps>(float* x, int n, float max) where TV : struct where TOps : struct, ISimdOps<TV>
     {
         int w = TOps.Count, i = 0;
@@ -78,6 +80,7 @@ public static unsafe class Softmax
         return ExpSumScalar(x, i, n, max, TOps.Sum(TOps.Add(s0, s1)));
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // compiled optimised at once: tier-0 code of this loop (SIMD helpers not inlined) is many times slower, and tier-up can lag for seconds in a one-processor process (bench/RESULTS.md)
     static float ExpSumScalar(float* x, int start, int n, float max, float sum)
     {
         for (int i = start; i < n; i++)

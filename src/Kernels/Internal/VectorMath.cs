@@ -79,6 +79,7 @@ internal static unsafe class VectorMath
         }
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // compiled optimised at once: tier-0 code of this loop (SIMD helpers not inlined) is many times slower, and tier-up can lag for seconds in a one-processor process (bench/RESULTS.md)
     static int Exp<TV, TOps>(float* x, float* y, int n) where TV : struct where TOps : struct, ISimdOps<TV>
     {
         int w = TOps.Count, i = 0;
