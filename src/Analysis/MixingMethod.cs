@@ -105,4 +105,27 @@ public static class MixingMethods
             _ => throw new ArgumentOutOfRangeException(nameof(method)),
         };
     }
+
+    /// <summary>
+    /// <see cref="Compute"/> for several methods of one text, sharing work through <paramref name="bases"/>: each
+    /// method's own matrix is cached there, and a rollout (rollout, value-zeroing-rollout, alti-rollout,
+    /// globenc-rollout) multiplies its base method's cached matrix through the layers instead of computing it again.
+    /// </summary>
+    /// <param name="bases">the text's cache, empty at first; one per text.</param>
+    public static Tensor ComputeSharing(MixingMethod method, BertEncoder encoder, EncoderInput input, Trace trace,
+        Dictionary<MixingMethod, Tensor> bases, bool flowAllLayers = true)
+    {
+        (MixingMethod Base, bool AddIdentity)? rolled = method switch
+        {
+            MixingMethod.Rollout => (MixingMethod.Attention, true),
+            MixingMethod.ValueZeroingRollout => (MixingMethod.ValueZeroing, false),
+            MixingMethod.AltiRollout => (MixingMethod.Alti, false),
+            MixingMethod.GlobEncRollout => (MixingMethod.GlobEnc, false),
+            _ => null,
+        };
+        var own = rolled?.Base ?? method;
+        if (!bases.TryGetValue(own, out var matrix))
+            bases[own] = matrix = Compute(own, encoder, input, trace, flowAllLayers: flowAllLayers);
+        return rolled is { } r ? Rollout.Compute(matrix, r.AddIdentity) : matrix;
+    }
 }

@@ -1,4 +1,3 @@
-using System.Text.Encodings.Web;
 using System.Text.Json;
 using MixLens.Analysis.Corpus;
 using MixLens.Engine;
@@ -9,7 +8,6 @@ namespace MixLens.Cli;
 /// <summary>The JSON documents the commands print (compact, UTF-8, floats in shortest round-trip form).</summary>
 public static class JsonOutput
 {
-    static readonly JsonWriterOptions Options = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary><c>{"model":…, "method":…, "tokens":[…], "scores":[L][n][n]}</c></summary>
     public static void WriteAnalysis(TextWriter output, string model, string method, IReadOnlyList<string> tokens, Tensor scores)
@@ -141,7 +139,7 @@ public static class JsonOutput
     static void Write(TextWriter output, Action<Utf8JsonWriter> body)
     {
         using var buffer = new MemoryStream();
-        using (var writer = new Utf8JsonWriter(buffer, Options)) body(writer);
+        using (var writer = new Utf8JsonWriter(buffer, AnalysisJson.Options)) body(writer);
         output.WriteLine(System.Text.Encoding.UTF8.GetString(buffer.GetBuffer(), 0, (int)buffer.Length));
     }
 

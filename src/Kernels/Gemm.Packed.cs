@@ -18,11 +18,12 @@ public static unsafe partial class Gemm
     /// Rows per micro-tile on the Vector512 path: 6 × 32 (12 zmm accumulators). Measured at M = 128, 1 thread (GFLOP per
     /// CPU-second): 12, 8, 6 and 4 rows all reach 108–114 on the MiniLM shapes and 768×768, but on K = 3072 / N = 3072
     /// (BERT-base FFN) 12 rows gave 90–102 against 108–111 for 6 (12 row pointers, 12 KiB apart for K = 3072, compete
-    /// for registers and for one L1 set). The kernels compile every height up to 12.
+    /// for registers and for one L1 set). The kernels are compiled for heights 1 to 6 (taller ones were removed after that
+    /// measurement).
     /// </summary>
     internal const int TileRows512 = 6;
-    /// <summary>The tallest tile the kernels are compiled for (<c>Rows12</c>).</summary>
-    const int MaxTileRows = 12;
+    /// <summary>The tallest tile the kernels are compiled for (<c>Rows6</c>).</summary>
+    const int MaxTileRows = 6;
     /// <summary>Rows per micro-tile on the Vector256 and Vector128 paths (6 rows × 2 vectors: 12 of 16 registers).</summary>
     internal const int TileRowsNarrow = 6;
     /// <summary>Rows per tile on the scalar path.</summary>
@@ -248,13 +249,7 @@ public static unsafe partial class Gemm
                     case 3: PackedKernels.Tile<TV, TOps, Rows3>(ai, lda, panel + j, kLen, ci + j, ldci, step); break;
                     case 4: PackedKernels.Tile<TV, TOps, Rows4>(ai, lda, panel + j, kLen, ci + j, ldci, step); break;
                     case 5: PackedKernels.Tile<TV, TOps, Rows5>(ai, lda, panel + j, kLen, ci + j, ldci, step); break;
-                    case 6: PackedKernels.Tile<TV, TOps, Rows6>(ai, lda, panel + j, kLen, ci + j, ldci, step); break;
-                    case 7: PackedKernels.Tile<TV, TOps, Rows7>(ai, lda, panel + j, kLen, ci + j, ldci, step); break;
-                    case 8: PackedKernels.Tile<TV, TOps, Rows8>(ai, lda, panel + j, kLen, ci + j, ldci, step); break;
-                    case 9: PackedKernels.Tile<TV, TOps, Rows9>(ai, lda, panel + j, kLen, ci + j, ldci, step); break;
-                    case 10: PackedKernels.Tile<TV, TOps, Rows10>(ai, lda, panel + j, kLen, ci + j, ldci, step); break;
-                    case 11: PackedKernels.Tile<TV, TOps, Rows11>(ai, lda, panel + j, kLen, ci + j, ldci, step); break;
-                    default: PackedKernels.Tile<TV, TOps, Rows12>(ai, lda, panel + j, kLen, ci + j, ldci, step); break;
+                    default: PackedKernels.Tile<TV, TOps, Rows6>(ai, lda, panel + j, kLen, ci + j, ldci, step); break;
                 }
             }
         }

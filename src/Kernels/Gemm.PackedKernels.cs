@@ -88,12 +88,6 @@ public static unsafe partial class Gemm
             float* a3 = a2 + lda;
             float* a4 = a3 + lda;
             float* a5 = a4 + lda;
-            float* a6 = a5 + lda;
-            float* a7 = a6 + lda;
-            float* a8 = a7 + lda;
-            float* a9 = a8 + lda;
-            float* a10 = a9 + lda;
-            float* a11 = a10 + lda;
             for (int p0 = 0; ; p0 += KSub)
             {
                 int pEnd = Math.Min(k, p0 + KSub);
@@ -103,12 +97,6 @@ public static unsafe partial class Gemm
                 TV c30 = TOps.Zero, c31 = TOps.Zero;
                 TV c40 = TOps.Zero, c41 = TOps.Zero;
                 TV c50 = TOps.Zero, c51 = TOps.Zero;
-                TV c60 = TOps.Zero, c61 = TOps.Zero;
-                TV c70 = TOps.Zero, c71 = TOps.Zero;
-                TV c80 = TOps.Zero, c81 = TOps.Zero;
-                TV c90 = TOps.Zero, c91 = TOps.Zero;
-                TV c100 = TOps.Zero, c101 = TOps.Zero;
-                TV c110 = TOps.Zero, c111 = TOps.Zero;
                 for (int p = p0; p < pEnd; p++, b += PanelWidth)
                 {
                     TV b0 = TOps.Load(b), b1 = TOps.Load(b + w);
@@ -118,12 +106,6 @@ public static unsafe partial class Gemm
                     if (TRows.Value > 3) { TV v = TOps.Create(a3[p]); c30 = TOps.MultiplyAdd(v, b0, c30); c31 = TOps.MultiplyAdd(v, b1, c31); }
                     if (TRows.Value > 4) { TV v = TOps.Create(a4[p]); c40 = TOps.MultiplyAdd(v, b0, c40); c41 = TOps.MultiplyAdd(v, b1, c41); }
                     if (TRows.Value > 5) { TV v = TOps.Create(a5[p]); c50 = TOps.MultiplyAdd(v, b0, c50); c51 = TOps.MultiplyAdd(v, b1, c51); }
-                    if (TRows.Value > 6) { TV v = TOps.Create(a6[p]); c60 = TOps.MultiplyAdd(v, b0, c60); c61 = TOps.MultiplyAdd(v, b1, c61); }
-                    if (TRows.Value > 7) { TV v = TOps.Create(a7[p]); c70 = TOps.MultiplyAdd(v, b0, c70); c71 = TOps.MultiplyAdd(v, b1, c71); }
-                    if (TRows.Value > 8) { TV v = TOps.Create(a8[p]); c80 = TOps.MultiplyAdd(v, b0, c80); c81 = TOps.MultiplyAdd(v, b1, c81); }
-                    if (TRows.Value > 9) { TV v = TOps.Create(a9[p]); c90 = TOps.MultiplyAdd(v, b0, c90); c91 = TOps.MultiplyAdd(v, b1, c91); }
-                    if (TRows.Value > 10) { TV v = TOps.Create(a10[p]); c100 = TOps.MultiplyAdd(v, b0, c100); c101 = TOps.MultiplyAdd(v, b1, c101); }
-                    if (TRows.Value > 11) { TV v = TOps.Create(a11[p]); c110 = TOps.MultiplyAdd(v, b0, c110); c111 = TOps.MultiplyAdd(v, b1, c111); }
                 }
                 var step = new WriteBack(wb.Accumulate || p0 > 0, wb.Final && pEnd >= k, wb.Alpha, wb.Bias, wb.Residual, wb.Ldr);
                 if (TRows.Value > 0) WriteRow<TV, TOps>(c + 0 * ldc, 0, c00, c01, step);
@@ -132,12 +114,6 @@ public static unsafe partial class Gemm
                 if (TRows.Value > 3) WriteRow<TV, TOps>(c + 3 * ldc, 3, c30, c31, step);
                 if (TRows.Value > 4) WriteRow<TV, TOps>(c + 4 * ldc, 4, c40, c41, step);
                 if (TRows.Value > 5) WriteRow<TV, TOps>(c + 5 * ldc, 5, c50, c51, step);
-                if (TRows.Value > 6) WriteRow<TV, TOps>(c + 6 * ldc, 6, c60, c61, step);
-                if (TRows.Value > 7) WriteRow<TV, TOps>(c + 7 * ldc, 7, c70, c71, step);
-                if (TRows.Value > 8) WriteRow<TV, TOps>(c + 8 * ldc, 8, c80, c81, step);
-                if (TRows.Value > 9) WriteRow<TV, TOps>(c + 9 * ldc, 9, c90, c91, step);
-                if (TRows.Value > 10) WriteRow<TV, TOps>(c + 10 * ldc, 10, c100, c101, step);
-                if (TRows.Value > 11) WriteRow<TV, TOps>(c + 11 * ldc, 11, c110, c111, step);
                 if (pEnd >= k) break;
             }
         }
@@ -189,9 +165,3 @@ internal struct Rows3 : IConstant { public static int Value => 3; }
 internal struct Rows4 : IConstant { public static int Value => 4; }
 internal struct Rows5 : IConstant { public static int Value => 5; }
 internal struct Rows6 : IConstant { public static int Value => 6; }
-internal struct Rows7 : IConstant { public static int Value => 7; }
-internal struct Rows8 : IConstant { public static int Value => 8; }
-internal struct Rows9 : IConstant { public static int Value => 9; }
-internal struct Rows10 : IConstant { public static int Value => 10; }
-internal struct Rows11 : IConstant { public static int Value => 11; }
-internal struct Rows12 : IConstant { public static int Value => 12; }

@@ -39,26 +39,7 @@ public static class CorpusAnalyzer
         EncoderInput input, Trace trace, bool flowAllLayers)
     {
         var bases = new Dictionary<MixingMethod, Tensor>();
-        Tensor Base(MixingMethod method)
-        {
-            if (!bases.TryGetValue(method, out var matrix))
-                bases[method] = matrix = MixingMethods.Compute(method, encoder, input, trace, flowAllLayers: flowAllLayers);
-            return matrix;
-        }
-        var result = new List<(MixingMethod, Tensor)>(methods.Count);
-        foreach (var method in methods)
-        {
-            var scores = method switch
-            {
-                MixingMethod.Rollout => Methods.Rollout.Compute(Base(MixingMethod.Attention), addIdentity: true),
-                MixingMethod.ValueZeroingRollout => Methods.Rollout.Compute(Base(MixingMethod.ValueZeroing), addIdentity: false),
-                MixingMethod.AltiRollout => Methods.Rollout.Compute(Base(MixingMethod.Alti), addIdentity: false),
-                MixingMethod.GlobEncRollout => Methods.Rollout.Compute(Base(MixingMethod.GlobEnc), addIdentity: false),
-                _ => Base(method),
-            };
-            result.Add((method, scores));
-        }
-        return result;
+        return methods.Select(m => (m, MixingMethods.ComputeSharing(m, encoder, input, trace, bases, flowAllLayers))).ToList();
     }
 
     /// <summary>The fixture tensor name of a method's scores, e.g. <c>analysis.value_zeroing</c>.</summary>

@@ -184,7 +184,7 @@ public static class FaithfulnessEvaluation
                 tooLong.Add(method);
                 continue;
             }
-            var matrix = Matrix(method, encoder, input, trace, bases);
+            var matrix = MixingMethods.ComputeSharing(method, encoder, input, trace, bases, flowAllLayers: false);
             scores[method] = positions.Select(j => (double)matrix[layers - 1, 0, j]).ToArray();
         }
         var (_, rho, aopc) = EvaluateSentence(encoding.Ids, positions, maskId, p, probability, scores);
@@ -202,28 +202,6 @@ public static class FaithfulnessEvaluation
             var inputs = batch.Select(ids => new EncoderInput(ids, typeIds)).ToArray();
             return model.Encoder.Forward(inputs).LastHiddenStates.Select(h => Softmax(classifier.Classify(h).Logits)[classId]).ToArray();
         };
-    }
-
-    /// <summary>A method's matrix; a rollout reuses its base method's matrix when this sentence already has it
-    /// (so Value Zeroing, the costly one, runs once for value-zeroing and value-zeroing-rollout).</summary>
-    static Tensor Matrix(MixingMethod method, BertEncoder encoder, EncoderInput input, Trace trace, Dictionary<MixingMethod, Tensor> bases)
-    {
-        (MixingMethod Base, bool AddIdentity)? rolled = method switch
-        {
-            MixingMethod.Rollout => (MixingMethod.Attention, true),
-            MixingMethod.ValueZeroingRollout => (MixingMethod.ValueZeroing, false),
-            MixingMethod.AltiRollout => (MixingMethod.Alti, false),
-            MixingMethod.GlobEncRollout => (MixingMethod.GlobEnc, false),
-            _ => null,
-        };
-        if (rolled is { } r)
-        {
-            if (!bases.TryGetValue(r.Base, out var baseMatrix))
-                bases[r.Base] = baseMatrix = MixingMethods.Compute(r.Base, encoder, input, trace, null, flowAllLayers: false);
-            return Methods.Rollout.Compute(baseMatrix, r.AddIdentity);
-        }
-        if (bases.TryGetValue(method, out var cached)) return cached;
-        return bases[method] = MixingMethods.Compute(method, encoder, input, trace, null, flowAllLayers: false);
     }
 
     static int ArgMax(float[] v)

@@ -115,6 +115,7 @@ public static partial class ValueZeroing
         var dG = new float[chunk * f];
         var dF = new float[chunk * d];
         var attention = new float[chunk * heads];                      // A_j [n, H] per j of the chunk
+        var outputWeight = PackedMatrix.FromTransposed(w.OutputWeight.Span, d, f);   // W_out packed once for every chunk
         for (int j0 = 0; j0 < n; j0 += perJ)
         {
             int js = Math.Min(perJ, n - j0), pairs = js * n;
@@ -158,7 +159,7 @@ public static partial class ValueZeroing
             }, _ => { });
 
             // ΔF = ΔG W_outᵀ (the output bias cancels)                                            [pairs, d]
-            Gemm.MatMulNT(dG, f, w.OutputWeight.Span, f, dF, d, pairs, d, f);
+            Gemm.MatMul(dG, f, outputWeight, dF, d, pairs);
 
             // ΔY = LayerNorm₂(residual₂ + ΔF + ΔX₁) − LayerNorm₂(residual₂);  C[i, j] = ½‖û′ − û‖²
             Parallel.For(0, pairs, AnalysisThreads.Options, () => new double[3 * d], (r, _, s) =>

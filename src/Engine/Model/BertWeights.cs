@@ -144,13 +144,12 @@ public sealed class WeightNames
     /// <summary>The checkpoint file's path (for messages).</summary>
     public string Path => _file.Path;
 
-    /// <summary>Finds the encoder prefix of <paramref name="file"/> under <paramref name="layout"/>'s names
-    /// (BERT's when not given).</summary>
+    /// <summary>Finds the encoder prefix of <paramref name="file"/> under <paramref name="layout"/>'s names.</summary>
     /// <exception cref="ModelFormatException">no word-embedding table under any of the layout's prefixes.</exception>
-    public WeightNames(SafeTensorsFile file, CheckpointLayout? layout = null)
+    public WeightNames(SafeTensorsFile file, CheckpointLayout layout)
     {
         _file = file;
-        Layout = layout ?? CheckpointLayout.Bert;
+        Layout = layout;
         string word = Layout.WordEmbeddings + ".weight";
         Prefix = Layout.Prefixes.FirstOrDefault(p => file.Contains(p + word))
             ?? throw new ModelFormatException(

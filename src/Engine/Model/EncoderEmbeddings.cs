@@ -45,8 +45,6 @@ internal static class EncoderEmbeddings
         if (!w.HasProjection) return e;
 
         // x = e W_projᵀ + b_proj                                                        [T, E] -> [T, d]
-        var x = new float[T * d];
-        Gemm.MatMulNT(e, E, w.ProjectionWeight.Span, E, x, d, T, d, E, w.ProjectionBias.Span);
-        return x;
+        return Dense.Forward(e, T, w.ProjectionWeight, w.ProjectionBias, d, E);
     }
 }

@@ -39,6 +39,7 @@ internal static class EncoderLayer
         // attention output = context W_Oᵀ + b_O;  residual₁ = attention output + X     [T, d]
         if (hooks.Wants(i, LayerStep.AttentionOutput))
         {
+            ws.EnsureProjectionOutputs(T, d);
             Linear(ws.Context, w.AttentionOutput, ws.AttentionOutput, T, new GemmEpilogue { Bias = b.AttentionOutputBias.Span });
             hooks.AfterRows(i, LayerStep.AttentionOutput, ws.AttentionOutput, d);
             TensorPrimitives.Add(ws.AttentionOutput.AsSpan(0, T * d), x.AsSpan(0, T * d), ws.AttentionResidual.AsSpan(0, T * d));
@@ -63,6 +64,7 @@ internal static class EncoderLayer
         // ffn output = intermediate W_outᵀ + b_out;  residual₂ = ffn output + X₁         [T, d]
         if (hooks.Wants(i, LayerStep.FfnOutput))
         {
+            ws.EnsureProjectionOutputs(T, d);
             Linear(ws.Intermediate, w.Output, ws.FfnOutput, T, new GemmEpilogue { Bias = b.OutputBias.Span });
             hooks.AfterRows(i, LayerStep.FfnOutput, ws.FfnOutput, d);
             TensorPrimitives.Add(ws.FfnOutput.AsSpan(0, T * d), ws.AttentionNorm.AsSpan(0, T * d), ws.FfnResidual.AsSpan(0, T * d));

@@ -23,13 +23,20 @@ internal sealed class ForwardWorkspace
     /// <summary>The attention loop's reusable body (<see cref="SelfAttention"/>).</summary>
     public readonly SelfAttention.Job Attention = new();
 
-    /// <summary>Grows every buffer to hold at least <paramref name="tokens"/> rows.</summary>
+    /// <summary>Grows every buffer an untraced forward uses to hold at least <paramref name="tokens"/> rows.</summary>
     public void EnsureCapacity(int tokens, int d, int f)
     {
         Grow(ref Query, tokens * d); Grow(ref Key, tokens * d); Grow(ref Value, tokens * d); Grow(ref Context, tokens * d);
-        Grow(ref AttentionOutput, tokens * d); Grow(ref AttentionResidual, tokens * d); Grow(ref AttentionNorm, tokens * d);
-        Grow(ref Intermediate, tokens * f); Grow(ref FfnOutput, tokens * d); Grow(ref FfnResidual, tokens * d);
+        Grow(ref AttentionResidual, tokens * d); Grow(ref AttentionNorm, tokens * d);
+        Grow(ref Intermediate, tokens * f); Grow(ref FfnResidual, tokens * d);
         Grow(ref Hidden[0], tokens * d); Grow(ref Hidden[1], tokens * d);
+    }
+
+    /// <summary>Grows <see cref="AttentionOutput"/> and <see cref="FfnOutput"/>, which a layer fills only when those
+    /// steps are traced or patched (otherwise the projections add their residual in the GEMM's write-back).</summary>
+    public void EnsureProjectionOutputs(int tokens, int d)
+    {
+        Grow(ref AttentionOutput, tokens * d); Grow(ref FfnOutput, tokens * d);
     }
 
     /// <summary>Bytes held by the buffers.</summary>

@@ -46,8 +46,8 @@ internal static class SelfAttention
             _scale = 1f / MathF.Sqrt(headDim);
             _scoreCaptures = hooks.PrepareHeadCaptures(layer, LayerStep.Scores);
             _probCaptures = hooks.PrepareHeadCaptures(layer, LayerStep.Probs);
-            _hookScores = hooks.WantsHeads(layer, LayerStep.Scores);
-            _hookProbs = hooks.WantsHeads(layer, LayerStep.Probs);
+            _hookScores = hooks.Wants(layer, LayerStep.Scores);
+            _hookProbs = hooks.Wants(layer, LayerStep.Probs);
         }
 
         public void Clear() => (_query, _key, _value, _context, _batch, _hooks, _scoreCaptures, _probCaptures) = ([], [], [], [], null, null, null, null);

@@ -46,12 +46,9 @@ internal sealed class StepHooks
             _traces[s].Add(TraceNames.EmbeddingsOutput, new Tensor(_batch.Rows(activation, s, width).ToArray(), _batch.Lengths[s], width));
     }
 
-    /// <summary>Whether anything happens after the [T, width] sub-step <paramref name="step"/> (capture or patch): the
-    /// layer then materialises it instead of fusing it into the next step.</summary>
+    /// <summary>Whether anything happens after sub-step <paramref name="step"/> (capture or patch): a [T, width] step
+    /// is then materialised instead of fused into the next one; a per-head step (Scores, Probs) is then handed over.</summary>
     public bool Wants(int layer, LayerStep step) => _request.Wants(layer, step) || _patch?.Targets(layer, step) == true;
-
-    /// <summary>Whether anything happens after the per-head step <paramref name="step"/> (Scores or Probs).</summary>
-    public bool WantsHeads(int layer, LayerStep step) => _request.Wants(layer, step) || _patch?.Targets(layer, step) == true;
 
     /// <summary>Allocates the [H, n, n] trace tensors of a per-head step before the (parallel) attention loop; null
     /// (and no allocation) when the step is not traced.</summary>

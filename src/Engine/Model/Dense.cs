@@ -1,8 +1,9 @@
 using MixLens.Kernels;
 
-namespace MixLens.Engine.Heads;
+namespace MixLens.Engine.Model;
 
-/// <summary>The dense (HF <c>nn.Linear</c>) layer of a task head: y = x Wᵀ + b.</summary>
+/// <summary>A dense (HF <c>nn.Linear</c>) layer on unpacked weights, y = x Wᵀ + b: the task heads and ELECTRA's embedding
+/// projection (the encoder layers use their packed weights instead).</summary>
 internal static class Dense
 {
     /// <summary>y [rows, outFeatures] = x [rows, inFeatures] · W [outFeatures, inFeatures]ᵀ + b [outFeatures].</summary>
