@@ -2,9 +2,10 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Runtime.Intrinsics;
 using MixLens.Analysis.Methods;
-using MixLens.Engine;
+using MixLens.Bench.Common;
 using MixLens.Engine.Model;
 using MixLens.Engine.Tracing;
+using MixLens.Engine;
 
 namespace MixLens.Bench;
 
@@ -27,11 +28,11 @@ public static class StopwatchRunner
         if (at >= 0 && at + 1 < args.Length) runs = int.Parse(args[at + 1], CultureInfo.InvariantCulture);
         Console.WriteLine($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; {Environment.ProcessorCount} cores; .NET {Environment.Version}; " +
                           $"Vector512 {(Vector512.IsHardwareAccelerated ? "on" : "off")}, Vector256 {(Vector256.IsHardwareAccelerated ? "on" : "off")}; " +
-                          $"load average {LoadAverage()}");
+                          $"load average {MachineInfo.LoadAverage()}");
         using var model = EncoderModel.Load(SharedPaths.Model("all-MiniLM-L6-v2"));
         if (what is "flow" or "all") Flow(model, runs);
         if (what is "vz" or "all") ValueZeroingSideBySide(model, runs);
-        Console.WriteLine($"load average at the end {LoadAverage()}");
+        Console.WriteLine($"load average at the end {MachineInfo.LoadAverage()}");
         return 0;
     }
 
@@ -45,7 +46,7 @@ public static class StopwatchRunner
             int count = tokens >= 256 ? 1 : runs;   // one call at n = 256 takes minutes
             var cpu = new List<double>();
             var times = Time(() => AttentionFlow.Compute(headMean, allLayers), count, warmUp: tokens < 256, cpu);
-            Console.WriteLine($"| flow, {(allLayers ? "all layers, all pairs" : "last layer")} | {tokens} | {count} | {Format(Median(times))} | {Format(times.Min())} | {Format(Median(cpu))} |");
+            Console.WriteLine($"| flow, {(allLayers ? "all layers, all pairs" : "last layer")} | {tokens} | {count} | {Format(Stats.Median(times))} | {Format(times.Min())} | {Format(Stats.Median(cpu))} |");
         }
     }
 
@@ -64,9 +65,9 @@ public static class StopwatchRunner
         }
         Console.WriteLine("| Value Zeroing, all 6 layers | tokens | runs | median wall | min wall | median CPU |");
         Console.WriteLine("|---|---|---|---|---|---|");
-        Console.WriteLine($"| fast path (`ValueZeroing.Compute`) | {tokens} | {runs} | {Format(Median(fast))} | {Format(fast.Min())} | {Format(Median(fastCpu))} |");
-        Console.WriteLine($"| re-run (`ValueZeroing.ComputeByRerun`) | {tokens} | {runs} | {Format(Median(rerun))} | {Format(rerun.Min())} | {Format(Median(rerunCpu))} |");
-        Console.WriteLine($"speed-up (re-run / fast path): median wall {Median(rerun) / Median(fast):0.0}x, min wall {rerun.Min() / fast.Min():0.0}x, median CPU {Median(rerunCpu) / Median(fastCpu):0.0}x");
+        Console.WriteLine($"| fast path (`ValueZeroing.Compute`) | {tokens} | {runs} | {Format(Stats.Median(fast))} | {Format(fast.Min())} | {Format(Stats.Median(fastCpu))} |");
+        Console.WriteLine($"| re-run (`ValueZeroing.ComputeByRerun`) | {tokens} | {runs} | {Format(Stats.Median(rerun))} | {Format(rerun.Min())} | {Format(Stats.Median(rerunCpu))} |");
+        Console.WriteLine($"speed-up (re-run / fast path): median wall {Stats.Median(rerun) / Stats.Median(fast):0.0}x, min wall {rerun.Min() / fast.Min():0.0}x, median CPU {Stats.Median(rerunCpu) / Stats.Median(fastCpu):0.0}x");
     }
 
     static Tensor HeadMean(EncoderModel model, int tokens)
@@ -88,33 +89,18 @@ public static class StopwatchRunner
     {
         if (warmUp) action();
         var times = new List<double>();
-        var process = Process.GetCurrentProcess();
         for (int r = 0; r < count; r++)
         {
-            process.Refresh();
-            var cpuStart = process.TotalProcessorTime;
+            double cpuStart = CpuClock.ProcessSeconds();
             var clock = Stopwatch.StartNew();
             GC.KeepAlive(action());
             times.Add(clock.Elapsed.TotalSeconds);
-            process.Refresh();
-            cpu?.Add((process.TotalProcessorTime - cpuStart).TotalSeconds);
+            cpu?.Add(CpuClock.ProcessSeconds() - cpuStart);
         }
         return times;
-    }
-
-    static double Median(List<double> v)
-    {
-        var s = v.Order().ToArray();
-        return s.Length % 2 == 1 ? s[s.Length / 2] : (s[s.Length / 2 - 1] + s[s.Length / 2]) / 2;
     }
 
     static string Format(double seconds) => seconds >= 1
         ? seconds.ToString("0.00", CultureInfo.InvariantCulture) + " s"
         : (seconds * 1000).ToString("0.0", CultureInfo.InvariantCulture) + " ms";
-
-    static string LoadAverage()
-    {
-        try { return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
-        catch (IOException) { return "?"; }
-    }
 }

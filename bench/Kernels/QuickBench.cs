@@ -1,6 +1,8 @@
 using System.Diagnostics;
-using MixLens.Engine;
+using MixLens.Bench.Common;
+using MixLens.Bench.Peak;
 using MixLens.Engine.Model;
+using MixLens.Engine;
 using MixLens.Kernels;
 
 namespace MixLens.Bench;
@@ -19,14 +21,14 @@ public static class QuickBench
     public static void Run(string[] args)
     {
         bool all = args.Length <= 1;
-        Console.WriteLine($"vector path {VectorPaths.Active}, {Environment.ProcessorCount} logical cores, load average {LoadAverage()}");
+        Console.WriteLine($"vector path {VectorPaths.Active}, {Environment.ProcessorCount} logical cores, load average {MachineInfo.LoadAverage()}");
         if (all || args.Contains("gemm")) Gemms();
         if (all || args.Contains("forward")) Forwards();
         if (args.Contains("profile")) Profile();
         if (args.Contains("pool")) Pool();
         if (args.Contains("peak")) Peak();
         if (args.Contains("vz")) ValueZeroing();
-        Console.WriteLine($"load average {LoadAverage()}");
+        Console.WriteLine($"load average {MachineInfo.LoadAverage()}");
     }
 
     static void Gemms()
@@ -105,35 +107,12 @@ public static class QuickBench
         }
     }
 
-    /// <summary>
-    /// One thread's FMA throughput: 12 independent Vector512 multiply-add chains in registers (no memory traffic), the
-    /// ceiling the GEMM micro-kernel works against. GFLOP/s = 2 · 16 lanes · FMAs / time.
-    /// </summary>
+    /// <summary>One thread's Vector512 FMA peak, the ceiling the GEMM micro-kernel works against (<see cref="FmaPeak"/>).</summary>
     static void Peak()
     {
-        if (!System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated) { Console.WriteLine("peak: no Vector512"); return; }
-        const long Iterations = 20_000_000;
-        var t = Time(() => PeakLoop(Iterations), targetSeconds: 1.0);
-        Console.WriteLine($"peak: 1 thread, Vector512 FMA chains: {2.0 * 16 * 12 * Iterations / t.Median / 1e9:F1} GFLOP/s median, {2.0 * 16 * 12 * Iterations / t.Min / 1e9:F1} best, {2.0 * 16 * 12 * Iterations / t.Cpu / 1e9:F1} per CPU-second");
-    }
-
-    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-    static float PeakLoop(long iterations)
-    {
-        var x = System.Runtime.Intrinsics.Vector512.Create(0.999f);
-        var y = System.Runtime.Intrinsics.Vector512.Create(1e-6f);
-        System.Runtime.Intrinsics.Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, c4 = default, c5 = default,
-            c6 = default, c7 = default, c8 = default, c9 = default, c10 = default, c11 = default;
-        for (long i = 0; i < iterations; i++)
-        {
-            c0 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(c0, x, y); c1 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(c1, x, y);
-            c2 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(c2, x, y); c3 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(c3, x, y);
-            c4 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(c4, x, y); c5 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(c5, x, y);
-            c6 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(c6, x, y); c7 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(c7, x, y);
-            c8 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(c8, x, y); c9 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(c9, x, y);
-            c10 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(c10, x, y); c11 = System.Runtime.Intrinsics.Vector512.FusedMultiplyAdd(c11, x, y);
-        }
-        return System.Runtime.Intrinsics.Vector512.Sum(c0 + c1 + c2 + c3 + c4 + c5 + c6 + c7 + c8 + c9 + c10 + c11);
+        if (!FmaPeak.IsSupported(PeakIsa.Vector512)) { Console.WriteLine("peak: no Vector512"); return; }
+        var r = FmaPeak.Measure(PeakIsa.Vector512, 1);
+        Console.WriteLine($"peak: 1 thread, Vector512 FMA chains: {r.Median:F1} GFLOP/s median, {r.Best:F1} best, {r.PerCoreCpu:F1} per CPU-second");
     }
 
     /// <summary>Spinning tasks on <see cref="Parallelism.For"/>: which threads took part, and the wall time against the work.</summary>
@@ -253,11 +232,5 @@ public static class QuickBench
         var x = new float[length];
         for (int i = 0; i < length; i++) x[i] = (float)rnd.NextDouble() - 0.5f;
         return x;
-    }
-
-    static string LoadAverage()
-    {
-        try { return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)); }
-        catch (IOException) { return "n/a"; }
     }
 }

@@ -21,7 +21,7 @@ public sealed class SafeTensorsResultDirectory : IResultSink
 
     readonly string _directory;
     readonly string _model;
-    readonly IReadOnlyList<MixingMethod> _methods;
+    readonly string _methodsJson;   // the "methods" metadata of every result file
     readonly HashSet<int> _done;
 
     public string Location => _directory;
@@ -32,7 +32,7 @@ public sealed class SafeTensorsResultDirectory : IResultSink
     {
         _directory = directory;
         _model = model;
-        _methods = methods;
+        _methodsJson = MethodsJson(methods);
         _done = done;
         ResumeNote = note;
     }
@@ -126,7 +126,7 @@ public sealed class SafeTensorsResultDirectory : IResultSink
             ["line"] = analysis.Example.Line.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["text"] = analysis.Example.Text,
             ["tokens"] = JsonSerializer.Serialize(encoding.Tokens),
-            ["methods"] = MethodsJson(_methods),
+            ["methods"] = _methodsJson,
         };
         if (analysis.Example.TextPair is not null) metadata["text_pair"] = analysis.Example.TextPair;
         string path = Path.Combine(_directory, FileName(analysis.Example.Line));
