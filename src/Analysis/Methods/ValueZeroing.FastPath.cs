@@ -21,16 +21,38 @@ namespace MixLens.Analysis.Methods;
 /// ΔY_ij     = LayerNorm₂ change for ΔF_ij + ΔX₁_ij;  C[i, j] = ½‖û′ − û‖²  (float64, <see cref="LayerNormDelta"/>)
 /// </code>
 /// q_i (n rows) and w_h,j (n·H rows) are two GEMMs against W_in instead of n² rows, and W_O is applied to n·H head
-/// slices instead of n² rows. The pairs go in chunks of a few input tokens j × all output tokens i, and for each j the
-/// sums over heads, Σ_h A_h[i,j] ũ_h,j and Σ_h A_h[i,j] w_h,j for all i, are two small GEMMs ([n, H] × [H, d] and
-/// [n, H] × [H, f]), which read ũ_·,j and w_·,j once per j instead of once per pair; the literal re-run costs ≈ 12·d² multiply-adds per (i, j) (Q, K, V, O and both FFN
+/// slices instead of n² rows. The pairs go in tasks of one input token j × a block of output tokens i, each task on
+/// one thread from start to end so that its buffers stay in that core's cache; the sums over heads,
+/// Σ_h A_h[i,j] ũ_h,j and Σ_h A_h[i,j] w_h,j, are two small GEMMs per task ([rows, H] × [H, d] and
+/// [rows, H] × [H, f]), which read ũ_·,j and w_·,j once per task instead of once per pair; the literal re-run costs ≈ 12·d² multiply-adds per (i, j) (Q, K, V, O and both FFN
 /// matrices), this path ≈ 4·d² (W_out) + (H + 1)·f + H·d. The perturbation is propagated as a difference at every
 /// step (never as the difference of two float32 outputs), so distances of 1e-9 keep their digits.
 /// </summary>
 public static partial class ValueZeroing
 {
-    /// <summary>Pairs (i, j) per chunk: bounds the [pairs, f] buffers (8 MiB each at f = 1024) at any n.</summary>
-    const int PairsPerChunk = 2048;
+    /// <summary>Output tokens i per task of the pair loop: a task's ΔZ and ΔG buffers ([rows, f] each, 384 KiB at
+    /// f = 1536) and the rest of its working set fit one core's L2 cache.</summary>
+    const int RowsPerTask = 64;
+
+    /// <summary>One thread's buffers for the pairs (i, j) of one task: up to <see cref="RowsPerTask"/> output tokens i
+    /// and one input token j.</summary>
+    sealed class PairBuffers(int rows, int d, int f, int heads)
+    {
+        /// <summary>A_h[i, j] of the task's rows, as [rows, H].</summary>
+        public readonly float[] Attention = new float[rows * heads];
+        /// <summary>Σ_h A_h[i,j] ũ_h,j, then ΔX₁ [rows, d].</summary>
+        public readonly float[] DeltaX1 = new float[rows * d];
+        /// <summary>Σ_h A_h[i,j] w_h,j, then ΔZ [rows, f].</summary>
+        public readonly float[] DeltaZ = new float[rows * f];
+        /// <summary>ΔG [rows, f].</summary>
+        public readonly float[] DeltaG = new float[rows * f];
+        /// <summary>ΔF [rows, d].</summary>
+        public readonly float[] DeltaF = new float[rows * d];
+        /// <summary>ΔY of one row [d], float64.</summary>
+        public readonly double[] DeltaY = new double[d];
+        /// <summary>Scratch of <see cref="ActivationDelta.Apply"/> for the activations other than erf-GELU.</summary>
+        public readonly float[] ActivationScratch = new float[2 * f];
+    }
 
     /// <summary>C_l [n, n] of one layer from its trace, written to <paramref name="destination"/>.</summary>
     /// <param name="config">the encoder configuration.</param>
@@ -67,8 +89,9 @@ public static partial class ValueZeroing
             TensorPrimitives.Multiply(u, gamma1, uScaled.AsSpan(r * d, d));
         });
         // w_h,j = (γ₁ ⊙ ũ_h,j) W_inᵀ                                                           [n·H, f]
+        var intermediateWeight = PackedMatrix.FromTransposed(w.IntermediateWeight.Span, f, d);
         var wIn = new float[n * heads * f];
-        Gemm.MatMulNT(uScaled, d, w.IntermediateWeight.Span, d, wIn, f, n * heads, f, d);
+        Gemm.MatMul(uScaled, d, intermediateWeight, wIn, f, n * heads);
 
         // Per output token i: c_i, 1/σ_i, q_i = (γ₁⊙c_i) W_inᵀ, z_i = X₁ W_inᵀ + b_in, Φ(z_i)
         var centred = new float[n * d];
@@ -92,51 +115,46 @@ public static partial class ValueZeroing
             TensorPrimitives.Multiply(c, gamma1, scaledCentred.AsSpan(i * d, d));
         });
         var q = new float[n * f];
-        Gemm.MatMulNT(scaledCentred, d, w.IntermediateWeight.Span, d, q, f, n, f, d);
+        Gemm.MatMul(scaledCentred, d, intermediateWeight, q, f, n);
         var z = new float[n * f];
-        Gemm.MatMulNT(x1.Data, d, w.IntermediateWeight.Span, d, z, f, n, f, d, w.IntermediateBias.Span);
+        Gemm.MatMul(x1.Data, d, intermediateWeight, z, f, n, new GemmEpilogue { Bias = w.IntermediateBias.Span });
         var phiZ = new float[n * f];
         bool gelu = config.HiddenAct == Activation.Gelu;
         if (gelu) Parallel.For(0, n, AnalysisThreads.Options, i => ActivationDelta.NormalCdf(z.AsSpan(i * f, f), phiZ.AsSpan(i * f, f)));
         var norm2 = new LayerNormDelta[n];
+        var outputWide = new double[n * d];                            // Y in float64, and ‖y_i‖²
         var outputSquared = new double[n];
         for (int i = 0; i < n; i++)
         {
             norm2[i] = new LayerNormDelta(ffnResidual.Row(i), eps);
-            outputSquared[i] = WideDot.SumOfSquares(output.Row(i));
+            var y = output.Row(i);
+            for (int k = 0; k < d; k++) outputWide[i * d + k] = y[k];
+            outputSquared[i] = WideDot.SumOfSquares(y);
         }
+        var gamma2 = Array.ConvertAll(w.OutputLayerNormWeight.ToArray(), g => (double)g);
 
-        // Pairs in chunks of `perJ` input tokens j × all n output tokens i (buffer row r: j = j0 + r / n, i = r % n),
-        // so that each j's Ũ_j and W_j rows are read once per chunk by two small GEMMs instead of once per pair.
+        // The pairs as tasks of one input token j × a block of output tokens i, each task on one thread from the head
+        // sums to the distance, so that its ΔZ and ΔG rows stay in that core's cache between the steps.
         var distances = new double[n * n];
-        int perJ = Math.Clamp(PairsPerChunk / n, 1, n), chunk = perJ * n;
-        var dX1 = new float[chunk * d];
-        var dZ = new float[chunk * f];
-        var dG = new float[chunk * f];
-        var dF = new float[chunk * d];
-        var attention = new float[chunk * heads];                      // A_j [n, H] per j of the chunk
-        var outputWeight = PackedMatrix.FromTransposed(w.OutputWeight.Span, d, f);   // W_out packed once for every chunk
-        for (int j0 = 0; j0 < n; j0 += perJ)
+        var outputWeight = PackedMatrix.FromTransposed(w.OutputWeight.Span, d, f);   // W_out packed once for every task
+        int rowsPerTask = Math.Min(n, RowsPerTask), blocks = (n + rowsPerTask - 1) / rowsPerTask;
+        Parallel.For(0, n * blocks, AnalysisThreads.Options, () => new PairBuffers(rowsPerTask, d, f, heads), (task, _, b) =>
         {
-            int js = Math.Min(perJ, n - j0), pairs = js * n;
+            int j = task / blocks, i0 = task % blocks * rowsPerTask, rows = Math.Min(rowsPerTask, n - i0);
 
-            // Per j: Σ_h A_h[i,j] ũ_h,j and Σ_h A_h[i,j] w_h,j for every i, as [n, H] × [H, d] and [n, H] × [H, f]
-            Parallel.For(0, js, AnalysisThreads.Options, jl =>
-            {
-                int j = j0 + jl;
-                var a = attention.AsSpan(jl * n * heads, n * heads);
-                a.Clear();
-                for (int h = h0; h < h1; h++)
-                    for (int i = 0; i < n; i++) a[i * heads + h] = probs[(h * n + i) * n + j];
-                Gemm.MatMulNN(a, heads, uCentred.AsSpan(j * heads * d, heads * d), d, dX1.AsSpan(jl * n * d, n * d), d, n, d, heads, parallel: false);
-                Gemm.MatMulNN(a, heads, wIn.AsSpan(j * heads * f, heads * f), f, dZ.AsSpan(jl * n * f, n * f), f, n, f, heads, parallel: false);
-            });
+            // Σ_h A_h[i,j] ũ_h,j and Σ_h A_h[i,j] w_h,j for the task's i, as [rows, H] × [H, d] and [rows, H] × [H, f]
+            var a = b.Attention.AsSpan(0, rows * heads);
+            a.Clear();
+            for (int h = h0; h < h1; h++)
+                for (int r = 0; r < rows; r++) a[r * heads + h] = probs[(h * n + i0 + r) * n + j];
+            Gemm.MatMulNN(a, heads, uCentred.AsSpan(j * heads * d, heads * d), d, b.DeltaX1, d, rows, d, heads, parallel: false);
+            Gemm.MatMulNN(a, heads, wIn.AsSpan(j * heads * f, heads * f), f, b.DeltaZ, f, rows, f, heads, parallel: false);
 
             // ΔX₁, ΔZ and ΔG of each pair
-            Parallel.For(0, pairs, AnalysisThreads.Options, () => gelu ? [] : new float[2 * f], (r, _, scratch) =>
+            for (int r = 0; r < rows; r++)
             {
-                int i = r % n;
-                var dx = dX1.AsSpan(r * d, d);                         // holds Σ_h A ũ = −Δ_ij on entry
+                int i = i0 + r;
+                var dx = b.DeltaX1.AsSpan(r * d, d);                   // holds Σ_h A ũ = −Δ_ij on entry
                 var c = centred.AsSpan(i * d, d);
                 double deltaVar = (-2 * WideDot.Dot(c, dx) + WideDot.SumOfSquares(dx)) / d;
                 double va = variancePlusEps[i], sa = Math.Sqrt(va), sa2 = Math.Sqrt(va + deltaVar);
@@ -147,35 +165,28 @@ public static partial class ValueZeroing
                 TensorPrimitives.MultiplyAdd(c, deltaS, dx, dx);
                 TensorPrimitives.Multiply(dx, gamma1, dx);
 
-                var dz = dZ.AsSpan(r * f, f);                          // holds Σ_h A w on entry
+                var dz = b.DeltaZ.AsSpan(r * f, f);                    // holds Σ_h A w on entry
                 TensorPrimitives.Multiply(dz, -invSigma2, dz);
                 TensorPrimitives.MultiplyAdd(q.AsSpan(i * f, f), deltaS, dz, dz);
 
                 if (gelu)
-                    ActivationDelta.GeluErfRow(z.AsSpan(i * f, f), phiZ.AsSpan(i * f, f), dz, dG.AsSpan(r * f, f));
+                    ActivationDelta.GeluErfRow(z.AsSpan(i * f, f), phiZ.AsSpan(i * f, f), dz, b.DeltaG.AsSpan(r * f, f));
                 else
-                    ActivationDelta.Apply(config.HiddenAct, z.AsSpan(i * f, f), dz, dG.AsSpan(r * f, f), scratch);
-                return scratch;
-            }, _ => { });
+                    ActivationDelta.Apply(config.HiddenAct, z.AsSpan(i * f, f), dz, b.DeltaG.AsSpan(r * f, f), b.ActivationScratch);
+            }
 
-            // ΔF = ΔG W_outᵀ (the output bias cancels)                                            [pairs, d]
-            Gemm.MatMul(dG, f, outputWeight, dF, d, pairs);
+            // ΔF = ΔG W_outᵀ (the output bias cancels)                                            [rows, d]
+            Gemm.MatMul(b.DeltaG.AsSpan(0, rows * f), f, outputWeight, b.DeltaF, d, rows, parallel: false);
 
             // ΔY = LayerNorm₂(residual₂ + ΔF + ΔX₁) − LayerNorm₂(residual₂);  C[i, j] = ½‖û′ − û‖²
-            Parallel.For(0, pairs, AnalysisThreads.Options, () => new double[3 * d], (r, _, s) =>
+            for (int r = 0; r < rows; r++)
             {
-                int i = r % n, j = j0 + r / n;
-                var delta = s.AsSpan(0, d);
-                var dy = s.AsSpan(d, d);
-                var tmp = s.AsSpan(2 * d, d);
-                var ff = dF.AsSpan(r * d, d);
-                var dx = dX1.AsSpan(r * d, d);
-                for (int k = 0; k < d; k++) delta[k] = (double)ff[k] + dx[k];
-                norm2[i].Apply(delta, w.OutputLayerNormWeight.Span, dy, tmp);
-                distances[i * n + j] = CosineDistanceOfIncrement(output.Row(i), outputSquared[i], dy);
-                return s;
-            }, _ => { });
-        }
+                int i = i0 + r;
+                norm2[i].Apply(b.DeltaF.AsSpan(r * d, d), b.DeltaX1.AsSpan(r * d, d), gamma2, b.DeltaY);
+                distances[i * n + j] = CosineDistanceOfIncrement(outputWide.AsSpan(i * d, d), outputSquared[i], b.DeltaY);
+            }
+            return b;
+        }, _ => { });
         NormaliseRows(distances, n, destination);
     }
 }

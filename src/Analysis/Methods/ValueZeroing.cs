@@ -1,3 +1,5 @@
+using System.Numerics;
+using System.Runtime.InteropServices;
 using MixLens.Analysis.Numerics;
 using MixLens.Engine;
 using MixLens.Engine.Interventions;
@@ -88,15 +90,26 @@ public static partial class ValueZeroing
         return result;
     }
 
-    /// <summary>1 − cos(y + Δy, y) = ½‖û′ − û‖², formed from Δy so that tiny increments keep their digits.</summary>
-    public static double CosineDistanceOfIncrement(ReadOnlySpan<float> y, ReadOnlySpan<double> dy) =>
-        CosineDistanceOfIncrement(y, WideDot.SumOfSquares(y), dy);
-
-    /// <summary>As <see cref="CosineDistanceOfIncrement(ReadOnlySpan{float}, ReadOnlySpan{double})"/> with ‖y‖² given.</summary>
-    public static double CosineDistanceOfIncrement(ReadOnlySpan<float> y, double yy, ReadOnlySpan<double> dy)
+    /// <summary>
+    /// 1 − cos(y + Δy, y) = ½‖û′ − û‖², formed from Δy so that tiny increments keep their digits (float64, vectorised):
+    /// û′ − û = Δy/‖y′‖ + y (1/‖y′‖ − 1/‖y‖), with 1/‖y′‖ − 1/‖y‖ = −(‖y′‖² − ‖y‖²) / (‖y‖ ‖y′‖ (‖y‖ + ‖y′‖)).
+    /// </summary>
+    /// <param name="y">the unperturbed output row [d], widened to float64.</param>
+    /// <param name="yy">‖y‖².</param>
+    /// <param name="dy">its increment Δy [d].</param>
+    public static double CosineDistanceOfIncrement(ReadOnlySpan<double> y, double yy, ReadOnlySpan<double> dy)
     {
-        double ydy = 0, dydy = 0;
-        for (int k = 0; k < y.Length; k++)
+        int d = y.Length, w = Vector<double>.Count;
+        var vy = MemoryMarshal.Cast<double, Vector<double>>(y);
+        var vdy = MemoryMarshal.Cast<double, Vector<double>>(dy[..d]);
+        Vector<double> ydyV = Vector<double>.Zero, dydyV = Vector<double>.Zero;
+        for (int v = 0; v < vy.Length; v++)
+        {
+            ydyV += vy[v] * vdy[v];
+            dydyV += vdy[v] * vdy[v];
+        }
+        double ydy = Vector.Sum(ydyV), dydy = Vector.Sum(dydyV);
+        for (int k = vy.Length * w; k < d; k++)
         {
             ydy += y[k] * dy[k];
             dydy += dy[k] * dy[k];
@@ -104,12 +117,20 @@ public static partial class ValueZeroing
         double norm = Math.Sqrt(yy);
         double norm2 = Math.Sqrt(yy + 2 * ydy + dydy);
         if (norm == 0 || norm2 == 0) return norm == norm2 ? 0 : 1;
-        // û′ − û = Δy/‖y′‖ + y (1/‖y′‖ − 1/‖y‖),  1/‖y′‖ − 1/‖y‖ = −(‖y′‖² − ‖y‖²) / (‖y‖ ‖y′‖ (‖y‖ + ‖y′‖))
         double scale = -(2 * ydy + dydy) / (norm * norm2 * (norm + norm2));
-        double sum = 0;
-        for (int k = 0; k < y.Length; k++)
+        double inverseNorm2 = 1 / norm2;
+        var vScale = new Vector<double>(scale);
+        var vInverse = new Vector<double>(inverseNorm2);
+        var sumV = Vector<double>.Zero;
+        for (int v = 0; v < vy.Length; v++)
         {
-            double du = dy[k] / norm2 + y[k] * scale;
+            var du = vdy[v] * vInverse + vy[v] * vScale;
+            sumV += du * du;
+        }
+        double sum = Vector.Sum(sumV);
+        for (int k = vy.Length * w; k < d; k++)
+        {
+            double du = dy[k] * inverseNorm2 + y[k] * scale;
             sum += du * du;
         }
         return 0.5 * sum;
