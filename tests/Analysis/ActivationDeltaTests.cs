@@ -96,4 +96,28 @@ public class ActivationDeltaTests
             Assert.True(Math.Abs(widest[k] - scalar[k]) <= 1e-6 * Math.Abs(delta[k]) + 1e-7 * Math.Abs(scalar[k]),
                 $"k {k}: {widest[k]:G9} vs scalar {scalar[k]:G9}");
     }
+
+    /// <summary>The |Δ| &gt; ½ recomputation must see a row whose largest change is negative (a signed maximum would miss
+    /// it and leave a 3-point quadrature over a width of 3 in place, off by ~1e-3).</summary>
+    [Theory]
+    [MemberData(nameof(Paths))]
+    public void GeluErfRow_WideNegativeChange_IsRecomputed(VectorPath path)
+    {
+        var random = new Random(11);
+        int f = 40;
+        var z = Enumerable.Range(0, f).Select(_ => (float)(random.NextDouble() * 6 - 3)).ToArray();
+        var delta = Enumerable.Range(0, f).Select(_ => (float)((random.NextDouble() * 2 - 1) * 1e-3)).ToArray();
+        delta[17] = -3f;
+        delta[33] = 0.9f;
+        var phi = new float[f];
+        ActivationDelta.NormalCdf(z, phi);
+        var result = new float[f];
+        ActivationDelta.GeluErfRow(z, phi, delta, result, path);
+        for (int k = 0; k < f; k++)
+        {
+            double expected = Reference(z[k], delta[k]);
+            Assert.True(Math.Abs(result[k] - expected) <= 1e-6 * Math.Abs(delta[k]) + 1e-6 * Math.Abs(expected),
+                $"{path}, k {k}: z {z[k]}, Δ {delta[k]}: got {result[k]:G9}, expected {expected:G9}");
+        }
+    }
 }
