@@ -24,9 +24,12 @@ namespace MixLens.Analysis.Methods;
 /// slices instead of n² rows. The pairs go in tasks of one input token j × a block of output tokens i, each task on
 /// one thread from start to end so that its buffers stay in that core's cache; the sums over heads,
 /// Σ_h A_h[i,j] ũ_h,j and Σ_h A_h[i,j] w_h,j, are two small GEMMs per task ([rows, H] × [H, d] and
-/// [rows, H] × [H, f]), which read ũ_·,j and w_·,j once per task instead of once per pair; the literal re-run costs ≈ 12·d² multiply-adds per (i, j) (Q, K, V, O and both FFN
-/// matrices), this path ≈ 4·d² (W_out) + (H + 1)·f + H·d. The perturbation is propagated as a difference at every
-/// step (never as the difference of two float32 outputs), so distances of 1e-9 keep their digits.
+/// [rows, H] × [H, f]), which read ũ_·,j and w_·,j once per task instead of once per pair.
+/// Cost per (i, j) pair: the literal re-run ≈ 4·d² + 2·d·f multiply-adds (Q, K, V, O and both FFN matrices), this
+/// path ≈ d·f (W_out) + (H + 1)·f + H·d and a GELU increment per f. W_out is the floor of any exact method: GELU
+/// separates W_in from W_out, so ΔG_ij differs for every pair, and LayerNorm 2 and the cosine need all of ΔF_ij
+/// (bench/RESULTS.md times it alone). The perturbation is propagated as a difference at every step (never as the
+/// difference of two float32 outputs), so distances of 1e-9 keep their digits.
 /// </summary>
 public static partial class ValueZeroing
 {
