@@ -2,7 +2,7 @@ namespace MixLens.Analysis.Evaluation;
 
 /// <summary>
 /// The model as the faithfulness metrics see it: for a batch of token-id sequences (variants of one sentence, same
-/// length and token types), the softmax probability of one fixed class for each. Lets the metrics run on a fake model
-/// in tests.
+/// length and token types), the score of one fixed prediction for each (<see cref="PredictionScore"/>: a softmax or
+/// sigmoid probability, or a regression head's raw output). Lets the metrics run on a fake model in tests.
 /// </summary>
-public delegate double[] ClassProbability(IReadOnlyList<int[]> batch);
+public delegate double[] ClassScore(IReadOnlyList<int[]> batch);
