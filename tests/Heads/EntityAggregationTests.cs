@@ -78,6 +78,61 @@ public class EntityAggregationTests
         AssertGroups(Aggregate(AggregationStrategy.Average),
             ("PER", 0.7, "angela", 0, 6), ("PER", 0.55, "merkel", 7, 13), ("LOC", 0.5, "new york", 22, 30));
 
+    // ---- byte-level BPE: words by the spaces around a token's span -------------------------------------------------
+
+    static readonly Lazy<EncoderModel> Roberta = new(() => EncoderModel.Load(SharedData.Models("roberta-random")));
+
+    const string BpeText = "Schwarzenegger visited New York.";
+
+    /// <summary>Per token of <see cref="BpeText"/> (roberta-base BPE), the probabilities over the five labels.</summary>
+    static readonly Dictionary<string, double[]> BpeProbabilities = new()
+    {
+        ["Sch"] = [0.1, 0.6, 0.1, 0.1, 0.1],
+        ["war"] = [0.2, 0.15, 0.5, 0.05, 0.1],
+        ["z"] = [0.7, 0.1, 0.1, 0.05, 0.05],
+        ["enegger"] = [0.05, 0.05, 0.8, 0.05, 0.05],
+        ["Ġvisited"] = [0.9, 0.025, 0.025, 0.025, 0.025],
+        ["ĠNew"] = [0.1, 0.1, 0.1, 0.6, 0.1],
+        ["ĠYork"] = [0.05, 0.05, 0.05, 0.15, 0.7],
+        ["."] = [0.9, 0.025, 0.025, 0.025, 0.025],
+    };
+
+    static EntityGroup[] AggregateBpe(AggregationStrategy strategy)
+    {
+        var model = Roberta.Value;
+        var encoding = model.Tokenize(BpeText);
+        Assert.Equal(["<s>", "Sch", "war", "z", "enegger", "Ġvisited", "ĠNew", "ĠYork", ".", "</s>"], encoding.Tokens);
+        var logits = encoding.Tokens.SelectMany(t => BpeProbabilities.TryGetValue(t, out var p) ? p.Select(v => (float)Math.Log(v)) : new float[5]).ToArray();
+        return EntityAggregation.Aggregate(encoding, new Tensor(logits, encoding.Length, 5), Labels, BpeText, Roberta.Value.Tokenizer, strategy);
+    }
+
+    // Words (no continuing-subword prefix: a token starts a word when the text has a space before it or at its start):
+    // Sch|war|z|enegger = "Schwarzenegger"; Ġvisited; ĠNew; ĠYork|. = " York." (no space before the full stop).
+    // Words and groups are decoded from the byte alphabet: "ĠNew" → " New", as HF's word " New York.".
+
+    [Fact]
+    public void Bpe_Simple_GroupsTokens() =>
+        // Sch B-PER .6 + war I-PER .5 → PER "Schwar"; z O; enegger I-PER .8 → PER; ĠNew B-LOC .6 + ĠYork I-LOC .7 → LOC
+        AssertGroups(AggregateBpe(AggregationStrategy.Simple),
+            ("PER", 0.55, "Schwar", 0, 6), ("PER", 0.8, "enegger", 7, 14), ("LOC", 0.65, " New York", 23, 31));
+
+    [Fact]
+    public void Bpe_First_TheFullStopJoinsYork() =>
+        AssertGroups(AggregateBpe(AggregationStrategy.First),
+            ("PER", 0.6, "Schwarzenegger", 0, 14), ("LOC", (0.6 + 0.7) / 2, " New York.", 23, 32));
+
+    [Fact]
+    public void Bpe_Max_TheMostConfidentTokenDecides() =>
+        // Schwarzenegger: enegger's I-PER .8; "York.": the full stop's O .9 beats York's .7, so the word is O (dropped)
+        AssertGroups(AggregateBpe(AggregationStrategy.Max),
+            ("PER", 0.8, "Schwarzenegger", 0, 14), ("LOC", 0.6, " New", 23, 26));
+
+    [Fact]
+    public void Bpe_Average_MeanScoresDecide() =>
+        // Schwarzenegger: mean = [0.2625, 0.225, 0.375, 0.0625, 0.075] → I-PER .375; "York.": O .475 (dropped)
+        AssertGroups(AggregateBpe(AggregationStrategy.Average),
+            ("PER", 0.375, "Schwarzenegger", 0, 14), ("LOC", 0.6, " New", 23, 26));
+
     [Fact]
     public void Aggregate_StrategyNoneOrPair_Refused()
     {
