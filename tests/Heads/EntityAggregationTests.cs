@@ -236,6 +236,19 @@ public class EntityAggregationTests
     }
 
     [Fact]
+    public void TagAggregate_ElectraDiscriminator_OneLineError()
+    {
+        using var checkpoint = new SyntheticCheckpoint("electra-random", seed: 61);
+        checkpoint.Add("discriminator_predictions.dense.weight", 0.4f, 32, 32);
+        checkpoint.Add("discriminator_predictions.dense.bias", 0.1f, 32);
+        checkpoint.Add("discriminator_predictions.dense_prediction.weight", 1.5f, 1, 32);
+        checkpoint.Add("discriminator_predictions.dense_prediction.bias", 0.05f, 1);
+        string dir = checkpoint.Write("electra.", c => c["architectures"] = new System.Text.Json.Nodes.JsonArray("ElectraForPreTraining"));
+        CliHarness.RunUserError("--aggregate needs a token-classification head", "tag", "--model", dir, "--text", "The chef ate the meal.", "--aggregate", "simple");
+        CliHarness.RunOk("tag", "--model", dir, "--text", "The chef ate the meal."); // without it, replaced-token detection runs
+    }
+
+    [Fact]
     public void TagAggregate_WithTextPairOrUnknownStrategy_OneLineError()
     {
         string model = CliHarness.Model(ModelName);
