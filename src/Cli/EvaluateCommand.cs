@@ -12,7 +12,9 @@ namespace MixLens.Cli;
 /// <c>evaluate</c>: faithfulness of the context-mixing methods to a sequence classifier on a labelled TSV (SST-2 dev):
 /// per method, Spearman's ρ between the [CLS] row of the last layer and the blank-out importances (mean ± sd over the
 /// sentences, Mohebbi et al. 2023, arXiv:2301.12971) and AOPC (Samek et al. 2017, arXiv:1509.06321; DeYoung et al.
-/// 2020, arXiv:1911.03429), plus the model's accuracy. See <see cref="FaithfulnessEvaluation"/>.
+/// 2020, arXiv:1911.03429), plus the model's accuracy. Both metrics watch the score the head's problem_type gives the
+/// prediction (<see cref="PredictionScore"/>: softmax or sigmoid probability, or a regression output, for which the
+/// accuracy is written n/a / null). See <see cref="FaithfulnessEvaluation"/>.
 /// </summary>
 internal static class EvaluateCommand
 {
@@ -71,9 +73,12 @@ internal static class EvaluateCommand
             using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
             var head = encoderModel.RequireClassifier();
             if (encoderModel.Tokenizer.MaskId is null) throw new CliException($"{encoderModel.Name}: the tokenizer has no [MASK] token");
-            foreach (var s in sentences)
-                if (s.Label >= head.Labels.Count)
-                    throw new CliException($"{dataPath}, line {s.Line}: label {s.Label} is not a class of {encoderModel.Name} (0…{head.Labels.Count - 1})");
+            // A regression head's output is not a class: its labels are not compared (no accuracy).
+            int classes = PredictionScore.Classes(head.Labels.Count, head.Function);
+            if (head.Function != Engine.Heads.ScoreFunction.None)
+                foreach (var s in sentences)
+                    if (s.Label >= classes)
+                        throw new CliException($"{dataPath}, line {s.Line}: label {s.Label} is not a class of {encoderModel.Name} (0…{classes - 1})");
 
             string? perExamplePath = parse.GetValue(perExample);
             using var perExampleWriter = perExamplePath is null ? null : new StreamWriter(perExamplePath, false, new System.Text.UTF8Encoding(false));
@@ -101,7 +106,8 @@ internal static class EvaluateCommand
 
     static void WriteTable(TextWriter output, string model, string data, EvaluationResult r)
     {
-        output.WriteLine($"Faithfulness on {Path.GetFileName(data)} ({model}): {r.Sentences} sentences, accuracy {F(r.Accuracy, "0.0000")} ({r.Correct}/{r.Sentences}), {r.SkippedShort} skipped (< 3 non-special tokens)");
+        string accuracy = r.Accuracy is double a ? $"accuracy {F(a, "0.0000")} ({r.Correct}/{r.Sentences})" : "accuracy n/a (regression)";
+        output.WriteLine($"Faithfulness on {Path.GetFileName(data)} ({model}): {r.Sentences} sentences, {accuracy}, {r.SkippedShort} skipped (< 3 non-special tokens)");
         output.WriteLine();
         output.WriteLine("| method | Spearman ρ (mean ± sd) | sentences | ρ undefined | too long | AOPC |");
         output.WriteLine("|---|---|---|---|---|---|");
@@ -134,8 +140,10 @@ internal static class EvaluateCommand
             w.WriteString("model", model);
             w.WriteString("data", data);
             w.WriteNumber("sentences", r.Sentences);
-            w.WriteNumber("correct", r.Correct);
-            Number(w, "accuracy", r.Accuracy);
+            w.WriteString("function", r.Function.ToString().ToLowerInvariant());
+            if (r.Correct is int correct) w.WriteNumber("correct", correct);
+            else w.WriteNull("correct");
+            Number(w, "accuracy", r.Accuracy ?? double.NaN);
             w.WriteNumber("skipped_short", r.SkippedShort);
             w.WriteStartObject("methods");
             foreach (var m in r.Methods)
@@ -164,7 +172,7 @@ internal static class EvaluateCommand
             w.WriteString("text", e.Sentence.Text);
             w.WriteNumber("label", e.Sentence.Label);
             w.WriteNumber("predicted", e.Predicted);
-            w.WriteNumber("p", e.Probability);
+            w.WriteNumber("p", e.Score);
             w.WriteNumber("tokens", e.NonSpecialTokens);
             w.WriteStartObject("spearman");
             foreach (var (m, v) in e.Spearman) Number(w, MixingMethods.NameOf(m), v ?? double.NaN);

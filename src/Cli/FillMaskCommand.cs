@@ -29,9 +29,13 @@ internal static class FillMaskCommand
             encoderModel.RequireMaskedLm();
             string first = parse.GetValue(text)!;
             string? second = parse.GetValue(pair);
-            var encoding = encoderModel.Tokenize(first, second, parse.GetValue(truncate));
-            if (encoderModel.Tokenizer.MaskId is int mask && !encoding.Ids.Contains(mask)
-                && encoderModel.Tokenizer.Encode(first, second).Ids.Contains(mask))
+            // Encoded once: a text without a mask token fails here; one within the model's limit is the encoding run.
+            var whole = encoderModel.Tokenizer.Encode(first, second);
+            encoderModel.MaskPositions(whole); // throws when the tokenizer or the text has no mask token
+            var encoding = whole.Length <= encoderModel.Config.MaxSequenceLength
+                ? whole
+                : encoderModel.Tokenize(first, second, parse.GetValue(truncate)); // over the limit: an error, or cut with --truncate
+            if (!encoding.Ids.Contains(encoderModel.Tokenizer.MaskId!.Value))
                 throw new CliException($"every mask token of the text lies beyond the model's limit of {encoderModel.Config.MaxSequenceLength} " +
                     "tokens, where --truncate cut it; put the mask earlier or shorten the text");
             var predictions = encoderModel.FillMask(encoding, k);

@@ -27,10 +27,13 @@ public sealed class EncoderModel : IDisposable
     /// <summary>The sentence-transformers pooling, or null when the directory has none.</summary>
     public SentencePooling? Pooling { get; }
     /// <summary>The sequence-classification head (e.g. pooler + classifier), or null when the checkpoint has none or a malformed one
-    /// (<see cref="HeadError"/>).</summary>
+    /// (<see cref="HeadError"/>), or config.json's <c>architectures</c> names a token classifier.</summary>
     public SequenceClassifier? Classifier { get; }
     /// <summary>The token-classification head, or null when the checkpoint has none or a malformed one
-    /// (<see cref="HeadError"/>).</summary>
+    /// (<see cref="HeadError"/>), or config.json's <c>architectures</c> names a sequence classifier. BERT's and
+    /// DistilBERT's two classifiers share the tensor <c>classifier.weight</c> [labels, d]: a checkpoint without
+    /// <c>architectures</c> that has a pooler (pre_classifier) too has both <see cref="Classifier"/> and this head, so
+    /// that <c>classify</c> and <c>tag</c> each run their own.</summary>
     public TokenClassifier? TokenClassifier { get; }
     /// <summary>The masked-language-model head, or null when the checkpoint has none or a malformed one
     /// (<see cref="HeadError"/>).</summary>
@@ -92,10 +95,10 @@ public sealed class EncoderModel : IDisposable
                 try { return load(); }
                 catch (ModelFormatException e) { headErrors[key] = e; return null; }
             }
+            // Each reading of the shared 'classifier' weight is tried on its own; architectures, when it names one of
+            // the two heads, rules the other out (SequenceClassifier.TryLoad, TokenClassifier.TryLoad).
             var classifier = TryHead(nameof(Classifier), () => SequenceClassifier.TryLoad(names, config));
-            // A sequence head that failed to load still owns its 'classifier' weight: no token classifier then.
-            var tokenClassifier = headErrors.ContainsKey(nameof(Classifier)) ? null
-                : TryHead(nameof(TokenClassifier), () => Heads.TokenClassifier.TryLoad(names, config, classifier));
+            var tokenClassifier = TryHead(nameof(TokenClassifier), () => Heads.TokenClassifier.TryLoad(names, config));
             var maskedLm = TryHead(nameof(MaskedLm), () => MaskedLanguageModelHead.TryLoad(names, config, weights));
             var detector = TryHead(nameof(ReplacedTokenDetector), () => Heads.ReplacedTokenDetector.TryLoad(names, config));
             return new EncoderModel(directory, file, names, new BertEncoder(config, weights), tokenizer, pooling,
@@ -165,7 +168,7 @@ public sealed class EncoderModel : IDisposable
     /// malformed one (the load error).</exception>
     public TokenClassifier RequireTokenClassifier() =>
         TokenClassifier ?? throw HeadError(nameof(TokenClassifier)) ?? HeadError(nameof(ReplacedTokenDetector))
-            ?? new ModelFormatException(Heads.TokenClassifier.Absence(_names, Config, Classifier) + DiscriminatorNote);
+            ?? new ModelFormatException(Heads.TokenClassifier.Absence(_names, Config) + DiscriminatorNote);
 
     /// <summary>The masked-LM head.</summary>
     /// <exception cref="ModelFormatException">the checkpoint has none (the message says what is missing), or has a
@@ -187,11 +190,22 @@ public sealed class EncoderModel : IDisposable
     /// <exception cref="ModelFormatException">the checkpoint has neither head.</exception>
     public TokenClassification Tag(Tokenization.Encoding encoding)
     {
-        if (TokenClassifier is null && ReplacedTokenDetector is { } detector)
-            return detector.Classify(Encoder.Forward(EncoderInput.From(encoding)).LastHiddenState);
-        var head = RequireTokenClassifier();
-        var (hidden, _) = Encoder.Forward(EncoderInput.From(encoding));
-        return head.Classify(hidden);
+        Func<Tensor, TokenClassification> head = TokenClassifier is { } classifier ? classifier.Classify
+            : ReplacedTokenDetector is { } detector ? detector.Classify
+            : RequireTokenClassifier().Classify; // throws, naming what is missing
+        return head(Encoder.Forward(EncoderInput.From(encoding)).LastHiddenState);
+    }
+
+    /// <summary>The positions of the tokenizer's mask token in an encoding, in order.</summary>
+    /// <exception cref="EncoderInputException">the tokenizer has no mask token, or the encoding contains none.</exception>
+    public int[] MaskPositions(Tokenization.Encoding encoding)
+    {
+        int mask = Tokenizer.MaskId ?? throw new EncoderInputException($"{Name}: the tokenizer has no mask token");
+        var positions = Enumerable.Range(0, encoding.Length).Where(t => encoding.Ids[t] == mask).ToArray();
+        if (positions.Length == 0)
+            throw new EncoderInputException(
+                $"the text has no mask token: write {Tokenizer.IdToToken(mask)} where a token should be predicted");
+        return positions;
     }
 
     /// <summary>
@@ -205,11 +219,7 @@ public sealed class EncoderModel : IDisposable
     {
         var head = RequireMaskedLm();
         if (topK <= 0) throw new ArgumentOutOfRangeException(nameof(topK), topK, "top-k must be at least 1");
-        int mask = Tokenizer.MaskId ?? throw new EncoderInputException($"{Name}: the tokenizer has no mask token");
-        var positions = Enumerable.Range(0, encoding.Length).Where(t => encoding.Ids[t] == mask).ToArray();
-        if (positions.Length == 0)
-            throw new EncoderInputException(
-                $"the text has no mask token: write {Tokenizer.IdToToken(mask)} where a token should be predicted");
+        var positions = MaskPositions(encoding);
         var (hidden, _) = Encoder.Forward(EncoderInput.From(encoding));
         var logits = head.Logits(hidden, positions);
         return positions.Select((p, r) => new MaskPrediction(p,

@@ -69,6 +69,28 @@ public class FillMaskCommandTests
     public void FillMask_TextWithoutMask_FailsSayingSo() =>
         CliHarness.RunUserError("the text has no mask token: write [MASK]", "fill-mask", "--model", Model, "--text", "Nothing is masked here.");
 
+    [Fact]
+    public void FillMask_OverLongTextWithoutMask_SaysItHasNoMaskBeforeItsLength() =>
+        // The text is encoded once and its mask tokens looked for first: no mask is the error, not the length.
+        CliHarness.RunUserError("the text has no mask token: write [MASK]", "fill-mask", "--model", Model, "--text", string.Concat(Enumerable.Repeat("word ", 600)));
+
+    [Fact]
+    public void FillMask_MaskCutByTruncate_SaysItLiesBeyondTheLimit()
+    {
+        string text = string.Concat(Enumerable.Repeat("word ", 600)) + "[MASK].";
+        CliHarness.RunUserError("the input is 604 tokens long, over the model's limit of 512 tokens", "fill-mask", "--model", Model, "--text", text);
+        CliHarness.RunUserError("every mask token of the text lies beyond the model's limit of 512 tokens, where --truncate cut it",
+            "fill-mask", "--model", Model, "--text", text, "--truncate");
+    }
+
+    [Fact]
+    public void FillMask_OverLongTextWithAMaskInsideTheLimit_TruncateKeepsIt()
+    {
+        string text = "[MASK] " + string.Concat(Enumerable.Repeat("word ", 600));
+        var lines = CliHarness.RunOk("fill-mask", "--model", Model, "--text", text, "--truncate", "--top-k", "1").StdoutLines;
+        Assert.Equal("[MASK] 1 of 1 (token 1)", lines[0]);
+    }
+
     [Theory]
     [InlineData("bert-tokcls-random", "missing 'cls.predictions.transform.dense.weight'")]
     [InlineData("roberta-random", "missing 'lm_head.dense.weight'")]

@@ -64,12 +64,20 @@ public class TagCommandTests
 
     [Theory]
     [InlineData("bert-mlm-random", "missing 'classifier.weight'")]
-    [InlineData("minilm-l6-sst2", "belongs to a sequence-classification head (BertForSequenceClassification)")]
     [InlineData("roberta-random", "missing 'classifier.weight'")]
     public void Tag_ModelWithoutHead_SaysWhatIsMissing(string model, string phrase)
     {
         string line = CliHarness.RunUserError("has no token-classification head", "tag", "--model", CliHarness.Model(model), "--text", "Paris");
         Assert.Contains(phrase, line);
+    }
+
+    [Fact]
+    public void Tag_DeclaredSequenceClassifier_SaysTagNeedsATokenHead()
+    {
+        // minilm-l6-sst2 stores classifier.weight [2, 384] and declares BertForSequenceClassification.
+        string line = CliHarness.RunUserError("is a sequence classifier", "tag", "--model", CliHarness.Model("minilm-l6-sst2"), "--text", "Paris");
+        Assert.EndsWith("minilm-l6-sst2 is a sequence classifier (architectures: BertForSequenceClassification); tag needs a token-classification head", line);
+        Assert.Contains("tag: ", line);
     }
 
     [Fact]

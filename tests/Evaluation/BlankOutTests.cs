@@ -43,7 +43,7 @@ public class BlankOutTests
         double engineP = FaithfulnessEvaluation.Softmax(engineLogits)[predicted];
         int mask = model.Tokenizer.MaskId!.Value;
         var actual = BlankOut.Importances(encoding.Ids, positions, mask, engineP,
-            FaithfulnessEvaluation.ModelProbability(model, encoding.TypeIds, predicted));
+            FaithfulnessEvaluation.ModelScore(model, encoding.TypeIds, predicted));
 
         Assert.Equal(reference.Length, actual.Length);
         for (int k = 0; k < actual.Length; k++)
@@ -59,7 +59,7 @@ public class BlankOutTests
         var result = FaithfulnessEvaluation.Run(Model.Value, sentences, new EvaluationOptions(methods, FlowMaxTokens: 12), perExample: examples.Add);
         Assert.Equal(5, result.Sentences);
         Assert.Equal(5, examples.Count);
-        Assert.InRange(result.Correct, 0, 5);
+        Assert.InRange(result.Correct!.Value, 0, 5);
         foreach (var m in result.Methods)
         {
             Assert.Equal(result.Sentences - result.SkippedShort - m.SkippedTooLong, m.Aopc.Count);

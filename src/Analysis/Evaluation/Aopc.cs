@@ -4,8 +4,9 @@ namespace MixLens.Analysis.Evaluation;
 /// AOPC (area over the perturbation curve; Samek et al. 2017, arXiv:1509.06321), in the form of ERASER's
 /// comprehensiveness with bins (DeYoung et al. 2020, arXiv:1911.03429): for each fraction k (default 10, 20, 30, 40,
 /// 50 %), the top ⌈k·m⌉ of the m candidate tokens by a method's scores are all replaced by [MASK] and the drop p − p_k
-/// in the predicted class's probability is measured; AOPC is the mean drop over the fractions. Higher = the
-/// method's top tokens matter more to the model.
+/// in the prediction's score is measured (<see cref="PredictionScore"/>: the predicted class's softmax or sigmoid
+/// probability, or a regression head's raw output); AOPC is the mean drop over the fractions. Higher = the method's
+/// top tokens matter more to the model.
 /// </summary>
 public static class Aopc
 {
@@ -28,17 +29,17 @@ public static class Aopc
     public static int Count(double k, int m) => Math.Min(m, (int)Math.Ceiling(k * m - 1e-9));
 
     /// <summary>
-    /// The drops p − p_k for each fraction (one batch through <paramref name="probability"/>) and their mean (AOPC).
+    /// The drops p − p_k for each fraction (one batch through <paramref name="score"/>) and their mean (AOPC).
     /// </summary>
     /// <param name="ids">the original token ids.</param>
     /// <param name="positions">the m candidate positions (the non-special tokens).</param>
     /// <param name="scores">the method's score for each candidate (same order as <paramref name="positions"/>).</param>
     /// <param name="maskId">the [MASK] token id.</param>
-    /// <param name="p">the predicted class's probability on the original input.</param>
-    /// <param name="probability">the same class's probability for a batch of variants.</param>
+    /// <param name="p">the prediction's score on the original input (<see cref="PredictionScore"/>: a probability, or a regression output).</param>
+    /// <param name="score">the same prediction's score for a batch of variants.</param>
     /// <param name="fractions">the fractions k (null: <see cref="DefaultFractions"/>).</param>
     public static (double Aopc, double[] Drops) Compute(int[] ids, IReadOnlyList<int> positions, IReadOnlyList<double> scores,
-        int maskId, double p, ClassProbability probability, IReadOnlyList<double>? fractions = null)
+        int maskId, double p, ClassScore score, IReadOnlyList<double>? fractions = null)
     {
         fractions ??= DefaultFractions;
         if (fractions.Count == 0) throw new ArgumentException("no fractions", nameof(fractions));
@@ -50,8 +51,8 @@ public static class Aopc
             for (int r = 0; r < Count(k, ranking.Length); r++) variant[ranking[r]] = maskId;
             return variant;
         }).ToArray();
-        var pk = probability(batch);
-        if (pk.Length != batch.Length) throw new InvalidOperationException($"the probability function returned {pk.Length} values for {batch.Length} inputs");
+        var pk = score(batch);
+        if (pk.Length != batch.Length) throw new InvalidOperationException($"the score function returned {pk.Length} values for {batch.Length} inputs");
         var drops = pk.Select(x => p - x).ToArray();
         return (drops.Average(), drops);
     }

@@ -1,4 +1,5 @@
 using MixLens.Engine;
+using MixLens.Engine.Heads;
 using MixLens.Engine.Model;
 using MixLens.Engine.Tracing;
 
@@ -41,8 +42,14 @@ public sealed class MethodEvaluation(MixingMethod method)
     }
 }
 
-/// <summary>One sentence's results (for per-example output). Null values: the metric was skipped.</summary>
-public sealed record ExampleEvaluation(LabeledSentence Sentence, int Predicted, double Probability, int NonSpecialTokens,
+/// <summary>
+/// One sentence's results (for per-example output). <paramref name="Predicted"/> and <paramref name="Score"/>: the
+/// prediction and its score (<see cref="PredictionScore"/>). Both dictionaries are empty when the sentence has too few
+/// non-special tokens (<see cref="EvaluationOptions.MinTokens"/>); otherwise they hold every method, with null in
+/// <paramref name="Aopc"/> (and <paramref name="Spearman"/>) for a method skipped as too long (flow), and null in
+/// <paramref name="Spearman"/> alone where ρ is undefined (constant scores or importances).
+/// </summary>
+public sealed record ExampleEvaluation(LabeledSentence Sentence, int Predicted, double Score, int NonSpecialTokens,
     IReadOnlyDictionary<MixingMethod, double?> Spearman, IReadOnlyDictionary<MixingMethod, double?> Aopc);
 
 /// <summary>The whole evaluation.</summary>
@@ -50,8 +57,13 @@ public sealed class EvaluationResult
 {
     /// <summary>Sentences evaluated (all read, including those skipped as too short).</summary>
     public int Sentences { get; set; }
-    public int Correct { get; set; }
-    public double Accuracy => Sentences == 0 ? double.NaN : (double)Correct / Sentences;
+    /// <summary>How the head's logits become the score the metrics watch (<see cref="PredictionScore"/>).</summary>
+    public ScoreFunction Function { get; init; }
+    /// <summary>Sentences whose prediction equals their label; null for a regression head (no classes).</summary>
+    public int? Correct { get; set; }
+    /// <summary><see cref="Correct"/> / <see cref="Sentences"/>; null for a regression head, whose output is not a
+    /// class, NaN when there are no sentences.</summary>
+    public double? Accuracy => Correct is int c ? Sentences == 0 ? double.NaN : (double)c / Sentences : null;
     /// <summary>Sentences with fewer than <see cref="EvaluationOptions.MinTokens"/> non-special tokens (no metric computed).</summary>
     public int SkippedShort { get; set; }
     public required IReadOnlyList<MethodEvaluation> Methods { get; init; }
@@ -62,7 +74,10 @@ public sealed class EvaluationResult
 /// Context Mixing in Transformers", arXiv:2301.12971): per sentence, the [CLS] row of each method's last-layer matrix
 /// over the non-special tokens is compared with the blank-out importances (<see cref="BlankOut"/>) by Spearman's ρ
 /// (<see cref="Spearman"/>), and by AOPC (<see cref="Evaluation.Aopc"/>; Samek et al. 2017, arXiv:1509.06321; DeYoung
-/// et al. 2020, arXiv:1911.03429); means and standard deviations over the data set, plus the model's accuracy.
+/// et al. 2020, arXiv:1911.03429); means and standard deviations over the data set, plus the model's accuracy. Both
+/// metrics watch the score of the prediction made on the original sentence, by the head's problem_type
+/// (<see cref="PredictionScore"/>): softmax probability, sigmoid probability, or a regression head's raw output (whose
+/// accuracy is then absent).
 /// </summary>
 public static class FaithfulnessEvaluation
 {
@@ -74,15 +89,15 @@ public static class FaithfulnessEvaluation
     ];
 
     /// <summary>
-    /// The metrics of one sentence given its method scores, without a model: <paramref name="probability"/> answers
-    /// for the class predicted on the original input, whose probability is <paramref name="p"/>.
+    /// The metrics of one sentence given its method scores, without a model: <paramref name="score"/> answers
+    /// for the prediction made on the original input, whose score is <paramref name="p"/>.
     /// </summary>
     /// <param name="scores">per method, the score of each position in <paramref name="positions"/> (null: method skipped).</param>
     public static (double[] Importances, Dictionary<MixingMethod, double?> Spearman, Dictionary<MixingMethod, double?> Aopc) EvaluateSentence(
-        int[] ids, IReadOnlyList<int> positions, int maskId, double p, ClassProbability probability,
+        int[] ids, IReadOnlyList<int> positions, int maskId, double p, ClassScore score,
         IReadOnlyDictionary<MixingMethod, double[]?> scores)
     {
-        var importances = BlankOut.Importances(ids, positions, maskId, p, probability);
+        var importances = BlankOut.Importances(ids, positions, maskId, p, score);
         var rho = new Dictionary<MixingMethod, double?>();
         var aopc = new Dictionary<MixingMethod, double?>();
         foreach (var (method, s) in scores)
@@ -94,7 +109,7 @@ public static class FaithfulnessEvaluation
                 continue;
             }
             rho[method] = Spearman.Correlation(s, importances);
-            aopc[method] = Aopc.Compute(ids, positions, s, maskId, p, probability).Aopc;
+            aopc[method] = Aopc.Compute(ids, positions, s, maskId, p, score).Aopc;
         }
         return (importances, rho, aopc);
     }
@@ -112,49 +127,53 @@ public static class FaithfulnessEvaluation
     public static EvaluationResult Run(EncoderModel model, IReadOnlyList<LabeledSentence> sentences, EvaluationOptions options,
         Action<int, int>? progress = null, Action<ExampleEvaluation>? perExample = null)
     {
-        model.RequireClassifier();
+        var head = model.RequireClassifier();
         if (model.Tokenizer.MaskId is null) throw new ModelFormatException($"{model.Name}: the tokenizer has no [MASK] token");
         if (options.MaxDegreeOfParallelism is < 1)
             throw new ArgumentOutOfRangeException(nameof(options), $"MaxDegreeOfParallelism must be at least 1, not {options.MaxDegreeOfParallelism}");
-        var result = new EvaluationResult { Methods = options.Methods.Select(m => new MethodEvaluation(m)).ToArray() };
+        var result = new EvaluationResult
+        {
+            Methods = options.Methods.Select(m => new MethodEvaluation(m)).ToArray(),
+            Function = head.Function,
+            Correct = head.Function == ScoreFunction.None ? null : 0,
+        };
 
         // Sentences taken in order by the workers, folded strictly in input order (Corpus.OrderedParallel).
-        Corpus.OrderedParallel.Run(sentences, sentence => EvaluateOne(model, sentence, options), (index, outcome) =>
+        Corpus.OrderedParallel.Run(sentences, sentence => EvaluateOne(model, sentence, options), (index, example) =>
         {
-            Accumulate(result, outcome);
-            perExample?.Invoke(outcome.Example);
+            Accumulate(result, example, options.MinTokens);
+            perExample?.Invoke(example);
             progress?.Invoke(index + 1, sentences.Count);
         }, options.MaxDegreeOfParallelism ?? Environment.ProcessorCount);
         return result;
     }
 
-    /// <summary>One sentence's results before they are folded into the totals.</summary>
-    sealed record SentenceOutcome(ExampleEvaluation Example, bool Short, IReadOnlySet<MixingMethod> TooLong);
-
-    static void Accumulate(EvaluationResult result, SentenceOutcome o)
+    /// <summary>Folds one sentence into the totals: what was skipped is read off its results (too short: fewer
+    /// than <paramref name="minTokens"/> non-special tokens; too long: a null AOPC).</summary>
+    static void Accumulate(EvaluationResult result, ExampleEvaluation e, int minTokens)
     {
         result.Sentences++;
-        if (o.Example.Predicted == o.Example.Sentence.Label) result.Correct++;
-        if (o.Short)
+        if (result.Correct is int correct && e.Predicted == e.Sentence.Label) result.Correct = correct + 1;
+        if (e.NonSpecialTokens < minTokens)
         {
             result.SkippedShort++;
             return;
         }
         foreach (var m in result.Methods)
         {
-            if (o.TooLong.Contains(m.Method))
+            if (e.Aopc[m.Method] is not double aopc)
             {
                 m.SkippedTooLong++;
                 continue;
             }
-            if (o.Example.Spearman[m.Method] is double r) m.Spearman.Add(r);
+            if (e.Spearman[m.Method] is double r) m.Spearman.Add(r);
             else m.SkippedConstant++;
-            m.Aopc.Add(o.Example.Aopc[m.Method]!.Value);
+            m.Aopc.Add(aopc);
         }
     }
 
     /// <summary>Forward pass, prediction, method scores and metrics of one sentence (no shared state).</summary>
-    static SentenceOutcome EvaluateOne(EncoderModel model, LabeledSentence sentence, EvaluationOptions options)
+    static ExampleEvaluation EvaluateOne(EncoderModel model, LabeledSentence sentence, EvaluationOptions options)
     {
         var classifier = model.Classifier!;
         int maskId = model.Tokenizer.MaskId!.Value;
@@ -164,59 +183,46 @@ public static class FaithfulnessEvaluation
         var input = EncoderInput.From(encoding);
         var (hidden, trace) = encoder.Forward(input, TraceRequest.All);
         var logits = classifier.Classify(hidden).Logits;
-        int predicted = ArgMax(logits);
-        double p = Softmax(logits)[predicted];
+        int predicted = PredictionScore.Predicted(logits, classifier.Function);
+        double p = PredictionScore.Of(logits, predicted, classifier.Function);
 
         var positions = Enumerable.Range(0, encoding.Length).Where(j => encoding.SpecialTokensMask[j] == 0).ToArray();
-        var tooLong = new HashSet<MixingMethod>();
         if (positions.Length < options.MinTokens)
-            return new SentenceOutcome(new ExampleEvaluation(sentence, predicted, p, positions.Length,
-                new Dictionary<MixingMethod, double?>(), new Dictionary<MixingMethod, double?>()), Short: true, tooLong);
+            return new ExampleEvaluation(sentence, predicted, p, positions.Length,
+                new Dictionary<MixingMethod, double?>(), new Dictionary<MixingMethod, double?>());
 
-        var probability = ModelProbability(model, encoding.TypeIds, predicted);
+        var score = ModelScore(model, encoding.TypeIds, predicted);
         var scores = new Dictionary<MixingMethod, double[]?>();
         var bases = new Dictionary<MixingMethod, Tensor>();
         foreach (var method in options.Methods)
         {
             if (method == MixingMethod.Flow && encoding.Length > options.FlowMaxTokens)
             {
-                scores[method] = null;
-                tooLong.Add(method);
+                scores[method] = null; // too long: null in both metrics
                 continue;
             }
             var matrix = MixingMethods.ComputeSharing(method, encoder, input, trace, bases, flowAllLayers: false);
             scores[method] = positions.Select(j => (double)matrix[layers - 1, 0, j]).ToArray();
         }
-        var (_, rho, aopc) = EvaluateSentence(encoding.Ids, positions, maskId, p, probability, scores);
-        return new SentenceOutcome(new ExampleEvaluation(sentence, predicted, p, positions.Length, rho, aopc), Short: false, tooLong);
+        var (_, rho, aopc) = EvaluateSentence(encoding.Ids, positions, maskId, p, score, scores);
+        return new ExampleEvaluation(sentence, predicted, p, positions.Length, rho, aopc);
     }
 
-    /// <summary>The model as a <see cref="ClassProbability"/>: class <paramref name="classId"/>'s softmax probability
-    /// (float64 from the logits) for each variant, the whole batch in one forward pass.</summary>
+    /// <summary>The model as a <see cref="ClassScore"/>: the score of prediction <paramref name="predicted"/> by the
+    /// head's function (<see cref="PredictionScore.Of"/>, float64 from the logits) for each variant, the whole batch in
+    /// one forward pass.</summary>
     /// <exception cref="ModelFormatException">the model has no classification head.</exception>
-    public static ClassProbability ModelProbability(EncoderModel model, int[] typeIds, int classId)
+    public static ClassScore ModelScore(EncoderModel model, int[] typeIds, int predicted)
     {
         var classifier = model.RequireClassifier();
         return batch =>
         {
             var inputs = batch.Select(ids => new EncoderInput(ids, typeIds)).ToArray();
-            return model.Encoder.Forward(inputs).LastHiddenStates.Select(h => Softmax(classifier.Classify(h).Logits)[classId]).ToArray();
+            return model.Encoder.Forward(inputs).LastHiddenStates
+                .Select(h => PredictionScore.Of(classifier.Classify(h).Logits, predicted, classifier.Function)).ToArray();
         };
     }
 
-    static int ArgMax(float[] v)
-    {
-        int best = 0;
-        for (int k = 1; k < v.Length; k++) if (v[k] > v[best]) best = k;
-        return best;
-    }
-
-    /// <summary>Softmax in float64 (the differences p − p_j can be small).</summary>
-    public static double[] Softmax(IReadOnlyList<float> logits)
-    {
-        double max = logits.Max();
-        var e = logits.Select(x => Math.Exp(x - max)).ToArray();
-        double sum = e.Sum();
-        return e.Select(x => x / sum).ToArray();
-    }
+    /// <summary>Softmax in float64 (<see cref="PredictionScore.Softmax"/>).</summary>
+    public static double[] Softmax(IReadOnlyList<float> logits) => PredictionScore.Softmax(logits);
 }

@@ -14,7 +14,7 @@ public sealed record MaskPrediction(int Position, IReadOnlyList<TokenProbability
 /// H_m [m, d] (E' = d, or the embedding width E for the ELECTRA generator); dropout is inactive at inference:
 /// <code>
 /// Z      = LayerNorm(act(H_m W_tᵀ + b_t))   [m, E']
-/// logits = Z W_decᵀ + b_dec                  [m, V]    W_dec = E_word when the checkpoint stores no decoder (tied)
+/// logits = Z W_decᵀ + b_dec                  [m, V]    W_dec = E_word when the checkpoint stores no decoder (tied; refused when tie_word_embeddings is false)
 ///
 /// HF class                W_t (act)                                      LayerNorm                            W_dec / b_dec
 /// BertForMaskedLM         cls.predictions.transform.dense (hidden_act)   cls.predictions.transform.LayerNorm  cls.predictions.decoder / cls.predictions.bias
@@ -82,7 +82,8 @@ public sealed class MaskedLanguageModelHead
     /// <param name="config">the model's config (family, sizes, activation, eps).</param>
     /// <param name="encoder">the encoder weights: the word-embedding table is the decoder when none is stored.</param>
     /// <exception cref="ModelFormatException">W_t is present but another tensor of the head is missing or
-    /// mis-shaped (the message names it), or the tied decoder's width differs from W_t's output width.</exception>
+    /// mis-shaped (the message names it), the decoder is not stored and config.json's <c>tie_word_embeddings</c> is
+    /// false, or the tied decoder's width differs from W_t's output width.</exception>
     public static MaskedLanguageModelHead? TryLoad(WeightNames names, EncoderConfig config, BertWeights encoder)
     {
         var layout = For(config.Family);
@@ -100,6 +101,12 @@ public sealed class MaskedLanguageModelHead
         ReadOnlyMemory<float> decoder;
         if (tied)
         {
+            // HF ties the decoder to the word embeddings only when tie_word_embeddings is true (PreTrainedModel
+            // tie_weights); with false and no stored decoder, from_pretrained leaves it randomly initialised.
+            if (!config.TieWordEmbeddings)
+                throw new ModelFormatException($"{names.Path}: the {layout.HfClass} head stores no '{layout.Decoder}.weight' and config.json sets " +
+                    "\"tie_word_embeddings\": false, so the decoder is not the word embeddings (HF would initialise it randomly); " +
+                    $"store '{layout.Decoder}.weight' or set tie_word_embeddings to true");
             if (config.EmbeddingSize != width)
                 throw new ModelFormatException($"{names.Path}: the {layout.HfClass} head stores no '{layout.Decoder}.weight' and its " +
                     $"width {width} differs from the word embeddings' {config.EmbeddingSize}, so the decoder cannot be tied to them");

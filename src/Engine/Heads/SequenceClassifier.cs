@@ -86,7 +86,9 @@ public sealed class SequenceClassifier
 
     /// <summary>
     /// The head of a checkpoint, or null when it has none (its W_1 or W_2 weight is absent, or config.json's
-    /// <c>architectures</c> declares a token classifier).
+    /// <c>architectures</c> declares a token classifier). Without <c>architectures</c>, a BERT or DistilBERT
+    /// checkpoint whose <c>classifier.weight</c> could also be a token classifier's loads both heads
+    /// (see <see cref="TokenClassifier.TryLoad"/>).
     /// </summary>
     /// <exception cref="ModelFormatException">the head's weights are mis-shaped or a bias is missing, or id2label
     /// disagrees with them.</exception>
@@ -110,7 +112,8 @@ public sealed class SequenceClassifier
         : problemType == "multi_label_classification" || labels == 1 ? ScoreFunction.Sigmoid
         : ScoreFunction.Softmax;
 
-    /// <summary>Why a checkpoint has no sequence-classification head: the tensors of its family's head it lacks.</summary>
+    /// <summary>Why a checkpoint has no sequence-classification head: the tensors of its family's head it lacks, or
+    /// (all present) config.json's <c>architectures</c> naming a token classifier.</summary>
     public static string Absence(WeightNames names, EncoderConfig config)
     {
         var layout = For(config.Family);
@@ -118,7 +121,8 @@ public sealed class SequenceClassifier
         string what = $"the {layout.HfClass} head is '{layout.Dense}' + {layout.Activation.ToString().ToLowerInvariant()} + '{layout.Output}' on the first token";
         return missing.Count > 0
             ? $"{names.Path}: the checkpoint has no sequence-classification head: missing {string.Join(", ", missing.Select(m => $"'{m}'"))} ({what})"
-            : $"{names.Path}: the checkpoint has no sequence-classification head (config.json declares {string.Join(", ", config.Architectures)})";
+            : $"classify: {Path.GetDirectoryName(names.Path)} is a token classifier (architectures: {string.Join(", ", config.Architectures)}); " +
+              "classify needs a sequence-classification head";
     }
 
     /// <summary>Classifies one text from its last hidden state [n, d] (the first row is used): logits, scores by

@@ -33,27 +33,27 @@ public sealed class TokenClassifier
     }
 
     /// <summary>
-    /// The head of a checkpoint, or null when it has none: no <c>classifier.weight</c> [labels, d], or the checkpoint's
-    /// classifier is a sequence classifier's (<paramref name="sequenceHead"/> loaded, or config.json's
-    /// <c>architectures</c> declares one) — BERT's sequence and token classifiers share the name <c>classifier</c>, and
-    /// only the pooler (or <c>architectures</c>) tells them apart.
+    /// The head of a checkpoint, or null when it has none: no <c>classifier.weight</c> [labels, d], or config.json's
+    /// <c>architectures</c> names a sequence classifier. BERT's and DistilBERT's sequence and token classifiers both
+    /// store <c>classifier.weight</c> [labels, d] (the sequence head adds a pooler / pre_classifier), so without
+    /// <c>architectures</c> the checkpoint is ambiguous and both heads load: <c>classify</c> runs the one, <c>tag</c>
+    /// the other; when <c>architectures</c> names one of them, the other is not read.
     /// </summary>
     /// <exception cref="ModelFormatException">the bias is missing or mis-shaped, or id2label disagrees with the weight.</exception>
-    public static TokenClassifier? TryLoad(WeightNames names, EncoderConfig config, SequenceClassifier? sequenceHead)
+    public static TokenClassifier? TryLoad(WeightNames names, EncoderConfig config)
     {
-        bool declared = config.DeclaresArchitecture("ForTokenClassification");
-        bool otherHead = sequenceHead is not null || config.DeclaresArchitecture("ForSequenceClassification");
-        if (!names.Contains(Weight) || (otherHead && !declared)) return null;
+        if (!names.Contains(Weight) || config.DeclaresArchitecture("ForSequenceClassification")) return null;
         int d = config.HiddenSize;
         int labels = names.Rows(Weight);
         return new TokenClassifier(names.Get(Weight, labels, d), names.Get(Bias, labels), d, LabelNames.Of(config, labels, Weight));
     }
 
-    /// <summary>Why a checkpoint has no token-classification head.</summary>
-    public static string Absence(WeightNames names, EncoderConfig config, SequenceClassifier? sequenceHead) =>
+    /// <summary>Why a checkpoint has no token-classification head: it lacks <c>classifier.weight</c>, or config.json's
+    /// <c>architectures</c> says its classifier is a sequence classifier's.</summary>
+    public static string Absence(WeightNames names, EncoderConfig config) =>
         names.Contains(Weight)
-            ? $"{names.Path}: the checkpoint has no token-classification head: its '{Weight}' belongs to a sequence-classification head" +
-              (sequenceHead is not null ? $" ({sequenceHead.HfClass}); use classify" : "")
+            ? $"tag: {Path.GetDirectoryName(names.Path)} is a sequence classifier (architectures: {string.Join(", ", config.Architectures)}); " +
+              "tag needs a token-classification head"
             : $"{names.Path}: the checkpoint has no token-classification head: missing '{Weight}' " +
               $"(the *ForTokenClassification head is one linear layer '{Weight}' [labels, {config.HiddenSize}] on every token)";
 

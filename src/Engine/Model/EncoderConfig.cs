@@ -54,6 +54,9 @@ public sealed record EncoderConfig
     public string? ProblemType { get; init; }
     /// <summary>The <c>architectures</c> list (e.g. <c>BertForTokenClassification</c>); empty when absent.</summary>
     public IReadOnlyList<string> Architectures { get; init; } = [];
+    /// <summary><c>tie_word_embeddings</c> (HF <c>PretrainedConfig</c> default true): whether a masked-LM decoder is
+    /// the word-embedding table. When false and the checkpoint stores no decoder, HF initialises the decoder randomly.</summary>
+    public bool TieWordEmbeddings { get; init; } = true;
 
     /// <summary>d_head = d / H.</summary>
     public int HeadDim => HiddenSize / NumAttentionHeads;
@@ -131,6 +134,7 @@ public sealed record EncoderConfig
             NumLabels = GetInt(root, "num_labels", source, allowNull: true),
             ProblemType = GetString(root, "problem_type", source),
             Architectures = GetStrings(root, "architectures", source),
+            TieWordEmbeddings = GetBool(root, "tie_word_embeddings", source) ?? true,
         };
         // ELECTRA embeds at embedding_size (HF's ElectraConfig default 128); the other families at d.
         if (family == ModelFamily.Electra) config = config with { EmbeddingSize = GetInt(root, "embedding_size", source) ?? 128 };
