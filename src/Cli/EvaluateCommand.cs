@@ -59,19 +59,19 @@ internal static class EvaluateCommand
             if (flowMaxTokens < 3) throw new CliException($"--flow-max-tokens must be at least 3, not {flowMaxTokens}");
             string dataPath = parse.GetValue(data)!;
             if (!File.Exists(dataPath)) throw new CliException($"data file '{dataPath}' not found");
+            using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
+            var head = encoderModel.RequireClassifier();
             IReadOnlyList<LabeledSentence> sentences;
             try
             {
-                sentences = LabeledTsv.Read(dataPath, n);
+                // a regression head's targets are numbers (e.g. STS-B scores), a classifier's are class ids
+                sentences = LabeledTsv.Read(dataPath, n, decimalLabels: head.Function == Engine.Heads.ScoreFunction.None);
             }
             catch (FormatException e)
             {
                 throw new CliException(e.Message);
             }
             if (sentences.Count == 0) throw new CliException($"data file '{dataPath}' has no sentences");
-
-            using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
-            var head = encoderModel.RequireClassifier();
             if (encoderModel.Tokenizer.MaskId is null) throw new CliException($"{encoderModel.Name}: the tokenizer has no [MASK] token");
             // A regression head's output is not a class: its labels are not compared (no accuracy).
             int classes = PredictionScore.Classes(head.Labels.Count, head.Function);

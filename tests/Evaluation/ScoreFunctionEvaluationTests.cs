@@ -170,6 +170,26 @@ public class ScoreFunctionEvaluationTests
         var table = CliHarness.RunOk("evaluate", "--model", model, "--data", data, "--methods", "attention");
         Assert.StartsWith("Faithfulness on data.tsv (", table.StdoutLines[0]);
         Assert.Contains(": 4 sentences, accuracy n/a (regression), 1 skipped", table.StdoutLines[0]);
+
+        // a regression data set's targets are decimals (STS-B style); they are read, not compared
+        string decimals = dir.File("sts.tsv");
+        File.WriteAllText(decimals, "sentence\tlabel\nThe movie was long but good .\t3.75\nA dull , lifeless film .\t0.5\n");
+        var sts = CliHarness.RunOk("evaluate", "--model", model, "--data", decimals, "--methods", "attention", "--format", "json");
+        using var stsDoc = JsonDocument.Parse(sts.Stdout);
+        Assert.Equal(2, stsDoc.RootElement.GetProperty("sentences").GetInt32());
+    }
+
+    [Fact]
+    public void Evaluate_ClassifierWithDecimalLabels_NamesTheLine()
+    {
+        using var checkpoint = RobertaClassifier(2, seed: 58);
+        string model = checkpoint.Write("roberta.");
+        using var dir = new TempFolder();
+        string data = dir.File("sts.tsv");
+        File.WriteAllText(data, "sentence\tlabel\nThe movie was long but good .\t3.75\n");
+        var run = CliHarness.Run("evaluate", "--model", model, "--data", data, "--methods", "attention");
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains("line 2: the label '3.75' is not a class id", run.Stderr);
     }
 
     [Fact]
