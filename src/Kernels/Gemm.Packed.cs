@@ -46,25 +46,7 @@ public static unsafe partial class Gemm
         ValidateMatrix(op, w.Length, nameof(w), n, k, ldw, nameof(ldw), nameof(k));
         ValidatePacked(op, packed.Length, n, k);
         if (n == 0 || k == 0) return;
-        int panels = DivUp(n, PanelWidth), kc = KBlockSize(k);
-        fixed (float* pw = w, pp = packed)
-        {
-            for (int p0 = 0; p0 < k; p0 += kc)
-            {
-                int kLen = Math.Min(kc, k - p0);
-                for (int jp = 0; jp < panels; jp++)
-                {
-                    float* panel = pp + (nint)p0 * panels * PanelWidth + (nint)jp * kLen * PanelWidth;
-                    for (int jj = 0; jj < PanelWidth; jj++)
-                    {
-                        int j = jp * PanelWidth + jj;
-                        float* row = pw + (nint)j * ldw + p0;
-                        if (j < n) for (int p = 0; p < kLen; p++) panel[p * PanelWidth + jj] = row[p];
-                        else for (int p = 0; p < kLen; p++) panel[p * PanelWidth + jj] = 0f;
-                    }
-                }
-            }
-        }
+        fixed (float* pw = w, pp = packed) PackPanels(pw, ldw, n, k, transposed: true, pp);
     }
 
     /// <summary>Packs B [k, n] (C = A B) into <paramref name="packed"/> (layout: <see cref="PackedMatrix"/>).</summary>
@@ -76,19 +58,39 @@ public static unsafe partial class Gemm
         ValidateMatrix(op, b.Length, nameof(b), k, n, ldb, nameof(ldb), nameof(n));
         ValidatePacked(op, packed.Length, n, k);
         if (n == 0 || k == 0) return;
+        fixed (float* pb = b, pp = packed) PackPanels(pb, ldb, n, k, transposed: false, pp);
+    }
+
+    /// <summary>
+    /// The loops of <see cref="Pack"/> and <see cref="PackTransposed"/>: for each K block, for each panel of
+    /// <see cref="PanelWidth"/> columns, the block's kLen rows of the panel (columns past n zero). The source is
+    /// B [k, n] with leading dimension <paramref name="ld"/>, or with <paramref name="transposed"/> W [n, k] (B = Wᵀ).
+    /// </summary>
+    static void PackPanels(float* src, nint ld, int n, int k, bool transposed, float* packed)
+    {
         int panels = DivUp(n, PanelWidth), kc = KBlockSize(k);
-        fixed (float* pb = b, pp = packed)
+        for (int p0 = 0; p0 < k; p0 += kc)
         {
-            for (int p0 = 0; p0 < k; p0 += kc)
+            int kLen = Math.Min(kc, k - p0);
+            for (int jp = 0; jp < panels; jp++)
             {
-                int kLen = Math.Min(kc, k - p0);
-                for (int jp = 0; jp < panels; jp++)
+                float* panel = packed + (nint)p0 * panels * PanelWidth + (nint)jp * kLen * PanelWidth;
+                int j0 = jp * PanelWidth, cols = Math.Min(PanelWidth, n - j0);
+                if (transposed)
                 {
-                    float* panel = pp + (nint)p0 * panels * PanelWidth + (nint)jp * kLen * PanelWidth;
-                    int j0 = jp * PanelWidth, cols = Math.Min(PanelWidth, n - j0);
+                    // B's column j is W's row j: a strided gather into the panel's column jj
+                    for (int jj = 0; jj < PanelWidth; jj++)
+                    {
+                        float* row = src + (nint)(j0 + jj) * ld + p0;
+                        if (jj < cols) for (int p = 0; p < kLen; p++) panel[p * PanelWidth + jj] = row[p];
+                        else for (int p = 0; p < kLen; p++) panel[p * PanelWidth + jj] = 0f;
+                    }
+                }
+                else
+                {
                     for (int p = 0; p < kLen; p++)
                     {
-                        new ReadOnlySpan<float>(pb + (nint)(p0 + p) * ldb + j0, cols).CopyTo(new Span<float>(panel + p * PanelWidth, cols));
+                        new ReadOnlySpan<float>(src + (nint)(p0 + p) * ld + j0, cols).CopyTo(new Span<float>(panel + p * PanelWidth, cols));
                         if (cols < PanelWidth) new Span<float>(panel + p * PanelWidth + cols, PanelWidth - cols).Clear();
                     }
                 }
