@@ -266,21 +266,8 @@ public static unsafe partial class Gemm
         /// operations in the same order as <c>WriteRow</c>).</summary>
         void FinishEdge(float* tile, int rows, int cols, float* ci, bool final, float* biasJ, float* ri)
         {
-            for (int r = 0; r < rows; r++)
-            {
-                float* cr = ci + r * ldc, tr = tile + r * PanelWidth;
-                for (int j = 0; j < cols; j++)
-                {
-                    float v = tr[j];
-                    if (final)
-                    {
-                        if (alpha != 1f) v *= alpha;
-                        if (biasJ != null) v += biasJ[j];
-                        if (ri != null) v += ri[r * ldr + j];
-                    }
-                    cr[j] = v;
-                }
-            }
+            var wb = new PackedKernels.WriteBack(false, final, alpha, biasJ, ri, ldr);
+            for (int r = 0; r < rows; r++) PackedKernels.WriteRowScalar(ci + r * ldc, r, tile + r * PanelWidth, cols, wb);
         }
 
         /// <summary>The activation, then the residual, on rows × cols of C just written (still in L1).</summary>
