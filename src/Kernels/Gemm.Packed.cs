@@ -151,10 +151,8 @@ public static unsafe partial class Gemm
                 problem.Run(0, m, 0, DivUp(n, PanelWidth));
                 return;
             }
-            var job = PackedJob.Rent();
-            job.Set(problem, m, n, threads);
-            try { Parallelism.For(job.Tasks, job, threads); }
-            finally { job.Return(); }
+            var tasks = new PackedTasks(problem, m, n, threads);
+            ParallelJob.Run(tasks.Count, tasks, threads);
         }
     }
 
@@ -289,28 +287,13 @@ public static unsafe partial class Gemm
     }
 
     /// <summary>
-    /// A parallel packed GEMM: C split into row chunks × panel chunks, handed out one at a time by
-    /// <see cref="Parallelism.For"/>. One cached instance per calling thread, so a call allocates nothing.
+    /// A parallel packed GEMM's tasks: C split into row chunks × panel chunks, handed out one at a time by
+    /// <see cref="Parallelism.For"/> (through <see cref="ParallelJob"/>, so a call allocates nothing).
     /// </summary>
-    sealed class PackedJob : IParallelBody
+    readonly struct PackedTasks : IParallelBody
     {
-        [ThreadStatic] static PackedJob? t_cached;
-
-        PackedProblem _problem;
-        int _m, _panels, _rowBlocks, _rowChunks, _colChunks, _mr;
-        bool _inUse;
-
-        public int Tasks => _rowChunks * _colChunks;
-
-        public static PackedJob Rent()
-        {
-            var job = t_cached;
-            if (job is null || job._inUse) job = t_cached = new PackedJob();
-            job._inUse = true;
-            return job;
-        }
-
-        public void Return() { _inUse = false; _problem = default; }
+        readonly PackedProblem _problem;
+        readonly int _m, _panels, _rowBlocks, _rowChunks, _colChunks, _mr;
 
         /// <summary>
         /// About four tasks per thread (dynamic scheduling evens out a core slowed by other work), as blocks of at least
@@ -319,7 +302,7 @@ public static unsafe partial class Gemm
         /// of C at every K step and halved the 2-thread speed). Tall A is cut into chunks of at most 16 tiles (192
         /// rows), so a chunk's K block of A stays in L2.
         /// </summary>
-        public void Set(in PackedProblem problem, int m, int n, int threads)
+        public PackedTasks(in PackedProblem problem, int m, int n, int threads)
         {
             _problem = problem;
             _m = m;
@@ -330,6 +313,8 @@ public static unsafe partial class Gemm
             _rowChunks = Math.Max(1, Math.Min(_rowBlocks / 2, Math.Max(target, DivUp(_rowBlocks, 16))));
             _colChunks = Math.Clamp(DivUp(target, _rowChunks), 1, Math.Max(1, _panels / 2));
         }
+
+        public int Count => _rowChunks * _colChunks;
 
         public void Invoke(int task)
         {
