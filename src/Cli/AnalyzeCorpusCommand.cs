@@ -104,20 +104,22 @@ internal static class AnalyzeCorpusCommand
             {
                 // First Ctrl-C (or SIGTERM): stop after the results finished so far are written; a second Ctrl-C
                 // kills as usual. A kill -9 is safe as well: complete lines are on disk, a torn one is cut on --resume.
+                // Returns whether this signal started the stop (and so must not end the process).
+                bool StopOnFirstSignal(string note)
+                {
+                    if (cancel.IsCancellationRequested) return false;
+                    Console.Error.WriteLine($"analyze-corpus: stopping after the examples in progress ({note})");
+                    cancel.Cancel();
+                    return true;
+                }
                 onCancel = (_, e) =>
                 {
-                    if (cancel.IsCancellationRequested) return;
-                    e.Cancel = true;
-                    Console.Error.WriteLine("analyze-corpus: stopping after the examples in progress (Ctrl-C again to quit at once; finished results are kept)");
-                    cancel.Cancel();
+                    if (StopOnFirstSignal("Ctrl-C again to quit at once; finished results are kept")) e.Cancel = true;
                 };
                 Console.CancelKeyPress += onCancel;
                 onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
                 {
-                    if (cancel.IsCancellationRequested) return;
-                    context.Cancel = true;
-                    Console.Error.WriteLine("analyze-corpus: stopping after the examples in progress (finished results are kept)");
-                    cancel.Cancel();
+                    if (StopOnFirstSignal("finished results are kept")) context.Cancel = true;
                 });
             }
             var clock = Stopwatch.StartNew();
