@@ -138,32 +138,20 @@ public static unsafe partial class Gemm
                         float arp = ar[p];
                         for (int j = 0; j < PanelWidth; j++) acc[j] += arp * bp[j];
                     }
-                    var step = new WriteBack(wb.Accumulate || p0 > 0, wb.Final && pEnd >= k, wb.Alpha, wb.Bias, wb.Residual, wb.Ldr);
-                    WriteRowScalar(cr, r, acc, PanelWidth, step);
+                    bool accumulate = wb.Accumulate || p0 > 0, final = wb.Final && pEnd >= k;
+                    for (int j = 0; j < PanelWidth; j++)
+                    {
+                        float v = accumulate ? cr[j] + acc[j] : acc[j];
+                        if (final)
+                        {
+                            if (wb.Alpha != 1f) v *= wb.Alpha;
+                            if (wb.Bias != null) v += wb.Bias[j];
+                            if (wb.Residual != null) v += wb.Residual[r * wb.Ldr + j];
+                        }
+                        cr[j] = v;
+                    }
                     if (pEnd >= k) break;
                 }
-            }
-        }
-
-        /// <summary>
-        /// <see cref="WriteRow"/> one float at a time, on the first <paramref name="cols"/> columns of row
-        /// <paramref name="row"/> of a tile (<paramref name="c"/> at that row): v = (accumulate ? C + acc : acc); on the
-        /// last block v = alpha·v + bias + residual; C = v. Used by <see cref="TileScalar"/> and for the valid columns
-        /// of a partial panel's scratch tile.
-        /// </summary>
-        [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        public static void WriteRowScalar(float* c, int row, float* acc, int cols, in WriteBack wb)
-        {
-            for (int j = 0; j < cols; j++)
-            {
-                float v = wb.Accumulate ? c[j] + acc[j] : acc[j];
-                if (wb.Final)
-                {
-                    if (wb.Alpha != 1f) v *= wb.Alpha;
-                    if (wb.Bias != null) v += wb.Bias[j];
-                    if (wb.Residual != null) v += wb.Residual[row * wb.Ldr + j];
-                }
-                c[j] = v;
             }
         }
     }
