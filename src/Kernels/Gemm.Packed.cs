@@ -46,7 +46,7 @@ public static unsafe partial class Gemm
         ValidateMatrix(op, w.Length, nameof(w), n, k, ldw, nameof(ldw), nameof(k));
         ValidatePacked(op, packed.Length, n, k);
         if (n == 0 || k == 0) return;
-        fixed (float* pw = w, pp = packed) PackPanels(pw, ldw, n, k, transposed: true, pp);
+        fixed (float* pw = w, pp = packed) PackPanels<FillFromRowsOfW>(pw, ldw, n, k, pp);
     }
 
     /// <summary>Packs B [k, n] (C = A B) into <paramref name="packed"/> (layout: <see cref="PackedMatrix"/>).</summary>
@@ -58,15 +58,15 @@ public static unsafe partial class Gemm
         ValidateMatrix(op, b.Length, nameof(b), k, n, ldb, nameof(ldb), nameof(n));
         ValidatePacked(op, packed.Length, n, k);
         if (n == 0 || k == 0) return;
-        fixed (float* pb = b, pp = packed) PackPanels(pb, ldb, n, k, transposed: false, pp);
+        fixed (float* pb = b, pp = packed) PackPanels<FillFromRowsOfB>(pb, ldb, n, k, pp);
     }
 
     /// <summary>
     /// The loops of <see cref="Pack"/> and <see cref="PackTransposed"/>: for each K block, for each panel of
-    /// <see cref="PanelWidth"/> columns, the block's kLen rows of the panel (columns past n zero). The source is
-    /// B [k, n] with leading dimension <paramref name="ld"/>, or with <paramref name="transposed"/> W [n, k] (B = Wᵀ).
+    /// <see cref="PanelWidth"/> columns, the block's kLen rows of the panel, filled by <typeparamref name="TFill"/> from
+    /// the source (leading dimension <paramref name="ld"/>) with columns past n zero.
     /// </summary>
-    static void PackPanels(float* src, nint ld, int n, int k, bool transposed, float* packed)
+    static void PackPanels<TFill>(float* src, nint ld, int n, int k, float* packed) where TFill : struct, IPanelFill
     {
         int panels = DivUp(n, PanelWidth), kc = KBlockSize(k);
         for (int p0 = 0; p0 < k; p0 += kc)
@@ -74,26 +74,46 @@ public static unsafe partial class Gemm
             int kLen = Math.Min(kc, k - p0);
             for (int jp = 0; jp < panels; jp++)
             {
-                float* panel = packed + (nint)p0 * panels * PanelWidth + (nint)jp * kLen * PanelWidth;
-                int j0 = jp * PanelWidth, cols = Math.Min(PanelWidth, n - j0);
-                if (transposed)
-                {
-                    // B's column j is W's row j: a strided gather into the panel's column jj
-                    for (int jj = 0; jj < PanelWidth; jj++)
-                    {
-                        float* row = src + (nint)(j0 + jj) * ld + p0;
-                        if (jj < cols) for (int p = 0; p < kLen; p++) panel[p * PanelWidth + jj] = row[p];
-                        else for (int p = 0; p < kLen; p++) panel[p * PanelWidth + jj] = 0f;
-                    }
-                }
-                else
-                {
-                    for (int p = 0; p < kLen; p++)
-                    {
-                        new ReadOnlySpan<float>(src + (nint)(p0 + p) * ld + j0, cols).CopyTo(new Span<float>(panel + p * PanelWidth, cols));
-                        if (cols < PanelWidth) new Span<float>(panel + p * PanelWidth + cols, PanelWidth - cols).Clear();
-                    }
-                }
+                int j0 = jp * PanelWidth;
+                TFill.Fill(src, ld, p0, kLen, j0, Math.Min(PanelWidth, n - j0),
+                    packed + (nint)p0 * panels * PanelWidth + (nint)jp * kLen * PanelWidth);
+            }
+        }
+    }
+
+    /// <summary>How <see cref="PackPanels"/> fills one panel: rows p0 .. p0 + kLen − 1 of B's columns j0 .. j0 + 31
+    /// (the first <c>cols</c> of them in the matrix, the rest zero), row p of the panel at <c>panel[p·PanelWidth ..]</c>.
+    /// A struct type parameter, so each packing loop is compiled with its own fill inlined.</summary>
+    interface IPanelFill
+    {
+        static abstract void Fill(float* src, nint ld, int p0, int kLen, int j0, int cols, float* panel);
+    }
+
+    /// <summary>From B [k, n] (<see cref="Pack"/>): the panel's row p is a slice of B's row p0 + p.</summary>
+    struct FillFromRowsOfB : IPanelFill
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Fill(float* src, nint ld, int p0, int kLen, int j0, int cols, float* panel)
+        {
+            for (int p = 0; p < kLen; p++)
+            {
+                new ReadOnlySpan<float>(src + (p0 + p) * ld + j0, cols).CopyTo(new Span<float>(panel + p * PanelWidth, cols));
+                if (cols < PanelWidth) new Span<float>(panel + p * PanelWidth + cols, PanelWidth - cols).Clear();
+            }
+        }
+    }
+
+    /// <summary>From W [n, k] (<see cref="PackTransposed"/>, B = Wᵀ): the panel's column jj is a slice of W's row j0 + jj.</summary>
+    struct FillFromRowsOfW : IPanelFill
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Fill(float* src, nint ld, int p0, int kLen, int j0, int cols, float* panel)
+        {
+            for (int jj = 0; jj < PanelWidth; jj++)
+            {
+                float* row = src + (j0 + jj) * ld + p0;
+                if (jj < cols) for (int p = 0; p < kLen; p++) panel[p * PanelWidth + jj] = row[p];
+                else for (int p = 0; p < kLen; p++) panel[p * PanelWidth + jj] = 0f;
             }
         }
     }
