@@ -193,7 +193,8 @@ public static unsafe partial class Gemm
         void Run(int i0, int i1, int j0, int j1);
     }
 
-    /// <summary>Task t: tile t of C (<see cref="TileBounds"/>).</summary>
+    /// <summary>Task t: tile t of C (<see cref="TileBounds"/>). Not readonly: Run on a readonly field of a type
+    /// parameter would run on a defensive copy of the operands.</summary>
     struct Tiles<TProblem>(TProblem problem, int m, int n) : IParallelBody where TProblem : struct, ITileProblem
     {
         public void Invoke(int t)
