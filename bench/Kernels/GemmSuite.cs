@@ -6,16 +6,11 @@ using MixLens.Kernels;
 namespace MixLens.Bench.Kernels;
 
 /// <summary>
-/// <c>gemm</c>: the encoder's Linear layers at M = 128 tokens through <see cref="LinearUnderTest"/>, on 1 thread
-/// (<c>parallel: false</c>, the calling thread only) and on all threads (the GEMM's own thread-pool split), in GFLOP/s
-/// (2·M·N·K / time) and as a share of this machine's FMA peak for the vector path the kernels take, measured first in
-/// the same process (<see cref="FmaPeak"/>, best of 21 short loops, same thread count).
-/// <code>
-///   K×N          layer
-///   384×384      MiniLM Q, K, V, attention output      768×768     BERT-base the same
-///   384×1536     MiniLM FFN up (N = d_ff)               768×3072    BERT-base FFN up
-///   1536×384     MiniLM FFN down (K = d_ff)             3072×768    BERT-base FFN down
-/// </code>
+/// <c>gemm</c>: the encoder's Linear layers (<see cref="LinearUnderTest.EncoderShapes"/>) at M = 128 tokens through
+/// <see cref="LinearUnderTest"/>, on 1 thread (<c>parallel: false</c>, the calling thread only) and on all threads (the
+/// GEMM's own thread-pool split), in GFLOP/s (2·M·N·K / time) and as a share of this machine's FMA peak for the vector
+/// path the kernels take, measured first in the same process (<see cref="FmaPeak"/>, best of 21 short loops, same
+/// thread count).
 /// Timing: warm-up for ≥ 0.3 s (tiered JIT reaches its optimised code), then <see cref="Samples"/> samples of enough
 /// calls to last ≥ 50 ms each; the median sample's time per call is reported (min in brackets), inputs fixed
 /// (uniform in [−0.5, 0.5), seed 42). On a shared machine wall-clock rates also count time spent waiting for a core,
@@ -26,12 +21,6 @@ namespace MixLens.Bench.Kernels;
 public static class GemmSuite
 {
     const int Samples = 9;
-
-    static readonly (string Model, int K, int N)[] Shapes =
-    [
-        ("MiniLM", 384, 384), ("MiniLM", 384, 1536), ("MiniLM", 1536, 384),
-        ("BERT-base", 768, 768), ("BERT-base", 768, 3072), ("BERT-base", 3072, 768),
-    ];
 
     /// <param name="args"><c>--m ROWS</c> changes M (default 128, the encoder's tokens per call; a batch of 32 texts
     /// of 128 tokens is M = 4096).</param>
@@ -51,10 +40,10 @@ public static class GemmSuite
 
         var table = new MarkdownTable("model", "K×N", "threads", "median µs/call (min)", "GFLOP/s (wall)", $"% of {isa} peak (wall)",
             "GFLOP per CPU-second", $"% of one core's {isa} peak (CPU time)");
-        foreach (var (model, k, n) in Shapes)
+        foreach (var (model, k, n) in LinearUnderTest.EncoderShapes)
         {
-            var linear = Create(n, k);
-            var x = RandomArray(M * k, 7);
+            var linear = LinearUnderTest.Random(n, k);
+            var x = LinearUnderTest.RandomArray(M * k, 7);
             var y = new float[M * n];
             foreach (int threads in PeakCommand.ThreadCounts())
             {
@@ -74,16 +63,6 @@ public static class GemmSuite
         Console.WriteLine();
         Console.WriteLine(table);
         return 0;
-    }
-
-    static LinearUnderTest Create(int n, int k) => new(RandomArray(n * k, 42), RandomArray(n, 43), n, k);
-
-    static float[] RandomArray(int length, int seed)
-    {
-        var rnd = new Random(seed);
-        var a = new float[length];
-        for (int i = 0; i < a.Length; i++) a[i] = (float)rnd.NextDouble() - 0.5f;
-        return a;
     }
 
     /// <summary>Median and minimum wall µs per call, and median process-CPU µs per call, over <see cref="Samples"/> samples.</summary>

@@ -1,22 +1,24 @@
+using MixLens.Bench.Kernels;
 using MixLens.Kernels;
 
 namespace MixLens.Bench;
 
-/// <summary>The GEMMs the quick bench times: the packed GEMM with its bias epilogue, and the unpacked MatMulNT.</summary>
+/// <summary>The GEMMs the quick bench times on one <see cref="LinearUnderTest"/>: its packed GEMM with the bias
+/// epilogue, and the unpacked MatMulNT on the same W and b.</summary>
 static class GemmUnderTest
 {
-    public static IEnumerable<(string Name, Action<float[], float[], int, int> Run)> Variants(float[] w, float[] bias, int n, int k)
+    public static IEnumerable<(string Name, Action<float[], float[], int, int> Run)> Variants(LinearUnderTest linear)
     {
-        var packed = PackedMatrix.FromTransposed(w, n, k);
+        int n = linear.N, k = linear.K;
         yield return ("MatMul (packed W, bias epilogue)", (a, c, m, threads) =>
         {
             Parallelism.MaxThreads = threads;
-            Gemm.MatMul(a, k, packed, c, n, m, new GemmEpilogue { Bias = bias });
+            linear.Forward(a, m, c, parallel: true);
         });
         yield return ("MatMulNT (unpacked)", (a, c, m, threads) =>
         {
             Parallelism.MaxThreads = threads;
-            Gemm.MatMulNT(a, k, w, k, c, n, m, n, k, bias);
+            Gemm.MatMulNT(a, k, linear.Weight, k, c, n, m, n, k, linear.Bias);
         });
         Parallelism.MaxThreads = 0;
     }

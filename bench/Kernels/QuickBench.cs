@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using MixLens.Bench.Common;
+using MixLens.Bench.Kernels;
 using MixLens.Bench.Peak;
 using MixLens.Engine.Model;
 using MixLens.Engine;
@@ -9,15 +10,14 @@ namespace MixLens.Bench;
 
 /// <summary>
 /// A Stopwatch run of the numbers bench/RESULTS.md reports, fast enough for a loaded machine (seconds, not minutes):
-/// GEMM GFLOP/s of y = x Wᵀ + b at M = 128 on the MiniLM and BERT-base shapes on 1 thread and on all cores, and the
+/// GEMM GFLOP/s of y = x Wᵀ + b at M = 128 on the MiniLM and BERT-base shapes on 1 thread and on all cores (the
+/// <c>gemm</c> suite's Linear layers and inputs, <see cref="LinearUnderTest"/>, packed and unpacked), and the
 /// all-MiniLM-L6-v2 forward (batch 1) at n = 16 and 128 with the bytes it allocates. Each number is the median of
 /// several timed batches. Run: <c>dotnet run -c Release --project bench -- quick [gemm] [forward] [profile] [peak] [pool]</c>
 /// (no argument: gemm and forward).
 /// </summary>
 public static class QuickBench
 {
-    static readonly (int N, int K)[] Shapes = [(384, 384), (384, 1536), (1536, 384), (768, 768), (768, 3072), (3072, 768)];
-
     public static void Run(string[] args)
     {
         bool all = args.Length <= 1;
@@ -34,17 +34,15 @@ public static class QuickBench
     static void Gemms()
     {
         const int M = 128;
-        var rnd = new Random(42);
         Console.WriteLine("GEMM y = x Wᵀ + b, M = 128 (GFLOP/s, median)");
         Console.WriteLine("GFLOP/s = 2·M·N·K / time: median and best wall-clock batch, and per CPU-second (all threads' CPU time)");
         Console.WriteLine($"{"N x K",-10} {"threads",7} {"median",7} {"best",7} {"per-cpu",7}");
-        foreach (var (n, k) in Shapes)
+        foreach (var (_, k, n) in LinearUnderTest.EncoderShapes)
         {
-            var a = Random(rnd, M * k);
-            var w = Random(rnd, n * k);
-            var bias = Random(rnd, n);
+            var linear = LinearUnderTest.Random(n, k);
+            var a = LinearUnderTest.RandomArray(M * k, 7);
             var c = new float[M * n];
-            foreach (var (name, gemm) in GemmUnderTest.Variants(w, bias, n, k))
+            foreach (var (name, gemm) in GemmUnderTest.Variants(linear))
                 foreach (int threads in new[] { 1, Environment.ProcessorCount })
                 {
                     var t = Time(() => gemm(a, c, M, threads), targetSeconds: 0.25);

@@ -104,20 +104,22 @@ internal static class AnalyzeCorpusCommand
             {
                 // First Ctrl-C (or SIGTERM): stop after the results finished so far are written; a second Ctrl-C
                 // kills as usual. A kill -9 is safe as well: complete lines are on disk, a torn one is cut on --resume.
+                // Returns whether this signal started the stop (and so must not end the process).
+                bool StopOnFirstSignal(string note)
+                {
+                    if (cancel.IsCancellationRequested) return false;
+                    Console.Error.WriteLine($"analyze-corpus: stopping after the examples in progress ({note})");
+                    cancel.Cancel();
+                    return true;
+                }
                 onCancel = (_, e) =>
                 {
-                    if (cancel.IsCancellationRequested) return;
-                    e.Cancel = true;
-                    Console.Error.WriteLine("analyze-corpus: stopping after the examples in progress (Ctrl-C again to quit at once; finished results are kept)");
-                    cancel.Cancel();
+                    if (StopOnFirstSignal("Ctrl-C again to quit at once; finished results are kept")) e.Cancel = true;
                 };
                 Console.CancelKeyPress += onCancel;
                 onTerm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, context =>
                 {
-                    if (cancel.IsCancellationRequested) return;
-                    context.Cancel = true;
-                    Console.Error.WriteLine("analyze-corpus: stopping after the examples in progress (finished results are kept)");
-                    cancel.Cancel();
+                    if (StopOnFirstSignal("finished results are kept")) context.Cancel = true;
                 });
             }
             var clock = Stopwatch.StartNew();
@@ -201,7 +203,7 @@ internal static class AnalyzeCorpusCommand
     {
         var console = AnsiConsole.Create(new AnsiConsoleSettings { Out = new AnsiConsoleOutput(Console.Error) });
         var messages = new System.Collections.Concurrent.ConcurrentQueue<string>();
-        int done = 0, total = entries.Count(e => !sink.IsDone(e));
+        int done = 0, total = -1;   // total: the lines to do, once CorpusRun has counted them
         CorpusRunSummary? summary = null;
         Exception? failure = null;
         var worker = new Thread(() =>
@@ -209,6 +211,7 @@ internal static class AnalyzeCorpusCommand
             try
             {
                 summary = CorpusRun.Run(model, entries, options, sink, workers,
+                    started: t => Volatile.Write(ref total, t),
                     skipped: s => messages.Enqueue(report(s)),
                     progress: (d, _) => Volatile.Write(ref done, d),
                     cancellation: cancellation);
@@ -226,17 +229,21 @@ internal static class AnalyzeCorpusCommand
                 new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
             .Start(context =>
             {
-                var task = context.AddTask("analyze-corpus", maxValue: Math.Max(total, 1));
+                var task = context.AddTask("analyze-corpus", maxValue: 1);
                 var clock = Stopwatch.StartNew();
                 worker.Start();
                 while (true)
                 {
                     bool finished = worker.Join(200);
                     while (messages.TryDequeue(out var message)) console.WriteLine(message);
-                    int d = Volatile.Read(ref done);
-                    double rate = d / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
-                    task.Value = d;
-                    task.Description = string.Create(CultureInfo.InvariantCulture, $"{d}/{total} lines · {rate:0.##} examples/s");
+                    int t = Volatile.Read(ref total), d = Volatile.Read(ref done);
+                    if (t >= 0)
+                    {
+                        double rate = d / Math.Max(clock.Elapsed.TotalSeconds, 1e-9);
+                        task.MaxValue = Math.Max(t, 1);
+                        task.Value = d;
+                        task.Description = string.Create(CultureInfo.InvariantCulture, $"{d}/{t} lines · {rate:0.##} examples/s");
+                    }
                     if (finished) break;
                 }
                 if (summary is { Completed: true }) task.Value = task.MaxValue;

@@ -46,25 +46,7 @@ public static unsafe partial class Gemm
         ValidateMatrix(op, w.Length, nameof(w), n, k, ldw, nameof(ldw), nameof(k));
         ValidatePacked(op, packed.Length, n, k);
         if (n == 0 || k == 0) return;
-        int panels = DivUp(n, PanelWidth), kc = KBlockSize(k);
-        fixed (float* pw = w, pp = packed)
-        {
-            for (int p0 = 0; p0 < k; p0 += kc)
-            {
-                int kLen = Math.Min(kc, k - p0);
-                for (int jp = 0; jp < panels; jp++)
-                {
-                    float* panel = pp + (nint)p0 * panels * PanelWidth + (nint)jp * kLen * PanelWidth;
-                    for (int jj = 0; jj < PanelWidth; jj++)
-                    {
-                        int j = jp * PanelWidth + jj;
-                        float* row = pw + (nint)j * ldw + p0;
-                        if (j < n) for (int p = 0; p < kLen; p++) panel[p * PanelWidth + jj] = row[p];
-                        else for (int p = 0; p < kLen; p++) panel[p * PanelWidth + jj] = 0f;
-                    }
-                }
-            }
-        }
+        fixed (float* pw = w, pp = packed) PackPanels<FillFromRowsOfW>(pw, ldw, n, k, pp);
     }
 
     /// <summary>Packs B [k, n] (C = A B) into <paramref name="packed"/> (layout: <see cref="PackedMatrix"/>).</summary>
@@ -76,22 +58,62 @@ public static unsafe partial class Gemm
         ValidateMatrix(op, b.Length, nameof(b), k, n, ldb, nameof(ldb), nameof(n));
         ValidatePacked(op, packed.Length, n, k);
         if (n == 0 || k == 0) return;
+        fixed (float* pb = b, pp = packed) PackPanels<FillFromRowsOfB>(pb, ldb, n, k, pp);
+    }
+
+    /// <summary>
+    /// The loops of <see cref="Pack"/> and <see cref="PackTransposed"/>: for each K block, for each panel of
+    /// <see cref="PanelWidth"/> columns, the block's kLen rows of the panel, filled by <typeparamref name="TFill"/> from
+    /// the source (leading dimension <paramref name="ld"/>) with columns past n zero.
+    /// </summary>
+    static void PackPanels<TFill>(float* src, nint ld, int n, int k, float* packed) where TFill : struct, IPanelFill
+    {
         int panels = DivUp(n, PanelWidth), kc = KBlockSize(k);
-        fixed (float* pb = b, pp = packed)
+        for (int p0 = 0; p0 < k; p0 += kc)
         {
-            for (int p0 = 0; p0 < k; p0 += kc)
+            int kLen = Math.Min(kc, k - p0);
+            for (int jp = 0; jp < panels; jp++)
             {
-                int kLen = Math.Min(kc, k - p0);
-                for (int jp = 0; jp < panels; jp++)
-                {
-                    float* panel = pp + (nint)p0 * panels * PanelWidth + (nint)jp * kLen * PanelWidth;
-                    int j0 = jp * PanelWidth, cols = Math.Min(PanelWidth, n - j0);
-                    for (int p = 0; p < kLen; p++)
-                    {
-                        new ReadOnlySpan<float>(pb + (nint)(p0 + p) * ldb + j0, cols).CopyTo(new Span<float>(panel + p * PanelWidth, cols));
-                        if (cols < PanelWidth) new Span<float>(panel + p * PanelWidth + cols, PanelWidth - cols).Clear();
-                    }
-                }
+                int j0 = jp * PanelWidth;
+                TFill.Fill(src, ld, p0, kLen, j0, Math.Min(PanelWidth, n - j0),
+                    packed + (nint)p0 * panels * PanelWidth + (nint)jp * kLen * PanelWidth);
+            }
+        }
+    }
+
+    /// <summary>How <see cref="PackPanels"/> fills one panel: rows p0 .. p0 + kLen − 1 of B's columns j0 .. j0 + 31
+    /// (the first <c>cols</c> of them in the matrix, the rest zero), row p of the panel at <c>panel[p·PanelWidth ..]</c>.
+    /// A struct type parameter, so each packing loop is compiled with its own fill inlined.</summary>
+    interface IPanelFill
+    {
+        static abstract void Fill(float* src, nint ld, int p0, int kLen, int j0, int cols, float* panel);
+    }
+
+    /// <summary>From B [k, n] (<see cref="Pack"/>): the panel's row p is a slice of B's row p0 + p.</summary>
+    struct FillFromRowsOfB : IPanelFill
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Fill(float* src, nint ld, int p0, int kLen, int j0, int cols, float* panel)
+        {
+            for (int p = 0; p < kLen; p++)
+            {
+                new ReadOnlySpan<float>(src + (p0 + p) * ld + j0, cols).CopyTo(new Span<float>(panel + p * PanelWidth, cols));
+                if (cols < PanelWidth) new Span<float>(panel + p * PanelWidth + cols, PanelWidth - cols).Clear();
+            }
+        }
+    }
+
+    /// <summary>From W [n, k] (<see cref="PackTransposed"/>, B = Wᵀ): the panel's column jj is a slice of W's row j0 + jj.</summary>
+    struct FillFromRowsOfW : IPanelFill
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        public static void Fill(float* src, nint ld, int p0, int kLen, int j0, int cols, float* panel)
+        {
+            for (int jj = 0; jj < PanelWidth; jj++)
+            {
+                float* row = src + (j0 + jj) * ld + p0;
+                if (jj < cols) for (int p = 0; p < kLen; p++) panel[p * PanelWidth + jj] = row[p];
+                else for (int p = 0; p < kLen; p++) panel[p * PanelWidth + jj] = 0f;
             }
         }
     }
@@ -149,10 +171,8 @@ public static unsafe partial class Gemm
                 problem.Run(0, m, 0, DivUp(n, PanelWidth));
                 return;
             }
-            var job = PackedJob.Rent();
-            job.Set(problem, m, n, threads);
-            try { Parallelism.For(job.Tasks, job, threads); }
-            finally { job.Return(); }
+            var tasks = new PackedTasks(problem, m, n, threads);
+            ParallelJob.Run(tasks.Count, tasks, threads);
         }
     }
 
@@ -261,7 +281,8 @@ public static unsafe partial class Gemm
         }
 
         /// <summary>The valid columns of a scratch tile into C, on the last K block through the epilogue (the same
-        /// operations in the same order as <c>WriteRow</c>).</summary>
+        /// operations in the same order as <c>WriteRow</c>). <c>PackedKernels.TileScalar</c> writes back the same way;
+        /// one helper for both measured ~15% slower here (S = Q Kᵀ at T = 16, where every tile is a partial panel).</summary>
         void FinishEdge(float* tile, int rows, int cols, float* ci, bool final, float* biasJ, float* ri)
         {
             for (int r = 0; r < rows; r++)
@@ -300,28 +321,13 @@ public static unsafe partial class Gemm
     }
 
     /// <summary>
-    /// A parallel packed GEMM: C split into row chunks × panel chunks, handed out one at a time by
-    /// <see cref="Parallelism.For"/>. One cached instance per calling thread, so a call allocates nothing.
+    /// A parallel packed GEMM's tasks: C split into row chunks × panel chunks, handed out one at a time by
+    /// <see cref="Parallelism.For"/> (through <see cref="ParallelJob"/>, so a call allocates nothing).
     /// </summary>
-    sealed class PackedJob : IParallelBody
+    readonly struct PackedTasks : IParallelBody
     {
-        [ThreadStatic] static PackedJob? t_cached;
-
-        PackedProblem _problem;
-        int _m, _panels, _rowBlocks, _rowChunks, _colChunks, _mr;
-        bool _inUse;
-
-        public int Tasks => _rowChunks * _colChunks;
-
-        public static PackedJob Rent()
-        {
-            var job = t_cached;
-            if (job is null || job._inUse) job = t_cached = new PackedJob();
-            job._inUse = true;
-            return job;
-        }
-
-        public void Return() { _inUse = false; _problem = default; }
+        readonly PackedProblem _problem;
+        readonly int _m, _panels, _rowBlocks, _rowChunks, _colChunks, _mr;
 
         /// <summary>
         /// About four tasks per thread (dynamic scheduling evens out a core slowed by other work), as blocks of at least
@@ -330,7 +336,7 @@ public static unsafe partial class Gemm
         /// of C at every K step and halved the 2-thread speed). Tall A is cut into chunks of at most 16 tiles (192
         /// rows), so a chunk's K block of A stays in L2.
         /// </summary>
-        public void Set(in PackedProblem problem, int m, int n, int threads)
+        public PackedTasks(in PackedProblem problem, int m, int n, int threads)
         {
             _problem = problem;
             _m = m;
@@ -341,6 +347,8 @@ public static unsafe partial class Gemm
             _rowChunks = Math.Max(1, Math.Min(_rowBlocks / 2, Math.Max(target, DivUp(_rowBlocks, 16))));
             _colChunks = Math.Clamp(DivUp(target, _rowChunks), 1, Math.Max(1, _panels / 2));
         }
+
+        public int Count => _rowChunks * _colChunks;
 
         public void Invoke(int task)
         {

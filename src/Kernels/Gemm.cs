@@ -97,7 +97,7 @@ public static unsafe partial class Gemm
         {
             var problem = new NtProblem(pa, lda, pb, ldb, pc, ldc, k, bias.IsEmpty ? null : pbias, VectorPaths.Active);
             if (parallel && ShouldParallelise(m, n, k))
-                TileJob.Run(problem, default, m, n);
+                RunTiles(problem, m, n);
             else
                 problem.Run(0, m, 0, n);
         }
@@ -132,7 +132,7 @@ public static unsafe partial class Gemm
         {
             var problem = new NnProblem(pa, lda, pb, ldb, pc, ldc, k, VectorPaths.Active);
             if (parallel && ShouldParallelise(m, n, k))
-                TileJob.Run(default, problem, m, n);
+                RunTiles(problem, m, n);
             else
                 problem.Run(0, m, 0, n);
         }
@@ -182,31 +182,25 @@ public static unsafe partial class Gemm
     static bool ShouldParallelise(int m, int n, int k)
         => Parallelism.MaxThreads > 1 && (long)m * n * Math.Max(k, 1) >= ParallelThreshold && TileCount(m, n) > 1;
 
-    /// <summary>The tiles of one unpacked MatMulNT or MatMulNN call on <see cref="Parallelism.For"/>; one cached
-    /// instance per calling thread, so a call allocates nothing.</summary>
-    sealed class TileJob : IParallelBody
+    /// <summary>The tiles of one unpacked MatMulNT or MatMulNN call on <see cref="Parallelism.For"/> (through
+    /// <see cref="ParallelJob"/>, so a call allocates nothing).</summary>
+    static void RunTiles<TProblem>(in TProblem problem, int m, int n) where TProblem : struct, ITileProblem
+        => ParallelJob.Run(TileCount(m, n), new Tiles<TProblem>(problem, m, n));
+
+    /// <summary>A MatMulNT or MatMulNN call's operands: <c>Run</c> computes the tile rows [i0, i1) × columns [j0, j1) of C.</summary>
+    interface ITileProblem
     {
-        [ThreadStatic] static TileJob? t_cached;
-        NtProblem _nt;
-        NnProblem _nn;
-        bool _isNt, _inUse;
-        int _m, _n;
+        void Run(int i0, int i1, int j0, int j1);
+    }
 
-        public static void Run(in NtProblem nt, in NnProblem nn, int m, int n)
-        {
-            var job = t_cached;
-            if (job is null || job._inUse) job = t_cached = new TileJob();
-            job._inUse = true;
-            (job._nt, job._nn, job._isNt, job._m, job._n) = (nt, nn, nt.IsSet, m, n);
-            try { Parallelism.For(TileCount(m, n), job); }
-            finally { job._inUse = false; job._nt = default; job._nn = default; }
-        }
-
+    /// <summary>Task t: tile t of C (<see cref="TileBounds"/>). Not readonly: Run on a readonly field of a type
+    /// parameter would run on a defensive copy of the operands.</summary>
+    struct Tiles<TProblem>(TProblem problem, int m, int n) : IParallelBody where TProblem : struct, ITileProblem
+    {
         public void Invoke(int t)
         {
-            TileBounds(t, _m, _n, out int i0, out int i1, out int j0, out int j1);
-            if (_isNt) _nt.Run(i0, i1, j0, j1);
-            else _nn.Run(i0, i1, j0, j1);
+            TileBounds(t, m, n, out int i0, out int i1, out int j0, out int j1);
+            problem.Run(i0, i1, j0, j1);
         }
     }
 
@@ -251,11 +245,8 @@ public static unsafe partial class Gemm
     // ---- per-problem dispatch to one micro-kernel family ------------------------------------------------------------
 
     /// <summary>Operands of one MatMulNT call, pinned; <see cref="Run"/> computes one tile of C.</summary>
-    readonly struct NtProblem(float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int k, float* bias, VectorPath path)
+    readonly struct NtProblem(float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int k, float* bias, VectorPath path) : ITileProblem
     {
-        /// <summary>False for <c>default</c> (C is never null in a real problem).</summary>
-        public bool IsSet => c != null;
-
         public void Run(int i0, int i1, int j0, int j1)
         {
             switch (path)
@@ -307,7 +298,7 @@ public static unsafe partial class Gemm
     }
 
     /// <summary>Operands of one MatMulNN call, pinned; <see cref="Run"/> computes one tile of C.</summary>
-    readonly struct NnProblem(float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int k, VectorPath path)
+    readonly struct NnProblem(float* a, nint lda, float* b, nint ldb, float* c, nint ldc, int k, VectorPath path) : ITileProblem
     {
         public void Run(int i0, int i1, int j0, int j1)
         {

@@ -41,10 +41,8 @@ public static unsafe class LayerNorm
                 problem.Run(0, rows);
                 return;
             }
-            var job = RowsJob.Rent();
-            job.Set(problem, rows, 2 * threads);
-            try { Parallelism.For(job.Chunks, job, threads); }
-            finally { job.Return(); }
+            var chunks = new RowChunks(problem, rows, 2 * threads);
+            ParallelJob.Run(chunks.Count, chunks, threads);
         }
     }
 
@@ -72,29 +70,13 @@ public static unsafe class LayerNorm
         }
     }
 
-    /// <summary>Row chunks of one Forward call on <see cref="Parallelism.For"/>; one cached instance per calling thread.</summary>
-    sealed class RowsJob : IParallelBody
+    /// <summary>Row chunks of one Forward call (at most one per row) as the tasks of <see cref="Parallelism.For"/>
+    /// (through <see cref="ParallelJob"/>, so a call allocates nothing).</summary>
+    readonly struct RowChunks(RowsProblem problem, int rows, int chunks) : IParallelBody
     {
-        [ThreadStatic] static RowsJob? t_cached;
-        RowsProblem _problem;
-        int _rows;
-        bool _inUse;
+        public int Count { get; } = Math.Min(chunks, rows);
 
-        public int Chunks { get; private set; }
-
-        public static RowsJob Rent()
-        {
-            var job = t_cached;
-            if (job is null || job._inUse) job = t_cached = new RowsJob();
-            job._inUse = true;
-            return job;
-        }
-
-        public void Set(in RowsProblem problem, int rows, int chunks) => (_problem, _rows, Chunks) = (problem, rows, Math.Min(chunks, rows));
-
-        public void Return() { _inUse = false; _problem = default; }
-
-        public void Invoke(int chunk) => _problem.Run((int)((long)chunk * _rows / Chunks), (int)((long)(chunk + 1) * _rows / Chunks));
+        public void Invoke(int chunk) => problem.Run((int)((long)chunk * rows / Count), (int)((long)(chunk + 1) * rows / Count));
     }
 
     /// <summary>

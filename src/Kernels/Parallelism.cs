@@ -221,3 +221,39 @@ public static class Parallelism
         }
     }
 }
+
+/// <summary>
+/// <see cref="Parallelism.For"/> on a struct body (a kernel call's pinned operands and how its tasks split the work)
+/// without allocating: the body is copied into a job object cached per calling thread and body type, and the loop
+/// calls the job, which calls the struct's <c>Invoke</c> directly (no boxing, no virtual call, inlinable).
+/// </summary>
+internal static class ParallelJob
+{
+    /// <summary>Runs <c>body.Invoke(i)</c> for every i in [0, count), as <see cref="Parallelism.For"/> does
+    /// (<paramref name="maxThreads"/> likewise); exceptions are rethrown the same way.</summary>
+    public static void Run<TBody>(int count, in TBody body, int maxThreads = 0) where TBody : struct, IParallelBody
+        => Job<TBody>.Run(count, body, maxThreads);
+
+    sealed class Job<TBody> : IParallelBody where TBody : struct, IParallelBody
+    {
+        /// <summary>This thread's job while no call of it runs; null while one does (a nested call then uses a new one).</summary>
+        [ThreadStatic] static Job<TBody>? t_idle;
+
+        TBody _body;
+
+        public static void Run(int count, in TBody body, int maxThreads)
+        {
+            var job = t_idle ?? new Job<TBody>();
+            t_idle = null;
+            job._body = body;
+            try { Parallelism.For(count, job, maxThreads); }
+            finally
+            {
+                job._body = default;   // drop the operands' pointers
+                t_idle = job;
+            }
+        }
+
+        public void Invoke(int index) => _body.Invoke(index);
+    }
+}

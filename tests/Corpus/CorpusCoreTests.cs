@@ -70,6 +70,18 @@ public class CorpusCoreTests
     }
 
     [Fact]
+    public async Task Run_WindowSmallerThanWorkers_Returns()
+    {
+        // at the end, workers can still be waiting for a window slot (one that found no item left keeps the slot it
+        // took): the last fold must wake the caller, which then stops them (a hang here times out)
+        var folded = new List<int>();
+        bool all = await Task.Run(() => OrderedParallel.Run(Enumerable.Range(0, 100).ToArray(), i => i, (index, _) => folded.Add(index),
+            workers: 4, window: 1)).WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.True(all);
+        Assert.Equal(Enumerable.Range(0, 100), folded);
+    }
+
+    [Fact]
     public void Run_Cancelled_FoldsAPrefixOnly()
     {
         using var cancel = new CancellationTokenSource();

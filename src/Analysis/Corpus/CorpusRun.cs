@@ -34,15 +34,18 @@ public static class CorpusRun
     /// <param name="options">methods, truncation, flow layers.</param>
     /// <param name="sink">where results go; its <see cref="IResultSink.IsDone"/> lines are not redone.</param>
     /// <param name="workers">examples analysed at once (at least 1; the output does not depend on it).</param>
+    /// <param name="started">called once, before the first line, with the number of lines to do (all but the sink's
+    /// <see cref="IResultSink.IsDone"/> ones; the second argument of <paramref name="progress"/>).</param>
     /// <param name="skipped">called for each skipped line, in input order, never concurrently.</param>
     /// <param name="progress">called after each line with (lines done by this run, lines to do), in order.</param>
     /// <param name="cancellation">stops the run between lines: the output then holds every line before some point, complete.</param>
     /// <exception cref="IOException">the output cannot be written (the lines before it are kept).</exception>
     public static CorpusRunSummary Run(EncoderModel model, IReadOnlyList<CorpusEntry> entries, CorpusAnalysisOptions options,
-        IResultSink sink, int workers, Action<SkippedLine>? skipped = null, Action<int, int>? progress = null,
+        IResultSink sink, int workers, Action<int>? started = null, Action<SkippedLine>? skipped = null, Action<int, int>? progress = null,
         CancellationToken cancellation = default)
     {
         var todo = entries.Where(e => !sink.IsDone(e)).ToArray();
+        started?.Invoke(todo.Length);
         var skips = new List<SkippedLine>();
         int analysed = 0, done = 0;
         bool completed = OrderedParallel.Run(todo,

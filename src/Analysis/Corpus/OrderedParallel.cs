@@ -35,8 +35,10 @@ public static class OrderedParallel
         var gate = new object();
         using var slotsFree = new SemaphoreSlim(capacity);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellation);
+        // set by the last fold; a failure or a cancellation wakes the caller through stop instead. Workers still
+        // waiting for a window slot at the end (window < workers) leave when the caller then cancels stop.
         using var finished = new ManualResetEventSlim(false);
-        int taken = 0, folded = 0, running = workers;
+        int taken = 0, folded = 0;
         ExceptionDispatchInfo? failure = null;
 
         void Work()
@@ -74,10 +76,6 @@ public static class OrderedParallel
             {
                 lock (gate) failure ??= ExceptionDispatchInfo.Capture(e);
                 stop.Cancel();
-            }
-            finally
-            {
-                if (Interlocked.Decrement(ref running) == 0) finished.Set();
             }
         }
 
