@@ -24,16 +24,6 @@ public class ScoreFunctionEvaluationTests
 
     static double Sigmoid(double z) => 1 / (1 + Math.Exp(-z));
 
-    static SyntheticCheckpoint RobertaClassifier(int labels, int seed)
-    {
-        var checkpoint = new SyntheticCheckpoint("roberta-random", seed);
-        checkpoint.Add("classifier.dense.weight", 0.3f, 32, 32);
-        checkpoint.Add("classifier.dense.bias", 0.1f, 32);
-        checkpoint.Add("classifier.out_proj.weight", 0.8f, labels, 32);
-        checkpoint.Add("classifier.out_proj.bias", 0.3f, labels);
-        return checkpoint;
-    }
-
     /// <summary>The head's logits in float64 for a sequence of ids: tanh(h_0 W_1ᵀ + b_1) W_2ᵀ + b_2.</summary>
     static double[] Logits(SyntheticCheckpoint checkpoint, EncoderModel model, int[] ids, int[] typeIds)
     {
@@ -89,7 +79,7 @@ public class ScoreFunctionEvaluationTests
     [Fact]
     public void Importances_MultiLabelHead_AreSigmoidOfThePredictedLabel()
     {
-        using var checkpoint = RobertaClassifier(3, seed: 51);
+        using var checkpoint = SyntheticCheckpoint.RobertaClassifier(3, seed: 51);
         using var model = EncoderModel.Load(checkpoint.Write("roberta.", c => c["problem_type"] = "multi_label_classification"));
         Assert.Equal(ScoreFunction.Sigmoid, model.Classifier!.Function);
         var reference = Logits(checkpoint, model, model.Tokenize(Text).Ids, model.Tokenize(Text).TypeIds);
@@ -102,7 +92,7 @@ public class ScoreFunctionEvaluationTests
     [InlineData(53, 1)] // z > 0: positive
     public void Importances_OneLogitHead_AreTheProbabilityOfTheDecision(int seed, int decision)
     {
-        using var checkpoint = RobertaClassifier(1, seed);
+        using var checkpoint = SyntheticCheckpoint.RobertaClassifier(1, seed);
         using var model = EncoderModel.Load(checkpoint.Write("roberta.", c => c.Remove("id2label")));
         Assert.Equal(ScoreFunction.Sigmoid, model.Classifier!.Function);
         double z = Logits(checkpoint, model, model.Tokenize(Text).Ids, model.Tokenize(Text).TypeIds)[0];
@@ -114,7 +104,7 @@ public class ScoreFunctionEvaluationTests
     [Fact]
     public void Importances_RegressionHead_AreDifferencesOfTheRawOutput()
     {
-        using var checkpoint = RobertaClassifier(1, seed: 55);
+        using var checkpoint = SyntheticCheckpoint.RobertaClassifier(1, seed: 55);
         using var model = EncoderModel.Load(checkpoint.Write("roberta.", c => c["problem_type"] = "regression"));
         Assert.Equal(ScoreFunction.None, model.Classifier!.Function);
         CheckImportancesAndAopc(checkpoint, model, 0, y => y[0]);
@@ -146,7 +136,7 @@ public class ScoreFunctionEvaluationTests
     [Fact]
     public void Evaluate_RegressionHead_AccuracyIsAbsentAndScoresAreRawOutputs()
     {
-        using var checkpoint = RobertaClassifier(1, seed: 56);
+        using var checkpoint = SyntheticCheckpoint.RobertaClassifier(1, seed: 56);
         string model = checkpoint.Write("roberta.", c => c["problem_type"] = "regression");
         using var dir = new TempFolder();
         string data = Data(dir), examples = dir.File("examples.jsonl");
@@ -182,7 +172,7 @@ public class ScoreFunctionEvaluationTests
     [Fact]
     public void Evaluate_ClassifierWithDecimalLabels_NamesTheLine()
     {
-        using var checkpoint = RobertaClassifier(2, seed: 58);
+        using var checkpoint = SyntheticCheckpoint.RobertaClassifier(2, seed: 58);
         string model = checkpoint.Write("roberta.");
         using var dir = new TempFolder();
         string data = dir.File("sts.tsv");
@@ -195,7 +185,7 @@ public class ScoreFunctionEvaluationTests
     [Fact]
     public void Run_OneLogitHead_AccuracyCountsTheDecisionAgainstLabels0And1()
     {
-        using var checkpoint = RobertaClassifier(1, seed: 57);
+        using var checkpoint = SyntheticCheckpoint.RobertaClassifier(1, seed: 57);
         using var model = EncoderModel.Load(checkpoint.Write("roberta.", c => c.Remove("id2label")));
         using var dir = new TempFolder();
         var sentences = LabeledTsv.Read(Data(dir));

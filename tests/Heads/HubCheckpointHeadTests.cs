@@ -31,17 +31,6 @@ public class HubCheckpointHeadTests
     static Tensor Hidden(EncoderModel model, Engine.Tokenization.Encoding encoding) =>
         model.Encoder.Forward(EncoderInput.From(encoding)).LastHiddenState;
 
-    /// <summary>A RobertaForSequenceClassification checkpoint with <paramref name="labels"/> outputs.</summary>
-    static SyntheticCheckpoint RobertaClassifier(int labels, int seed)
-    {
-        var checkpoint = new SyntheticCheckpoint("roberta-random", seed);
-        checkpoint.Add("classifier.dense.weight", 0.3f, 32, 32);
-        checkpoint.Add("classifier.dense.bias", 0.1f, 32);
-        checkpoint.Add("classifier.out_proj.weight", 0.8f, labels, 32);
-        checkpoint.Add("classifier.out_proj.bias", 0.3f, labels);
-        return checkpoint;
-    }
-
     /// <summary>The RoBERTa classification head's logits in float64: tanh(h_0 W_1ᵀ + b_1) W_2ᵀ + b_2.</summary>
     static double[] RobertaLogits(SyntheticCheckpoint checkpoint, Tensor hidden) =>
         ReferenceMath.Linear(checkpoint["classifier.out_proj.weight"], checkpoint["classifier.out_proj.bias"],
@@ -52,7 +41,7 @@ public class HubCheckpointHeadTests
     [Fact]
     public void Classify_MultiLabel_ScoresAreSigmoidPerLabel()
     {
-        using var checkpoint = RobertaClassifier(3, seed: 21);
+        using var checkpoint = SyntheticCheckpoint.RobertaClassifier(3, seed: 21);
         string dir = checkpoint.Write("roberta.", c =>
         {
             c["problem_type"] = "multi_label_classification";
@@ -86,7 +75,7 @@ public class HubCheckpointHeadTests
     [Fact]
     public void Classify_Regression_ReportsTheRawScore()
     {
-        using var checkpoint = RobertaClassifier(1, seed: 22);
+        using var checkpoint = SyntheticCheckpoint.RobertaClassifier(1, seed: 22);
         string dir = checkpoint.Write("roberta.", c =>
         {
             c["problem_type"] = "regression";
@@ -111,7 +100,7 @@ public class HubCheckpointHeadTests
     [Fact]
     public void Classify_OneLabelWithoutProblemType_IsSigmoidAsHfPipeline()
     {
-        using var checkpoint = RobertaClassifier(1, seed: 23);
+        using var checkpoint = SyntheticCheckpoint.RobertaClassifier(1, seed: 23);
         using var model = EncoderModel.Load(checkpoint.Write("roberta."));
         var encoding = model.Tokenize("Is this spam?");
         var logits = RobertaLogits(checkpoint, Hidden(model, encoding));
@@ -124,7 +113,7 @@ public class HubCheckpointHeadTests
     [Fact]
     public void Classify_SingleLabelProblemType_IsSoftmax()
     {
-        using var checkpoint = RobertaClassifier(3, seed: 24);
+        using var checkpoint = SyntheticCheckpoint.RobertaClassifier(3, seed: 24);
         using var model = EncoderModel.Load(checkpoint.Write("roberta.", c => c["problem_type"] = "single_label_classification"));
         var encoding = model.Tokenize("Neutral statement.");
         var logits = RobertaLogits(checkpoint, Hidden(model, encoding));
@@ -135,7 +124,7 @@ public class HubCheckpointHeadTests
     [Fact]
     public void Load_UnknownProblemType_FailsNamingIt()
     {
-        using var checkpoint = RobertaClassifier(2, seed: 25);
+        using var checkpoint = SyntheticCheckpoint.RobertaClassifier(2, seed: 25);
         string dir = checkpoint.Write("roberta.", c => c["problem_type"] = "multilabel");
         var e = Assert.Throws<ModelFormatException>(() => EncoderModel.Load(dir));
         Assert.Contains("unknown problem_type \"multilabel\"", e.Message);
@@ -146,7 +135,7 @@ public class HubCheckpointHeadTests
     [Fact]
     public void Load_NumLabelsDisagreeingWithHead_FailsNamingBoth()
     {
-        using var checkpoint = RobertaClassifier(3, seed: 26);
+        using var checkpoint = SyntheticCheckpoint.RobertaClassifier(3, seed: 26);
         string dir = checkpoint.Write("roberta.", c => c["num_labels"] = 2);
         using var model = EncoderModel.Load(dir);
         var e = Assert.Throws<ModelFormatException>(() => model.RequireClassifier());
@@ -164,7 +153,7 @@ public class HubCheckpointHeadTests
     public void Load_Label2IdOnly_NamesLabelsAsHfDoes()
     {
         // HF's PretrainedConfig ignores a label2id without id2label: it rebuilds both from LABEL_k.
-        using var checkpoint = RobertaClassifier(3, seed: 27);
+        using var checkpoint = SyntheticCheckpoint.RobertaClassifier(3, seed: 27);
         string dir = checkpoint.Write("roberta.", c =>
         {
             c["num_labels"] = 3;

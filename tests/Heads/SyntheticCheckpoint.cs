@@ -11,6 +11,18 @@ namespace MixLens.Tests.Heads;
 /// </summary>
 public sealed class SyntheticCheckpoint : IDisposable
 {
+    /// <summary>A RobertaForSequenceClassification checkpoint on roberta-random's encoder: dense [32, 32] + tanh, then
+    /// out_proj [<paramref name="labels"/>, 32], seeded random values.</summary>
+    public static SyntheticCheckpoint RobertaClassifier(int labels, int seed)
+    {
+        var checkpoint = new SyntheticCheckpoint("roberta-random", seed);
+        checkpoint.Add("classifier.dense.weight", 0.3f, 32, 32);
+        checkpoint.Add("classifier.dense.bias", 0.1f, 32);
+        checkpoint.Add("classifier.out_proj.weight", 0.8f, labels, 32);
+        checkpoint.Add("classifier.out_proj.bias", 0.3f, labels);
+        return checkpoint;
+    }
+
     readonly Random _random;
     readonly List<TensorToWrite> _head = [];
     readonly Dictionary<string, float[]> _values = [];
