@@ -66,6 +66,7 @@ public static unsafe partial class Gemm
     /// <see cref="PanelWidth"/> columns, the block's kLen rows of the panel, filled by <typeparamref name="TFill"/> from
     /// the source (leading dimension <paramref name="ld"/>) with columns past n zero.
     /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)] // compiled optimised at once, so the fill is inlined: the attention packs K and V of every head with it each forward, and its tier-up (like Softmax's, see Softmax.Rows) lagged for seconds in a one-processor process, where its tier-0 code took ~3 % of a 20–25 ms MiniLM forward
     static void PackPanels<TFill>(float* src, nint ld, int n, int k, float* packed) where TFill : struct, IPanelFill
     {
         int panels = DivUp(n, PanelWidth), kc = KBlockSize(k);
@@ -255,6 +256,7 @@ public static unsafe partial class Gemm
         }
 
         /// <summary>A panel in column steps of two vectors (one step for Vector512).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)] // called once per tile: its tier-0 code (and call-counting stub) ran for seconds in a one-processor process (see Softmax.Rows)
         void Columns<TV, TOps>(int rows, float* ai, float* panel, int kLen, float* ci, nint ldci, in PackedKernels.WriteBack wb)
             where TV : struct where TOps : struct, ISimdOps<TV>
         {
