@@ -335,8 +335,18 @@ public static unsafe partial class Gemm
         /// About four tasks per thread (dynamic scheduling evens out a core slowed by other work), as blocks of at least
         /// 2 row tiles × 2 panels: two tasks running side by side then share at most the cache lines at their edges
         /// (one panel per task, 32 columns = 128 bytes of each row of C, made neighbouring tasks write the same lines
-        /// of C at every K step and halved the 2-thread speed). Tall A is cut into chunks of at most 16 tiles (192
-        /// rows), so a chunk's K block of A stays in L2.
+        /// of C at every K step and halved the 2-thread speed). A is cut into as few row chunks as keep a chunk's K
+        /// block of A in L2 (at most 16 tiles, 192 rows), and the tasks are made from columns first: each task then
+        /// reads only its own panels of B, and B is read once per row chunk (M = 128: twice) instead of once per task.
+        /// Only when B has too few panels for the target are the row chunks cut finer.
+        /// <para>Rows first (the split before this one: M = 128 on 2 threads gave 8 row chunks of 2 or 3 tiles, each
+        /// task streaming all of B, and tasks of unequal height) measured, in one process, forwards alternating
+        /// between the two splits (14 pairs of 6 forwards, 2 threads, Zen 5): BERT-base n = 128 median 64.9 → 63.1,
+        /// 62.7 → 60.6, 64.9 → 62.4 ms over three processes (columns faster in 13, 14 and ~9 of 14 pairs);
+        /// all-MiniLM-L6-v2 n = 128: 9.5 → 8.5 and 9.1 → 8.2 ms. The side-by-side runner (<c>peers</c>, BERT-base n = 128,
+        /// all cores, old and new build alternating): MixLens median 66.0, 70.6, 67.4, 99.3 → 60.5, 63.3, 91.9, 63.4 ms
+        /// (ORT / MixLens 1.00, 1.01, 1.02, 0.94 → 1.08, 1.16, 0.95, 1.09), and in two full runs (MiniLM first) 102.5,
+        /// 97.5 → 70.8, 64.6 ms with CPU per run 191, 184 → 138, 129 ms. At n = 16 (3 row tiles) both give one row chunk.</para>
         /// </summary>
         public PackedTasks(in PackedProblem problem, int m, int n, int threads)
         {
@@ -346,8 +356,10 @@ public static unsafe partial class Gemm
             _panels = DivUp(n, PanelWidth);
             _rowBlocks = DivUp(m, _mr);
             int target = 4 * threads;
-            _rowChunks = Math.Max(1, Math.Min(_rowBlocks / 2, Math.Max(target, DivUp(_rowBlocks, 16))));
+            _rowChunks = Math.Max(1, DivUp(_rowBlocks, 16));
             _colChunks = Math.Clamp(DivUp(target, _rowChunks), 1, Math.Max(1, _panels / 2));
+            if (_rowChunks * _colChunks < target)
+                _rowChunks = Math.Max(_rowChunks, Math.Min(_rowBlocks / 2, DivUp(target, _colChunks)));
         }
 
         public int Count => _rowChunks * _colChunks;
