@@ -13,7 +13,7 @@ namespace MixLens.Bench;
 /// GEMM GFLOP/s of y = x Wᵀ + b at M = 128 on the MiniLM and BERT-base shapes on 1 thread and on all cores (the
 /// <c>gemm</c> suite's Linear layers and inputs, <see cref="LinearUnderTest"/>, packed and unpacked), and the
 /// all-MiniLM-L6-v2 forward (batch 1) at n = 16 and 128 with the bytes it allocates. Each number is the median of
-/// several timed batches. Run: <c>dotnet run -c Release --project bench -- quick [gemm] [forward] [profile] [peak] [pool]</c>
+/// several timed batches. Run: <c>dotnet run -c Release --project bench -- quick [gemm] [forward] [profile] [peak] [pool] [forward-base] [gemm-cold]</c>
 /// (no argument: gemm and forward).
 /// </summary>
 public static class QuickBench
@@ -25,6 +25,8 @@ public static class QuickBench
         if (all || args.Contains("gemm")) Gemms();
         if (all || args.Contains("forward")) Forwards();
         if (args.Contains("profile")) Profile();
+        if (args.Contains("forward-base")) Forwards("/tmp/mixlens-peers/bert-base-random", [128]);
+        if (args.Contains("gemm-cold")) GemmCold();
         if (args.Contains("pool")) Pool();
         if (args.Contains("peak")) Peak();
         if (args.Contains("vz")) ValueZeroing();
@@ -52,15 +54,47 @@ public static class QuickBench
         }
     }
 
-    static void Forwards()
+    /// <summary>
+    /// <c>gemm-cold</c>: y = x Wᵀ + b at M = 128 on the BERT-base shapes (d = 768, f = 3072), cycling through 12 different
+    /// packed weights per shape (as a forward does: 12 × 9.4 MB for the FFN shapes, more than L3), so B streams from
+    /// memory rather than staying in cache as in <see cref="Gemms"/>; 1 thread and all cores.
+    /// </summary>
+    static void GemmCold()
+    {
+        const int M = 128, L = 12;
+        var rnd = new Random(1);
+        foreach (var (n, k) in new[] { (768, 768), (3072, 768), (768, 3072), (2304, 768) })
+        {
+            var ws = Enumerable.Range(0, L).Select(_ => PackedMatrix.FromTransposed(Random(rnd, n * k), n, k)).ToArray();
+            var bias = Random(rnd, n);
+            var x = Random(rnd, M * k);
+            var y = new float[M * n];
+            foreach (int threads in new[] { 1, Environment.ProcessorCount })
+            {
+                using var _ = GemmUnderTest.Threads(threads);
+                for (int round = 0; round < 3; round++)
+                {
+                    var t = Time(() => { for (int l = 0; l < L; l++) Gemm.MatMul(x, k, ws[l], y, n, M, new GemmEpilogue { Bias = bias }); }, targetSeconds: 0.3);
+                    double flop = 2.0 * M * n * k * L / 1e9;
+                    Console.WriteLine($"{n}x{k} x{L} cold, threads {threads}: GFLOP/s median {flop / t.Median,6:F1} best {flop / t.Min,6:F1} per-cpu {flop / t.Cpu,6:F1}");
+                }
+            }
+        }
+    }
+
+    /// <summary><c>forward</c> (all-MiniLM-L6-v2 at n = 16 and 128); <c>forward-base</c> runs the same on the
+    /// BERT-base-shaped model the <c>peers</c> runner creates (/tmp/mixlens-peers/bert-base-random; run peers once first) at n = 128.</summary>
+    static void Forwards() => Forwards(SharedPaths.Model("all-MiniLM-L6-v2"), [16, 128]);
+
+    static void Forwards(string path, int[] shapes)
     {
         var loadClock = Stopwatch.StartNew();
-        using var model = EncoderModel.Load(SharedPaths.Model("all-MiniLM-L6-v2"));
+        using var model = EncoderModel.Load(path);
         Console.WriteLine($"EncoderModel.Load (config, memory map, tokenizer, weights packed for the GEMM): {loadClock.Elapsed.TotalMilliseconds:F0} ms");
         string text = string.Join(' ', Enumerable.Repeat("the quick brown fox jumps over the lazy dog", 64));
-        Console.WriteLine("Forward all-MiniLM-L6-v2, batch 1: ms per call (median and best wall-clock batch, CPU ms of all threads); bytes allocated per call (all threads)");
+        Console.WriteLine($"Forward {Path.GetFileName(path)}, batch 1: ms per call (median and best wall-clock batch, CPU ms of all threads); bytes allocated per call (all threads)");
         Console.WriteLine($"{"tokens",6} {"threads",7} {"median",8} {"best",8} {"cpu",8} {"allocated",12}");
-        foreach (int tokens in new[] { 16, 128 })
+        foreach (int tokens in shapes)
         {
             var input = EncoderInput.From(model.Tokenizer.Encode(text, maxLength: tokens));
             for (int i = 0; i < 200; i++) model.Encoder.Forward(input);   // every method past tiered compilation
