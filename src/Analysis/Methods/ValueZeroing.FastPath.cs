@@ -54,7 +54,7 @@ public static partial class ValueZeroing
         /// <summary>ΔY of one row [d], float64.</summary>
         public readonly double[] DeltaY = new double[d];
         /// <summary>Scratch of <see cref="ActivationDelta.Apply"/> for the activations other than erf-GELU.</summary>
-        public readonly float[] ActivationScratch = new float[2 * f];
+        public readonly float[] ActivationScratch = new float[f];
     }
 
     /// <summary>C_l [n, n] of one layer from its trace, written to <paramref name="destination"/>.</summary>

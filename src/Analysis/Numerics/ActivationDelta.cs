@@ -1,38 +1,32 @@
-using System.Numerics.Tensors;
 using MixLens.Engine.Model;
 using MixLens.Kernels;
 
 namespace MixLens.Analysis.Numerics;
 
 /// <summary>
-/// act(z + Δ) − act(z), computed without cancellation for small Δ (float64):
+/// act(z + Δ) − act(z), computed without cancellation for small Δ:
 /// <list type="bullet">
-/// <item>GELU (erf): g(z) = z Φ(z), so Δg = Δ Φ(z+Δ) + z [Φ(z+Δ) − Φ(z)]. For |Δ| ≤ ½ the bracket is
-/// ∫_z^{z+Δ} φ(t) dt by 5-point Gauss–Legendre quadrature (φ is smooth: quadrature error below 1e-9 relative);
-/// for wider Δ it is the plain difference, which no longer cancels. Φ comes from erf (absolute error 1e-8; it
-/// multiplies Δ, so no cancellation).</item>
-/// <item>GELU (tanh): Δg = ½Δ(1 + tanh u′) + ½z (tanh u′ − tanh u), tanh u′ − tanh u = sinh(u′−u) / (cosh u′ cosh u).</item>
+/// <item>GELU (erf): g(z) = z Φ(z), so Δg = Δ Φ(z) + (z + Δ) [Φ(z+Δ) − Φ(z)], the bracket ∫_z^{z+Δ} φ(t) dt by
+/// Gauss–Legendre quadrature (<see cref="GeluIncrement"/>; float32, ~1e-7 relative to |Δ|).</item>
+/// <item>GELU (tanh): Δg = ½Δ(1 + tanh u′) + ½z (tanh u′ − tanh u), tanh u′ − tanh u = sinh(u′−u) / (cosh u′ cosh u)
+/// (float64).</item>
 /// <item>ReLU: exact.</item>
 /// </list>
 /// </summary>
 public static class ActivationDelta
 {
-    // Gauss–Legendre 5-point nodes and weights on [−1, 1].
-    static readonly double[] Nodes = [0, -0.5384693101056831, 0.5384693101056831, -0.9061798459386640, 0.9061798459386640];
-    static readonly double[] Weights = [0.5688888888888889, 0.4786286704993665, 0.4786286704993665, 0.2369268850561891, 0.2369268850561891];
-    const double InvSqrt2Pi = 0.39894228040143267794;
     const double Sqrt2OverPi = 0.79788456080286535588;
 
-    /// <summary>Widest |Δ| integrated by quadrature; beyond it Φ(z+Δ) − Φ(z) is computed directly.</summary>
-    const float SinglePanelWidth = 0.5f;
-
-    /// <summary>Writes act(z + Δ) − act(z) for each element; <paramref name="scratch"/> needs 2·z.Length floats.</summary>
+    /// <summary>Writes act(z + Δ) − act(z) for each element; <paramref name="scratch"/> needs z.Length floats. For erf
+    /// GELU over many Δ of the same z, compute Φ(z) once (<see cref="NormalCdf"/>) and call <see cref="GeluErfRow(ReadOnlySpan{float}, ReadOnlySpan{float}, ReadOnlySpan{float}, Span{float})"/>.</summary>
     public static void Apply(Activation activation, ReadOnlySpan<float> z, ReadOnlySpan<float> delta, Span<float> result, Span<float> scratch)
     {
         switch (activation)
         {
             case Activation.Gelu:
-                GeluErf(z, delta, result, scratch);
+                var phiZ = scratch[..z.Length];
+                NormalCdf(z, phiZ);
+                GeluIncrement.Erf(z, phiZ, delta, result);
                 break;
             case Activation.GeluTanh:
                 for (int k = 0; k < z.Length; k++) result[k] = (float)GeluTanh(z[k], delta[k]);
@@ -42,39 +36,6 @@ public static class ActivationDelta
                 break;
             default:
                 throw new ArgumentOutOfRangeException(nameof(activation));
-        }
-    }
-
-    /// <summary>
-    /// Δg = Δ Φ(z+Δ) + z ΔΦ. ΔΦ for |Δ| ≤ ½ by one 5-point Gauss–Legendre panel evaluated for the whole row at once
-    /// (float32 exp of a positive integrand: relative accuracy ~1e-6, no cancellation); for wider Δ, Φ(z+Δ) − Φ(z).
-    /// </summary>
-    static void GeluErf(ReadOnlySpan<float> z, ReadOnlySpan<float> delta, Span<float> result, Span<float> scratch)
-    {
-        int n = z.Length;
-        var node = scratch[..n];
-        var integral = scratch.Slice(n, n);
-        integral.Clear();
-        for (int q = 0; q < 5; q++)
-        {
-            float x = (float)(0.5 * (1 + Nodes[q]));
-            // t = z + Δ·(1 + x_q)/2;  node = exp(−t²/2)
-            for (int k = 0; k < n; k++)
-            {
-                float t = z[k] + delta[k] * x;
-                node[k] = -0.5f * t * t;
-            }
-            TensorPrimitives.Exp(node, node);
-            TensorPrimitives.MultiplyAdd(node, (float)Weights[q], integral, integral);
-        }
-        for (int k = 0; k < n; k++)
-        {
-            double zk = z[k], dk = delta[k];
-            if (dk == 0) { result[k] = 0; continue; }
-            double phiIncrement = Math.Abs(dk) <= SinglePanelWidth
-                ? integral[k] * 0.5 * dk * InvSqrt2Pi
-                : Phi(zk + dk) - Phi(zk);
-            result[k] = (float)(dk * Phi(zk + dk) + zk * phiIncrement);
         }
     }
 
@@ -100,11 +61,8 @@ public static class ActivationDelta
     /// <summary>Φ(z) for each element (float64 erf, stored as float32).</summary>
     public static void NormalCdf(ReadOnlySpan<float> z, Span<float> result)
     {
-        for (int k = 0; k < z.Length; k++) result[k] = (float)Phi(z[k]);
+        for (int k = 0; k < z.Length; k++) result[k] = (float)GeluIncrement.Phi(z[k]);
     }
-
-    /// <summary>Standard normal CDF (|error| ≤ 1.1e-8; it multiplies Δ, so no cancellation).</summary>
-    static double Phi(double x) => GeluIncrement.Phi(x);
 
     static double GeluTanh(double z, double delta)
     {
