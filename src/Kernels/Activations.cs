@@ -28,7 +28,7 @@ namespace MixLens.Kernels;
 /// Ops are vectorised on the <see cref="VectorPaths.Active"/> path with a scalar tail using the same formula.
 /// <see cref="Relu"/> is built from <see cref="TensorPrimitives"/>.</para>
 /// </remarks>
-public static unsafe class Activations
+public static unsafe partial class Activations
 {
     const double InvSqrt2 = 0.70710678118654752440;
     /// <summary>erfinv(1 − 2⁻²³): beyond it erf(x) is ±1 to float32 precision.</summary>

@@ -151,11 +151,14 @@ public static unsafe partial class Gemm
         if (!bias.IsEmpty && bias.Length != n)
             ThrowHelper.ThrowLengthMismatch(op, "epilogue.Bias", bias.Length, n, "n, or empty for no bias");
         int ldr = epilogue.ResidualStride;
+        bool residualIsC = false;
         if (!residual.IsEmpty)
         {
             long rUsed = ValidateMatrix(op, residual.Length, "epilogue.Residual", m, n, ldr, "epilogue.ResidualStride", nameof(n));
-            bool same = rUsed > 0 && cUsed > 0 && Unsafe.AreSame(ref MemoryMarshal.GetReference(c), ref MemoryMarshal.GetReference(residual)) && ldr == ldc;
-            if (!same) ValidateNoOverlap(op, c, cUsed, residual, rUsed, "epilogue.Residual");
+            residualIsC = rUsed > 0 && cUsed > 0 && Unsafe.AreSame(ref MemoryMarshal.GetReference(c), ref MemoryMarshal.GetReference(residual)) && ldr == ldc;
+            if (!residualIsC) ValidateNoOverlap(op, c, cUsed, residual, rUsed, "epilogue.Residual");
+            else if (epilogue.Alpha != 1f || epilogue.Activation != GemmActivation.None)
+                throw new ArgumentException($"{op}: a residual that is C itself (C += A·B) takes no alpha and no activation.", nameof(epilogue));
         }
         ValidateNoOverlap(op, c, cUsed, a, aUsed, nameof(a));
         ValidateNoOverlap(op, c, cUsed, packedB, Math.Min(PackedSize(n, k), packedB.Length), nameof(packedB));
@@ -164,8 +167,10 @@ public static unsafe partial class Gemm
         fixed (float* pa = a, pb = packedB, pc = c, pbias = bias, pr = residual)
         {
             VectorPath path = VectorPaths.Active;
+            // C += A·B (the residual is C itself): accumulate onto C from the first K block instead of adding R at the
+            // end, since the tiles write partial sums into C before their last step
             var problem = new PackedProblem(pa, lda, pb, n, k, pc, ldc, epilogue.Alpha, bias.IsEmpty ? null : pbias,
-                epilogue.Activation, residual.IsEmpty ? null : pr, ldr, path);
+                epilogue.Activation, residual.IsEmpty || residualIsC ? null : pr, ldr, path, residualIsC);
             int threads = parallel ? ThreadsFor(m, n, k) : 1;
             if (threads <= 1)
             {
@@ -196,7 +201,7 @@ public static unsafe partial class Gemm
     /// copy: A's rows stay in place and are read as broadcasts; a K block of A, rows × kc, stays in L2 across panels).
     /// </summary>
     readonly struct PackedProblem(float* a, nint lda, float* b, int n, int k, float* c, nint ldc, float alpha, float* bias,
-        GemmActivation activation, float* residual, nint ldr, VectorPath path)
+        GemmActivation activation, float* residual, nint ldr, VectorPath path, bool accumulateOntoC = false)
     {
         public int TileRows => path switch
         {
@@ -213,7 +218,7 @@ public static unsafe partial class Gemm
             for (int p0 = 0; ; p0 += kc)
             {
                 int kLen = Math.Min(kc, k - p0);
-                bool accumulate = p0 > 0, final = p0 + kLen >= k;
+                bool accumulate = p0 > 0 || accumulateOntoC, final = p0 + kLen >= k;
                 float* block = b + (nint)p0 * panels * PanelWidth;
                 for (int jp = jp0; jp < jp1; jp++)
                 {

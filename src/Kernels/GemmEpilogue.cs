@@ -39,7 +39,8 @@ public readonly ref struct GemmEpilogue
     public GemmActivation Activation { get; init; }
 
     /// <summary>Empty for none, else R [m, n] with row stride <see cref="ResidualStride"/>, added last (a residual
-    /// connection). May be C itself (same memory and stride), not a partial overlap.</summary>
+    /// connection). May be C itself (same memory and stride: C += A·B, then accumulated onto C from the start, with
+    /// α = 1 and no activation), not a partial overlap.</summary>
     public ReadOnlySpan<float> Residual { get; init; }
 
     /// <summary>Leading dimension of <see cref="Residual"/> (≥ n).</summary>

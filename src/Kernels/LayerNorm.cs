@@ -5,7 +5,7 @@ using MixLens.Kernels.Internal;
 namespace MixLens.Kernels;
 
 /// <summary>LayerNorm over the last axis (rows of a row-major [rows, cols] matrix, e.g. [pos, d_model]).</summary>
-public static unsafe class LayerNorm
+public static unsafe partial class LayerNorm
 {
     /// <summary>y[r,:] = (x[r,:] - mean_r) * rstd_r * gamma + beta, rstd_r = 1/sqrt(var_r + eps) (biased variance).
     /// Optionally writes mean[r] and rstd[r]. x and y may alias.</summary>

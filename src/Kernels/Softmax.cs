@@ -5,7 +5,7 @@ using MixLens.Kernels.Internal;
 namespace MixLens.Kernels;
 
 /// <summary>Row softmax for attention probabilities.</summary>
-public static unsafe class Softmax
+public static unsafe partial class Softmax
 {
     /// <summary>
     /// In place, each of <paramref name="rows"/> rows of length <paramref name="cols"/>: max-subtracted softmax;

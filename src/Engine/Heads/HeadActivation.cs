@@ -33,6 +33,21 @@ public static class HeadActivations
         }
     }
 
+    /// <summary>g ← g ⊙ act′(u) at the pre-activations u (the chain rule's factor; tanh′ = 1 − tanh²).</summary>
+    public static void MultiplyByDerivative(this HeadActivation activation, ReadOnlySpan<float> u, Span<float> g)
+    {
+        switch (activation)
+        {
+            case HeadActivation.Tanh:
+                for (int i = 0; i < u.Length; i++) { double t = Math.Tanh(u[i]); g[i] = (float)(g[i] * (1 - t * t)); }
+                break;
+            case HeadActivation.Gelu: Activations.MultiplyByDerivative(GemmActivation.Gelu, u, g); break;
+            case HeadActivation.GeluTanh: Activations.MultiplyByDerivative(GemmActivation.GeluTanh, u, g); break;
+            case HeadActivation.Relu: Activations.MultiplyByDerivative(GemmActivation.Relu, u, g); break;
+            default: throw new ArgumentOutOfRangeException(nameof(activation), activation, "unknown head activation");
+        }
+    }
+
     /// <summary>The head activation of a config's <c>hidden_act</c> / <c>activation</c> (heads that reuse it: BERT's and
     /// DistilBERT's LM heads).</summary>
     public static HeadActivation From(Activation hiddenAct) => hiddenAct switch

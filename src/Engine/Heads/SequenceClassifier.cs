@@ -125,6 +125,28 @@ public sealed class SequenceClassifier
               "classify needs a sequence-classification head";
     }
 
+    /// <summary>
+    /// The backward of the head: ∂ℓ/∂h_0 [d] from ∂ℓ/∂logits [labels], at the text's last hidden state [n, d]:
+    /// <code>
+    /// logits = pooled W_2ᵀ + b_2        →  dpooled = dlogits W_2                  [d]
+    /// pooled = act(u), u = h_0 W_1ᵀ + b_1 →  du = dpooled ⊙ act′(u),  dh_0 = du W_1  [d]
+    /// </code>
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="dLogits"/> does not have one entry per label.</exception>
+    public float[] Backward(Tensor lastHiddenState, ReadOnlySpan<float> dLogits)
+    {
+        if (dLogits.Length != Labels.Count)
+            throw new ArgumentException($"{dLogits.Length} logit gradients for {Labels.Count} labels", nameof(dLogits));
+        var first = lastHiddenState.Row(0);
+        var u = Dense.Forward(first, 1, _denseWeight, _denseBias, _hidden, _hidden);
+        var dPooled = new float[_hidden];
+        Gemm.MatMulNN(dLogits, Labels.Count, _outputWeight.Span, _hidden, dPooled, _hidden, 1, _hidden, Labels.Count);
+        _activation.MultiplyByDerivative(u, dPooled);
+        var dFirst = new float[_hidden];
+        Gemm.MatMulNN(dPooled, _hidden, _denseWeight.Span, _hidden, dFirst, _hidden, 1, _hidden, _hidden);
+        return dFirst;
+    }
+
     /// <summary>Classifies one text from its last hidden state [n, d] (the first row is used): logits, scores by
     /// <see cref="Function"/>, and the argmax label.</summary>
     public Classification Classify(Tensor lastHiddenState)

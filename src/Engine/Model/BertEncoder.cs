@@ -23,6 +23,7 @@ public sealed class BertEncoder
 {
     readonly PackedLayerWeights[] _layers;
     readonly ForwardWorkspacePool _workspaces = new();
+    readonly Lazy<Gradients.BackwardLayerWeights[]> _backwardLayers;
 
     public EncoderConfig Config { get; }
     public BertWeights Weights { get; }
@@ -33,6 +34,64 @@ public sealed class BertEncoder
         Weights = weights;
         _layers = new PackedLayerWeights[weights.Layers.Count];
         for (int l = 0; l < _layers.Length; l++) _layers[l] = PackedLayerWeights.Pack(weights.Layers[l], config);
+        _backwardLayers = new(() => weights.Layers.Select(w => Gradients.BackwardLayerWeights.Pack(w, config)).ToArray());
+    }
+
+    /// <summary>Layer <paramref name="layer"/>'s weights packed for the forward.</summary>
+    internal PackedLayerWeights ForwardWeights(int layer) => _layers[layer];
+
+    /// <summary>Layer <paramref name="layer"/>'s weights packed for the backward (packed on first use, then kept).</summary>
+    internal Gradients.BackwardLayerWeights BackwardWeights(int layer) => _backwardLayers.Value[layer];
+
+    /// <summary>
+    /// The forward of <see cref="Forward(IReadOnlyList{EncoderInput}, TraceRequest?, IActivationPatch?)"/> keeping what
+    /// the backward needs (<see cref="Gradients.EncoderTape"/>); same outputs bit for bit.
+    /// </summary>
+    /// <param name="wordRows">per text null or its word-embedding rows [n, E] replacing E_word[id] (null: none).</param>
+    internal Gradients.EncoderTape ForwardTaped(IReadOnlyList<EncoderInput> batch, IReadOnlyList<float[]?>? wordRows,
+        IActivationPatch? patch)
+    {
+        if (batch.Count == 0) throw new EncoderInputException("the batch is empty: give at least one text");
+        for (int s = 0; s < batch.Count; s++) Validate(batch[s], s);
+        if (wordRows is not null)
+        {
+            if (wordRows.Count != batch.Count)
+                throw new ArgumentException($"{wordRows.Count} word-embedding overrides for {batch.Count} texts", nameof(wordRows));
+            for (int s = 0; s < batch.Count; s++)
+                if (wordRows[s] is { } rows && rows.Length != batch[s].Length * Config.EmbeddingSize)
+                    throw new ArgumentException($"text {s}: {rows.Length} word-embedding values, expected n·E = {batch[s].Length}·{Config.EmbeddingSize}", nameof(wordRows));
+        }
+        var packed = Pack(batch);
+        var traces = new Trace[batch.Count];
+        for (int s = 0; s < traces.Length; s++) traces[s] = new Trace();
+        var hooks = new StepHooks(null, patch, traces, packed, Config.NumAttentionHeads);
+        int T = packed.TotalTokens, d = Config.HiddenSize, f = Config.IntermediateSize;
+        var probsOffsets = Gradients.EncoderTape.ProbsOffsetsOf(packed, Config.NumAttentionHeads);
+        var embeddingTape = new Gradients.EmbeddingTape(T, Config.EmbeddingSize);
+        var layerTapes = new Gradients.LayerTape[Config.NumHiddenLayers];
+
+        var ws = _workspaces.Rent();
+        try
+        {
+            ws.EnsureCapacity(T, d, f);
+            var x = EncoderEmbeddings.Forward(Weights.Embeddings, Config, batch, packed, wordRows, embeddingTape);
+            for (int l = 0; l < Config.NumHiddenLayers; l++)
+            {
+                var y = ws.Hidden[l % 2];
+                layerTapes[l] = new Gradients.LayerTape(packed, probsOffsets, d, f);
+                EncoderLayer.Forward(l, _layers[l], Config, x, y, packed, ws, hooks, layerTapes[l]);
+                x = y;
+            }
+            return new Gradients.EncoderTape
+            {
+                Batch = packed, Inputs = batch, WordRows = wordRows, Embeddings = embeddingTape, Layers = layerTapes,
+                LastHidden = x.AsSpan(0, T * d).ToArray(), ProbsOffsets = probsOffsets,
+            };
+        }
+        finally
+        {
+            _workspaces.Return(ws);
+        }
     }
 
     /// <summary>

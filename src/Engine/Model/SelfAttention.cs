@@ -14,13 +14,13 @@ namespace MixLens.Engine.Model;
 /// on padding between texts. The n×n matrix and the packed Kᵀ_h and V_h live in per-thread scratch that grows to the
 /// longest text seen and is then reused, so a forward allocates nothing here unless the trace asks for scores or probs.
 /// </remarks>
-internal static class SelfAttention
+internal static partial class SelfAttention
 {
     /// <summary>Writes the merged context [T, d] of every text and head into <paramref name="context"/>.</summary>
     public static void Forward(int layer, float[] query, float[] key, float[] value, float[] context, PackedBatch batch,
-        int heads, int headDim, StepHooks hooks, Job job)
+        int heads, int headDim, StepHooks hooks, Job job, Gradients.LayerTape? tape = null)
     {
-        job.Set(layer, query, key, value, context, batch, heads, headDim, hooks);
+        job.Set(layer, query, key, value, context, batch, heads, headDim, hooks, tape);
         try { Parallelism.For(batch.Count * heads, job); }
         finally { job.Clear(); }
     }
@@ -37,10 +37,12 @@ internal static class SelfAttention
         StepHooks? _hooks;
         Tensor?[]? _scoreCaptures, _probCaptures;
         bool _hookScores, _hookProbs;
+        Gradients.LayerTape? _tape;
 
         public void Set(int layer, float[] query, float[] key, float[] value, float[] context, PackedBatch batch, int heads,
-            int headDim, StepHooks hooks)
+            int headDim, StepHooks hooks, Gradients.LayerTape? tape = null)
         {
+            _tape = tape;
             (_layer, _query, _key, _value, _context, _batch, _heads, _headDim, _hooks) =
                 (layer, query, key, value, context, batch, heads, headDim, hooks);
             _scale = 1f / MathF.Sqrt(headDim);
@@ -50,7 +52,7 @@ internal static class SelfAttention
             _hookProbs = hooks.Wants(layer, LayerStep.Probs);
         }
 
-        public void Clear() => (_query, _key, _value, _context, _batch, _hooks, _scoreCaptures, _probCaptures) = ([], [], [], [], null, null, null, null);
+        public void Clear() => (_query, _key, _value, _context, _batch, _hooks, _scoreCaptures, _probCaptures, _tape) = ([], [], [], [], null, null, null, null, null);
 
         public void Invoke(int index)
         {
@@ -71,6 +73,7 @@ internal static class SelfAttention
             // A_h = softmax(S_h) over keys
             Softmax.Rows(scores, n, n);
             if (_hookProbs) _hooks!.AfterHead(_layer, LayerStep.Probs, s, h, scores, _probCaptures);
+            _tape?.SaveProbs(s, h, scores);
 
             // context_h = A_h V_h                             [n, n] x [n, d_head] -> [n, d_head]
             Gemm.Pack(_value.AsSpan(offset), d, n, dh, values);

@@ -1,0 +1,132 @@
+using MixLens.Engine.Interventions;
+using MixLens.Engine.Model;
+
+namespace MixLens.Engine.Gradients;
+
+/// <summary>One text of a gradient batch: its ids, and optionally its own word-embedding rows x [n, E] used in place of
+/// E_word[id] (integrated gradients runs interpolations x' + α(x − x') this way).</summary>
+public sealed record GradientInput(EncoderInput Input, float[]? WordEmbeddings = null);
+
+/// <summary>A forward pass of a batch kept for <see cref="EncoderGradients.Backward"/> (its tape holds, per layer and
+/// token, about 5d + f floats plus the attention probabilities).</summary>
+public sealed class TapedForward
+{
+    internal TapedForward(BertEncoder encoder, EncoderTape tape) => (Encoder, Tape) = (encoder, tape);
+
+    internal BertEncoder Encoder { get; }
+    internal EncoderTape Tape { get; }
+
+    /// <summary>Texts in the batch.</summary>
+    public int Count => Tape.Batch.Count;
+
+    /// <summary>Token count of text <paramref name="s"/>.</summary>
+    public int Length(int s) => Tape.Batch.Lengths[s];
+
+    /// <summary>Text <paramref name="s"/>'s last hidden state X^L [n, d].</summary>
+    public Tensor LastHiddenState(int s)
+    {
+        int d = Encoder.Config.HiddenSize;
+        return new Tensor(Tape.Batch.Rows(Tape.LastHidden, s, d).ToArray(), Tape.Batch.Lengths[s], d);
+    }
+
+    /// <summary>Text <paramref name="s"/>'s attention probabilities in layer <paramref name="layer"/> [H, n, n], as the
+    /// forward used them (after any patch).</summary>
+    public Tensor AttentionProbs(int s, int layer)
+    {
+        int n = Tape.Batch.Lengths[s], heads = Encoder.Config.NumAttentionHeads;
+        return new Tensor(Tape.Layers[layer].Probs.AsSpan(Tape.ProbsOffsets[s], heads * n * n).ToArray(), heads, n, n);
+    }
+}
+
+/// <summary>
+/// The gradients of a scalar ℓ (e.g. a class logit) with respect to one text's inputs and activations:
+/// <code>
+///   WordEmbeddings     [n, E]      ∂ℓ/∂x_j, x_j the word-embedding row of token j (null when the backward stopped early)
+///   EmbeddingsOutput   [n, d]      ∂ℓ/∂e⁰, e⁰ = embeddings.output (null when the backward stopped early)
+///   AttentionProbs     [L] of [H, n, n] or null per layer: ∂ℓ/∂A_h^l, where asked for
+/// </code>
+/// </summary>
+public sealed record InputGradients(Tensor? WordEmbeddings, Tensor? EmbeddingsOutput, Tensor?[] AttentionProbs);
+
+/// <summary>
+/// Reverse-mode differentiation of the encoder (backpropagation, Rumelhart et al. 1986): a taped forward, then the
+/// backward of each block in reverse order (<see cref="EncoderLayer"/>'s <c>Backward</c>, <see cref="SelfAttention"/>'s
+/// and <see cref="EncoderEmbeddings"/>'s), on packed batches through the same GEMM kernels as the forward. Gradients
+/// are taken with respect to inputs and activations only (no weight gradients), so a backward costs about one forward.
+/// </summary>
+public static class EncoderGradients
+{
+    /// <summary>Runs the forward of a batch and keeps its tape. Texts are packed (any lengths), as in
+    /// <see cref="BertEncoder.Forward(IReadOnlyList{EncoderInput}, Tracing.TraceRequest?, IActivationPatch?)"/>.</summary>
+    /// <param name="patch">an intervention, typically on <see cref="Tracing.LayerStep.Probs"/> (replacing a layer's attention
+    /// probabilities, as attention attribution does); the backward then differentiates the patched forward, treating
+    /// the patched values as inputs.</param>
+    /// <exception cref="EncoderInputException">an input the encoder cannot take.</exception>
+    /// <exception cref="ArgumentException">a word-embedding override of the wrong length.</exception>
+    public static TapedForward Forward(BertEncoder encoder, IReadOnlyList<GradientInput> batch, IActivationPatch? patch = null)
+    {
+        var inputs = batch.Select(b => b.Input).ToArray();
+        float[]?[]? rows = batch.Any(b => b.WordEmbeddings is not null) ? batch.Select(b => b.WordEmbeddings).ToArray() : null;
+        return new TapedForward(encoder, encoder.ForwardTaped(inputs, rows, patch));
+    }
+
+    /// <summary>Backpropagates ∂ℓ/∂X^L of every text of a taped batch down to the word embeddings.</summary>
+    /// <param name="outputGradients">per text, ∂ℓ/∂X^L [n, d] (for a classifier on the first token: only row 0 nonzero).</param>
+    /// <param name="attentionProbs">also return ∂ℓ/∂A of every layer at or above <paramref name="lowestLayer"/>.</param>
+    /// <param name="lowestLayer">stop after the attention of this layer (0: go down to the word embeddings; above 0 the
+    /// result has no embedding gradients).</param>
+    /// <exception cref="ArgumentException">the gradients do not match the batch's shapes, or the layer does not exist.</exception>
+    public static InputGradients[] Backward(TapedForward forward, IReadOnlyList<Tensor> outputGradients, bool attentionProbs = false,
+        int lowestLayer = 0)
+    {
+        var encoder = forward.Encoder;
+        var tape = forward.Tape;
+        var c = encoder.Config;
+        var batch = tape.Batch;
+        int T = batch.TotalTokens, d = c.HiddenSize, L = c.NumHiddenLayers, E = c.EmbeddingSize;
+        if (outputGradients.Count != batch.Count)
+            throw new ArgumentException($"{outputGradients.Count} output gradients for {batch.Count} texts", nameof(outputGradients));
+        if ((uint)lowestLayer >= (uint)L)
+            throw new ArgumentException($"layer {lowestLayer} does not exist; the model has layers 0..{L - 1}", nameof(lowestLayer));
+
+        // dX^L, packed                                                                        [T, d]
+        var dY = new float[T * d];
+        for (int s = 0; s < batch.Count; s++)
+        {
+            var g = outputGradients[s];
+            if (g.Rank != 2 || g.Shape[0] != batch.Lengths[s] || g.Shape[1] != d)
+                throw new ArgumentException($"text {s}: output gradient [{string.Join(", ", g.Shape)}], expected [{batch.Lengths[s]}, {d}]", nameof(outputGradients));
+            g.Data.CopyTo(dY, batch.Starts[s] * d);
+        }
+
+        var ws = new BackwardWorkspace(T, d, c.IntermediateSize);
+        var dX = new float[T * d];
+        var probsGradients = new float[]?[L];
+        for (int l = L - 1; l >= lowestLayer; l--)
+        {
+            // dXˡ⁻¹ = Layerₗᵀ(dXˡ)
+            if (attentionProbs) probsGradients[l] = new float[tape.ProbsOffsets[^1]];
+            EncoderLayer.Backward(encoder.ForwardWeights(l), encoder.BackwardWeights(l), c, tape.Layers[l], dY, dX, batch, ws,
+                probsGradients[l], attentionOnly: l == lowestLayer && lowestLayer > 0);
+            (dY, dX) = (dX, dY);
+        }
+
+        // dY now holds ∂ℓ/∂e⁰ (unless stopped early); e⁰ = Embeddings(x)  →  ∂ℓ/∂x
+        float[]? dWords = lowestLayer == 0 ? EncoderEmbeddings.Backward(encoder.Weights.Embeddings, c, tape.Embeddings, dY, T) : null;
+
+        var results = new InputGradients[batch.Count];
+        for (int s = 0; s < batch.Count; s++)
+        {
+            int n = batch.Lengths[s];
+            var probs = new Tensor?[L];
+            for (int l = 0; l < L; l++)
+                if (probsGradients[l] is { } pg)
+                    probs[l] = new Tensor(pg.AsSpan(tape.ProbsOffsets[s], tape.ProbsOffsets[s + 1] - tape.ProbsOffsets[s]).ToArray(), c.NumAttentionHeads, n, n);
+            results[s] = new InputGradients(
+                dWords is null ? null : new Tensor(batch.Rows(dWords, s, E).ToArray(), n, E),
+                dWords is null ? null : new Tensor(batch.Rows(dY, s, d).ToArray(), n, d),
+                probs);
+        }
+        return results;
+    }
+}

@@ -1,0 +1,68 @@
+using MixLens.Engine.Gradients;
+using MixLens.Kernels;
+
+namespace MixLens.Engine.Model;
+
+internal static partial class EncoderLayer
+{
+    /// <summary>
+    /// The backward of <see cref="Forward"/>: from dY = ∂ℓ/∂Y [T, d] to dX = ∂ℓ/∂X [T, d], step by step in reverse
+    /// (inputs and activations only, no weight gradients). Each line mirrors the forward line it differentiates:
+    /// <code>
+    ///   Y = LayerNorm₂(residual₂)               dresidual₂ = LayerNorm₂ᵀ(dY)
+    ///   residual₂ = act(U) W_outᵀ + b_out + X₁  dX₁ = dresidual₂,   dintermediate = dresidual₂ W_out      [T, f]
+    ///   U = X₁ W_inᵀ + b_in                     dU = dintermediate ⊙ act′(U),   dX₁ += dU W_in
+    ///   X₁ = LayerNorm₁(residual₁)              dresidual₁ = LayerNorm₁ᵀ(dX₁)
+    ///   residual₁ = context W_Oᵀ + b_O + X      dX = dresidual₁,   dcontext = dresidual₁ W_O
+    ///   context = attention(Q, K, V)            dQ, dK, dV (and dA per head)  (SelfAttention.Backward)
+    ///   Q, K, V = X W_{Q,K,V}ᵀ + b              dX += dQ W_Q + dK W_K + dV W_V
+    /// </code>
+    /// </summary>
+    /// <param name="dY">∂ℓ/∂Y [T, d]; read only.</param>
+    /// <param name="dX">∂ℓ/∂X [T, d], overwritten; distinct from dY.</param>
+    /// <param name="probsGradient">null, or receives ∂ℓ/∂A of every head (layout of <see cref="LayerTape.Probs"/>).</param>
+    /// <param name="attentionOnly">stop once dA is known (dX is then not written): attention attribution needs
+    /// nothing below the layer whose probabilities it scales.</param>
+    public static void Backward(PackedLayerWeights w, BackwardLayerWeights back, EncoderConfig c, LayerTape tape, float[] dY,
+        float[] dX, PackedBatch batch, BackwardWorkspace ws, float[]? probsGradient, bool attentionOnly = false)
+    {
+        int T = batch.TotalTokens, d = c.HiddenSize, f = c.IntermediateSize;
+        var b = w.Source;
+
+        // Y = LayerNorm₂(residual₂)  →  dresidual₂                                         [T, d]
+        LayerNorm.Backward(tape.FfnResidual, tape.OutputMean, tape.OutputRstd, b.OutputLayerNormWeight.Span,
+            dY.AsSpan(0, T * d), ws.DResidual.AsSpan(0, T * d), T, d);
+
+        // ffn output = intermediate W_outᵀ + b_out  →  dintermediate = dresidual₂ W_out      [T, f]
+        Linear(ws.DResidual, back.Output, ws.DIntermediate, T, default);
+        // intermediate = act(U)  →  dU = dintermediate ⊙ act′(U)
+        Activations.MultiplyByDerivative(ToGemm(c.HiddenAct), tape.PreActivation.AsSpan(0, T * f), ws.DIntermediate.AsSpan(0, T * f));
+        // residual₂ = … + X₁ and U = X₁ W_inᵀ + b_in  →  dX₁ = dresidual₂ + dU W_in          [T, d]
+        Linear(ws.DIntermediate, back.Intermediate, ws.DAttentionNorm, T,
+            new GemmEpilogue { Residual = ws.DResidual.AsSpan(0, T * d), ResidualStride = d });
+
+        // X₁ = LayerNorm₁(residual₁)  →  dresidual₁                                         [T, d]
+        LayerNorm.Backward(tape.AttentionResidual, tape.AttentionMean, tape.AttentionRstd, b.AttentionLayerNormWeight.Span,
+            ws.DAttentionNorm.AsSpan(0, T * d), ws.DResidual.AsSpan(0, T * d), T, d);
+
+        // attention output = context W_Oᵀ + b_O  →  dcontext = dresidual₁ W_O                [T, d]
+        Linear(ws.DResidual, back.AttentionOutput, ws.DContext, T, default);
+
+        // context = concat_h softmax(Q_h K_hᵀ / √d_head) V_h  →  dQ, dK, dV                 [T, d]
+        SelfAttention.Backward(tape, ws.DContext, ws.DQuery, ws.DKey, ws.DValue, batch, c.NumAttentionHeads, c.HeadDim, probsGradient);
+        if (attentionOnly) return;
+
+        // residual₁ = … + X and Q, K, V = X W_{Q,K,V}ᵀ + b  →  dX = dresidual₁ + dQ W_Q + dK W_K + dV W_V
+        Linear(ws.DQuery, back.Query, dX, T, new GemmEpilogue { Residual = ws.DResidual.AsSpan(0, T * d), ResidualStride = d });
+        Linear(ws.DKey, back.Key, dX, T, new GemmEpilogue { Residual = dX.AsSpan(0, T * d), ResidualStride = d });
+        Linear(ws.DValue, back.Value, dX, T, new GemmEpilogue { Residual = dX.AsSpan(0, T * d), ResidualStride = d });
+    }
+}
+
+/// <summary>The gradient buffers of one backward pass, packed rows [T, ·], reused from layer to layer.</summary>
+internal sealed class BackwardWorkspace(int tokens, int d, int f)
+{
+    public readonly float[] DResidual = new float[tokens * d], DIntermediate = new float[tokens * f],
+        DAttentionNorm = new float[tokens * d], DContext = new float[tokens * d],
+        DQuery = new float[tokens * d], DKey = new float[tokens * d], DValue = new float[tokens * d];
+}

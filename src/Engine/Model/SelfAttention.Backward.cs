@@ -1,0 +1,72 @@
+using MixLens.Engine.Gradients;
+using MixLens.Kernels;
+
+namespace MixLens.Engine.Model;
+
+internal static partial class SelfAttention
+{
+    /// <summary>
+    /// The backward of <see cref="Forward"/>, per text and head, from the taped Q, K, V and probabilities:
+    /// <code>
+    ///   context_h = A_h V_h          →  dA_h = dcontext_h V_hᵀ            [n, n]
+    ///                                   dV_h = A_hᵀ dcontext_h            [n, d_head]
+    ///   A_h = softmax(S_h)           →  dS_h = A_h ⊙ (dA_h − rowsum(dA_h ⊙ A_h))
+    ///   S_h = Q_h K_hᵀ / √d_head     →  dQ_h = dS_h K_h / √d_head,   dK_h = dS_hᵀ Q_h / √d_head
+    /// </code>
+    /// Writes dQ, dK, dV [T, d] (head h in columns [h·d_head, (h+1)·d_head)); when <paramref name="probsGradient"/> is
+    /// given, also dA of every head, laid out as <see cref="LayerTape.Probs"/>.
+    /// </summary>
+    public static void Backward(LayerTape tape, float[] dContext, float[] dQuery, float[] dKey, float[] dValue, PackedBatch batch,
+        int heads, int headDim, float[]? probsGradient)
+    {
+        var job = new BackwardJob(tape, dContext, dQuery, dKey, dValue, batch, heads, headDim, probsGradient);
+        Parallelism.For(batch.Count * heads, job);
+    }
+
+    sealed class BackwardJob(LayerTape tape, float[] dContext, float[] dQuery, float[] dKey, float[] dValue, PackedBatch batch,
+        int heads, int headDim, float[]? probsGradient) : IParallelBody
+    {
+        [ThreadStatic] static float[]? t_dProbs, t_transposed;
+
+        public void Invoke(int index)
+        {
+            int s = index / heads, h = index % heads;
+            int n = batch.Lengths[s], dh = headDim, d = heads * dh;
+            int offset = batch.Starts[s] * d + h * dh;
+            float scale = 1f / MathF.Sqrt(dh);
+            var probs = tape.ProbsOf(s, h);
+            var dProbs = Scratch(ref t_dProbs, n * n);
+            var transposed = Scratch(ref t_transposed, n * n);
+
+            // dA_h = dcontext_h V_hᵀ                       [n, d_head] x [d_head, n] -> [n, n]
+            Gemm.MatMulNT(dContext.AsSpan(offset), d, tape.Value.AsSpan(offset), d, dProbs, n, n, n, dh, parallel: false);
+            if (probsGradient is not null) dProbs.CopyTo(probsGradient.AsSpan(tape.ProbsStart(s) + h * n * n, n * n));
+
+            // dV_h = A_hᵀ dcontext_h                        [n, n] x [n, d_head] -> [n, d_head]
+            Transpose(probs, transposed, n);
+            Gemm.MatMulNN(transposed, n, dContext.AsSpan(offset), d, dValue.AsSpan(offset), d, n, dh, n, parallel: false);
+
+            // dS_h = A_h ⊙ (dA_h − rowsum(dA_h ⊙ A_h)), times 1/√d_head for the scaling of S_h
+            Softmax.Backward(probs, dProbs, dProbs, n, n, n);
+            System.Numerics.Tensors.TensorPrimitives.Multiply(dProbs, scale, dProbs);
+
+            // dQ_h = dS_h K_h,   dK_h = dS_hᵀ Q_h           [n, n] x [n, d_head] -> [n, d_head]
+            Gemm.MatMulNN(dProbs, n, tape.Key.AsSpan(offset), d, dQuery.AsSpan(offset), d, n, dh, n, parallel: false);
+            Transpose(dProbs, transposed, n);
+            Gemm.MatMulNN(transposed, n, tape.Query.AsSpan(offset), d, dKey.AsSpan(offset), d, n, dh, n, parallel: false);
+        }
+
+    }
+
+    static void Transpose(ReadOnlySpan<float> a, Span<float> aT, int n)
+    {
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++) aT[j * n + i] = a[i * n + j];
+    }
+
+    static Span<float> Scratch(ref float[]? buffer, int length)
+    {
+        if (buffer is null || buffer.Length < length) buffer = GC.AllocateUninitializedArray<float>(length);
+        return buffer.AsSpan(0, length);
+    }
+}

@@ -1,0 +1,51 @@
+namespace MixLens.Kernels;
+
+/// <summary>The derivatives of the FFN activations, applied as the chain rule's element-wise factor: g ← g ⊙ act′(u)
+/// at the pre-activations u. Serves both the backward (g a gradient) and forward-mode tangents (g a tangent).</summary>
+/// <remarks>
+/// <code>
+///   GELU (erf):   act′(u) = Φ(u) + u φ(u),    Φ(u) = ½(1 + erf(u/√2)),  φ(u) = e^(−u²/2)/√(2π)
+///   GELU (tanh):  act(u) = u σ(2t), t = √(2/π)(u + 0.044715u³):  act′(u) = σ(2t) + 2u σ(2t)(1 − σ(2t)) t′(u),
+///                 t′(u) = √(2/π)(1 + 3·0.044715u²)
+///   ReLU:         act′(u) = [u > 0]
+/// </code>
+/// Evaluated in float64 per element (erf by <see cref="Erf(double)"/>, float32-accurate).
+/// </remarks>
+public static partial class Activations
+{
+    const double InvSqrt2Pi = 0.39894228040143267794;
+    const double SqrtTwoOverPi = 0.7978845608028654;
+
+    /// <summary>g[i] ← g[i] · act′(u[i]) for the activation <paramref name="activation"/>.</summary>
+    /// <exception cref="ArgumentException">u and g differ in length.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="GemmActivation.None"/> or an unknown activation.</exception>
+    public static void MultiplyByDerivative(GemmActivation activation, ReadOnlySpan<float> u, Span<float> g)
+    {
+        if (u.Length != g.Length) throw new ArgumentException($"Activations.MultiplyByDerivative: u has {u.Length} elements and g {g.Length}", nameof(g));
+        switch (activation)
+        {
+            case GemmActivation.Gelu:
+                for (int i = 0; i < u.Length; i++) g[i] = (float)(g[i] * GeluDerivative(u[i]));
+                break;
+            case GemmActivation.GeluTanh:
+                for (int i = 0; i < u.Length; i++) g[i] = (float)(g[i] * GeluTanhDerivative(u[i]));
+                break;
+            case GemmActivation.Relu:
+                for (int i = 0; i < u.Length; i++) if (!(u[i] > 0)) g[i] = 0;
+                break;
+            default:
+                throw new ArgumentOutOfRangeException(nameof(activation), activation, "an activation with a derivative: Gelu, GeluTanh or Relu");
+        }
+    }
+
+    /// <summary>d/du of GELU's erf form: Φ(u) + u φ(u).</summary>
+    public static double GeluDerivative(double u) => 0.5 * (1 + Erf(u * InvSqrt2)) + u * InvSqrt2Pi * Math.Exp(-0.5 * u * u);
+
+    /// <summary>d/du of GELU's tanh form ½u(1 + tanh t) = u σ(2t).</summary>
+    public static double GeluTanhDerivative(double u)
+    {
+        double t = SqrtTwoOverPi * (u + 0.044715 * u * u * u);
+        double sigma = 1 / (1 + Math.Exp(-2 * t));
+        return sigma + 2 * u * sigma * (1 - sigma) * SqrtTwoOverPi * (1 + 3 * 0.044715 * u * u);
+    }
+}

@@ -1,0 +1,46 @@
+using MixLens.Analysis.Methods;
+using MixLens.Engine.Model;
+using MixLens.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace MixLens.Tests.Gradients;
+
+/// <summary>The gradient methods against ../shared/fixtures/gradients (float64 PyTorch autograd), at the tolerances of
+/// each index.json.</summary>
+public class GradientMethodParityTests(ITestOutputHelper output)
+{
+    public static IEnumerable<object[]> ClassifierCases() => GradientFixtures.Models
+        .Where(m => GradientFixtures.Load(m).HasClassifier)
+        .SelectMany(m => GradientFixtures.Load(m).Cases.Select(c => new object[] { m, c.Id }));
+
+    [Theory]
+    [MemberData(nameof(ClassifierCases))]
+    public void SaliencyAndGradientXInput_FixtureCase_MatchReference(string model, string caseId)
+    {
+        var (fixtures, c, encoder, head, input) = Setup(model, caseId);
+        Check(fixtures, c, "gradient.saliency", "gradients", Saliency.Compute(encoder, head, input), [c.InputIds.Length]);
+        Check(fixtures, c, "gradient.gradient_x_input", "gradients", GradientXInput.Compute(encoder, head, input), [c.InputIds.Length]);
+    }
+
+    internal static (GradientFixtures, GradientCase, BertEncoder, Engine.Heads.SequenceClassifier, EncoderInput) Setup(string model, string caseId)
+    {
+        var fixtures = GradientFixtures.Load(model);
+        var c = fixtures.Case(caseId);
+        var m = GradientFixtures.EncoderModel(model);
+        return (fixtures, c, m.Encoder, m.Classifier!, new EncoderInput(c.InputIds, c.TokenTypeIds));
+    }
+
+    void Check(GradientFixtures fixtures, GradientCase c, string name, string group, float[] actual, int[] shape)
+    {
+        var expected = fixtures.Open(c).GetFloat32(name).Span;
+        output.WriteLine($"{fixtures.Model}/{c.Id} {name}: max |diff| {Compare.MaxAbsDiff(expected, actual):G3}, max |expected| {MaxAbs(expected):G3}");
+        Compare.AllClose($"{fixtures.Model}/{c.Id} {name}", expected, actual, shape, fixtures.Tolerances[group]);
+    }
+
+    static double MaxAbs(ReadOnlySpan<float> v)
+    {
+        double m = 0;
+        foreach (var x in v) m = Math.Max(m, Math.Abs(x));
+        return m;
+    }
+}
