@@ -28,6 +28,8 @@ public enum MixingMethod
     GlobEnc,
     /// <summary>GlobEnc rolled out without added identity or normalisation.</summary>
     GlobEncRollout,
+    /// <summary>Attention norm with residual and LayerNorm 1, N-ResLN (<see cref="Methods.AttentionNormResLn"/>, Kobayashi et al. 2021).</summary>
+    AttentionNormResLn,
 }
 
 /// <summary>Names, parsing and dispatch of the context-mixing methods.</summary>
@@ -45,6 +47,7 @@ public static class MixingMethods
         (MixingMethod.AltiRollout, "alti-rollout", "ALTI multiplied through the layers"),
         (MixingMethod.GlobEnc, "globenc", "GlobEnc N-Enc: contribution norms through both LayerNorms (Modarressi et al. 2022); not normalised"),
         (MixingMethod.GlobEncRollout, "globenc-rollout", "GlobEnc multiplied through the layers"),
+        (MixingMethod.AttentionNormResLn, "attention-norm-res-ln", "N-ResLN: contribution norms through the residual and LayerNorm 1's linear part (Kobayashi et al. 2021); not normalised"),
     ];
 
     /// <summary>The command-line names, e.g. "value-zeroing".</summary>
@@ -76,6 +79,7 @@ public static class MixingMethods
         MixingMethod.AttentionNorm => Methods.AttentionNorm.Requirements,
         MixingMethod.Alti or MixingMethod.AltiRollout => Methods.Alti.Requirements,
         MixingMethod.GlobEnc or MixingMethod.GlobEncRollout => Methods.GlobEnc.Requirements,
+        MixingMethod.AttentionNormResLn => Methods.AttentionNormResLn.Requirements,
         _ => Methods.ValueZeroing.Requirements,
     };
 
@@ -102,6 +106,7 @@ public static class MixingMethods
             MixingMethod.AltiRollout => Rollout.Compute(Methods.Alti.Compute(encoder, input, trace), addIdentity: false),
             MixingMethod.GlobEnc => Methods.GlobEnc.Compute(encoder, input, trace),
             MixingMethod.GlobEncRollout => Rollout.Compute(Methods.GlobEnc.Compute(encoder, input, trace), addIdentity: false),
+            MixingMethod.AttentionNormResLn => Methods.AttentionNormResLn.Compute(encoder, input, trace),
             _ => throw new ArgumentOutOfRangeException(nameof(method)),
         };
     }

@@ -26,7 +26,7 @@ internal static class EvaluateCommand
         var data = new Option<string>("--data") { Description = "labelled TSV: header 'sentence<TAB>label', then one 'sentence<TAB>label' per line", Required = true };
         var methods = new Option<string?>("--methods")
         {
-            Description = "comma-separated methods (default: all but flow): " + string.Join(", ", MixingMethods.Names),
+            Description = $"comma-separated methods, or 'all' (default: {string.Join(",", FaithfulnessEvaluation.DefaultMethods.Select(MixingMethods.NameOf))}): {string.Join(", ", MixingMethods.Names)}",
         };
         var limit = new Option<int?>("--limit") { Description = "evaluate only the first N sentences" };
         var flowMax = new Option<int>("--flow-max-tokens")

@@ -100,7 +100,8 @@ public class VectorNormMethodsTests(ITestOutputHelper output)
         }
     }
 
-    static (BertEncoder Encoder, EncoderInput Input) HandWorkedLayer()
+    /// <summary>The hand-worked layer above; <paramref name="gamma1"/> fills LayerNorm 1's γ (1 above).</summary>
+    internal static (BertEncoder Encoder, EncoderInput Input) HandWorkedLayer(float gamma1 = 1)
     {
         const int d = 4, f = 4;
         var config = new EncoderConfig
@@ -115,7 +116,7 @@ public class VectorNormMethodsTests(ITestOutputHelper output)
         var layer = new LayerWeights(
             new float[d * d], zeros, new float[d * d], zeros,          // W_Q, b_Q, W_K, b_K = 0
             identity, zeros, identity, zeros,                          // W_V = W_O = I
-            ones, zeros,                                               // LayerNorm 1
+            Enumerable.Repeat(gamma1, d).ToArray(), zeros,             // LayerNorm 1
             new float[f * d], new float[f], new float[d * f], zeros,   // FFN = 0
             ones, zeros);                                              // LayerNorm 2
         var weights = new BertWeights

@@ -58,6 +58,32 @@ public class AnalyzeCommandTests
         }
     }
 
+    /// <summary>N-ResLN needs no classification head: <c>analyze --method attention-norm-res-ln --format json</c> on
+    /// headless models, against the gradient fixtures' <c>analysis.attention_norm_res_ln</c> (norm_matrices tolerance).</summary>
+    [Theory]
+    [InlineData(MiniLm)]
+    [InlineData("roberta-random")]
+    public void AnalyzeJson_AttentionNormResLnOnModelWithoutHead_MatchesGradientFixture(string model)
+    {
+        using (var loaded = MixLens.Engine.EncoderModel.Load(CliHarness.Model(model)))
+            Assert.Null(loaded.Classifier);
+        var fixtures = Analysis.AttentionNormResLnTests.GradientFixtures.Load(model);
+        var c = fixtures.Cases.Single(x => x.Id == "fox");
+        var result = CliHarness.RunOk("analyze", "--model", CliHarness.Model(model), "--text", c.Text,
+            "--method", "attention-norm-res-ln", "--format", "json");
+
+        Assert.Single(result.StdoutLines);
+        using var doc = JsonDocument.Parse(result.Stdout);
+        var root = doc.RootElement;
+        Assert.Equal("attention-norm-res-ln", root.GetProperty("method").GetString());
+        Assert.Equal(c.Tokens, root.GetProperty("tokens").EnumerateArray().Select(t => t.GetString()!).ToArray());
+        int L = fixtures.Layers, n = c.InputIds.Length;
+        var scores = ReadScores(root.GetProperty("scores"), L, n);
+        using var expected = fixtures.Open(c);
+        Compare.AllClose($"{model} fox attention-norm-res-ln", expected.GetFloat32("analysis.attention_norm_res_ln").Span, scores,
+            [L, n, n], fixtures.NormMatrices);
+    }
+
     [Fact]
     public void AnalyzeJson_MethodNameInOtherCase_AcceptedAndReportedInCanonicalForm()
     {

@@ -121,7 +121,7 @@ async function exportPng(page, dir) {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mixlens-browser-test-'));
   const model = name => path.join(shared, 'models', name);
   const fox = 'The quick brown fox jumps over the lazy dog.';
-  const allMethods = ['attention', 'rollout', 'value-zeroing', 'value-zeroing-rollout', 'flow', 'attention-norm', 'alti', 'alti-rollout', 'globenc', 'globenc-rollout'];
+  const allMethods = ['attention', 'rollout', 'value-zeroing', 'value-zeroing-rollout', 'flow', 'attention-norm', 'alti', 'alti-rollout', 'globenc', 'globenc-rollout', 'attention-norm-res-ln'];
 
   console.log('making pages with mixlens view:');
   let pairPage, sstPage, longPage;

@@ -76,6 +76,67 @@ public static class AttentionNorm
         return f;
     }
 
+    /// <summary>A token-independent linear map applied to one row [d] in place (e.g. a LayerNorm's centring and γ).</summary>
+    internal delegate void RowMap(Span<float> v);
+
+    /// <summary>
+    /// The norms of the per-pair vectors with the residual, through a linear map, [n, n], written to
+    /// <paramref name="destination"/> (the shared core of <see cref="AttentionNormResLn"/> and <see cref="GlobEnc"/>):
+    /// <code>
+    /// z_{i←j}  = Σ_h α^h_{i,j} f^h(x_j) + 1[i = j] x_i        x = input of layer l
+    /// N[i, j]  = s_i ‖ M z_{i←j} ‖₂                          M token-independent and linear, s_i a per-row scale
+    /// </code>
+    /// M is applied once to every f^h(x_j) (<see cref="TransformedValues"/>) and x_j, and the norm goes through
+    /// per-token Gram matrices in float64:
+    /// (N[i, j] / s_i)² = α_{i,j}ᵀ G_j α_{i,j} + 1[i = j] (2 α_{i,i}·b_i + ‖M x_i‖²),
+    /// G_j[h, h'] = ⟨M f^h(x_j), M f^{h'}(x_j)⟩, b_i[h] = ⟨M f^h(x_i), M x_i⟩ — n²·H² work instead of n²·H·d.
+    /// </summary>
+    /// <param name="map">M, applied in place to a row [d].</param>
+    /// <param name="scale">s [n].</param>
+    internal static void ResidualNorms(EncoderConfig config, LayerWeights w, Trace trace, int layer, RowMap map,
+        double[] scale, Span<float> destination)
+    {
+        var probs = trace[layer, LayerStep.Probs];                                      // α  [H, n, n]
+        var x = LayerMatrices.LayerInput(trace, layer);                                 // x  [n, d]
+        int heads = config.NumAttentionHeads, n = probs.Shape[1], d = config.HiddenSize;
+
+        // M f^h(x_j) [H, n, d] and M x_i [n, d]
+        var mf = TransformedValues(config, w, trace[layer, LayerStep.Value]);
+        for (int r = 0; r < heads * n; r++) map(mf.AsSpan(r * d, d));
+        var mx = new float[n * d];
+        x.Data.AsSpan(0, n * d).CopyTo(mx);
+        for (int i = 0; i < n; i++) map(mx.AsSpan(i * d, d));
+
+        var gram = GramPerToken(mf, heads, n, d);                                       // G  [n, H, H]
+        var cross = new double[n * heads];                                              // b  [n, H]
+        var self = new double[n];                                                       //    ‖M x_i‖²
+        Parallel.For(0, n, AnalysisThreads.Options, i =>
+        {
+            var mxi = mx.AsSpan(i * d, d);
+            for (int h = 0; h < heads; h++) cross[i * heads + h] = Dot(mf.AsSpan((h * n + i) * d, d), mxi);
+            self[i] = Dot(mxi, mxi);
+        });
+
+        var result = new float[n * n];
+        Parallel.For(0, n, AnalysisThreads.Options, () => new double[heads], (i, _, alpha) =>
+        {
+            for (int j = 0; j < n; j++)
+            {
+                for (int h = 0; h < heads; h++) alpha[h] = probs.Data[(h * n + i) * n + j];
+                double squared = QuadraticForm(gram.AsSpan(j * heads * heads, heads * heads), alpha);
+                if (i == j)
+                {
+                    double dot = 0;
+                    for (int h = 0; h < heads; h++) dot += alpha[h] * cross[i * heads + h];
+                    squared += 2 * dot + self[i];
+                }
+                result[i * n + j] = (float)(Math.Sqrt(Math.Max(0, squared)) * scale[i]);
+            }
+            return alpha;
+        }, _ => { });
+        result.CopyTo(destination);
+    }
+
     /// <summary>G[j, h, h'] = ⟨F[h, j], F[h', j]⟩ in float64, [n, H, H], from F [H, n, d].</summary>
     internal static double[] GramPerToken(float[] f, int heads, int n, int d)
     {

@@ -20,7 +20,8 @@ namespace MixLens.Analysis.Methods;
 /// normalisation (<see cref="Rollout.Compute"/> with <c>addIdentity: false</c>).
 /// Computation: g_2 ∘ g_1 = M / (σ_1,i σ_2,i) with the token-independent linear map M(v) = γ_2 ⊙ P(γ_1 ⊙ P(v)), P the
 /// centring. M is applied once to every f^h(x_j) (<see cref="AttentionNorm.TransformedValues"/>) and x_j, and the
-/// norm goes through per-token Gram matrices in float64:
+/// norm goes through per-token Gram matrices in float64 (<see cref="AttentionNorm.ResidualNorms"/>, shared with
+/// <see cref="AttentionNormResLn"/>):
 /// N[i, j]² σ²_1,i σ²_2,i = α_{i,j}ᵀ G_j α_{i,j} + 1[i = j] (2 α_{i,i}·b_i + ‖M x_i‖²),
 /// G_j[h, h'] = ⟨M f^h(x_j), M f^{h'}(x_j)⟩, b_i[h] = ⟨M f^h(x_i), M x_i⟩ — n²·H² work instead of n²·H·d.
 /// Deviations: none from <c>analysis.globenc</c> (the fixtures follow the authors' code: the FFN skipped, its
@@ -45,52 +46,19 @@ public static class GlobEnc
     /// <summary>N_l [n, n] of one layer from its trace, written to <paramref name="destination"/>.</summary>
     public static void LayerMatrix(EncoderConfig config, LayerWeights w, Trace trace, int layer, Span<float> destination)
     {
-        var probs = trace[layer, LayerStep.Probs];                                      // α  [H, n, n]
-        var x = LayerMatrices.LayerInput(trace, layer);                                 // x  [n, d]
         var residual1 = trace[layer, LayerStep.AttentionResidual];                      //    [n, d]
         var residual2 = trace[layer, LayerStep.FfnResidual];                            //    [n, d]
-        int heads = config.NumAttentionHeads, n = probs.Shape[1], d = config.HiddenSize;
-        var gamma1 = w.AttentionLayerNormWeight.Span;
-        var gamma2 = w.OutputLayerNormWeight.Span;
+        int n = residual1.Shape[0];
+        var gamma1 = w.AttentionLayerNormWeight;
+        var gamma2 = w.OutputLayerNormWeight;
 
-        // M f^h(x_j) [H, n, d] and M x_i [n, d]
-        var mf = AttentionNorm.TransformedValues(config, w, trace[layer, LayerStep.Value]);
-        for (int r = 0; r < heads * n; r++) ApplyM(mf.AsSpan(r * d, d), gamma1, gamma2);
-        var mx = new float[n * d];
-        x.Data.AsSpan(0, n * d).CopyTo(mx);
-        for (int i = 0; i < n; i++) ApplyM(mx.AsSpan(i * d, d), gamma1, gamma2);
-
-        var gram = AttentionNorm.GramPerToken(mf, heads, n, d);                        // G  [n, H, H]
-        var cross = new double[n * heads];                                              // b  [n, H]
-        var self = new double[n];                                                       //    ‖M x_i‖²
-        var scale = new double[n];                                                      //    1 / (σ_1,i σ_2,i)
-        Parallel.For(0, n, AnalysisThreads.Options, i =>
-        {
-            var mxi = mx.AsSpan(i * d, d);
-            for (int h = 0; h < heads; h++) cross[i * heads + h] = AttentionNorm.Dot(mf.AsSpan((h * n + i) * d, d), mxi);
-            self[i] = AttentionNorm.Dot(mxi, mxi);
-            double eps = config.LayerNormEps;
+        // 1 / (σ_1,i σ_2,i)
+        var scale = new double[n];
+        double eps = config.LayerNormEps;
+        for (int i = 0; i < n; i++)
             scale[i] = 1 / Math.Sqrt((Alti.Variance(residual1.Row(i)) + eps) * (Alti.Variance(residual2.Row(i)) + eps));
-        });
 
-        var result = new float[n * n];
-        Parallel.For(0, n, AnalysisThreads.Options, () => new double[heads], (i, _, alpha) =>
-        {
-            for (int j = 0; j < n; j++)
-            {
-                for (int h = 0; h < heads; h++) alpha[h] = probs.Data[(h * n + i) * n + j];
-                double squared = AttentionNorm.QuadraticForm(gram.AsSpan(j * heads * heads, heads * heads), alpha);
-                if (i == j)
-                {
-                    double dot = 0;
-                    for (int h = 0; h < heads; h++) dot += alpha[h] * cross[i * heads + h];
-                    squared += 2 * dot + self[i];
-                }
-                result[i * n + j] = (float)(Math.Sqrt(Math.Max(0, squared)) * scale[i]);
-            }
-            return alpha;
-        }, _ => { });
-        result.CopyTo(destination);
+        AttentionNorm.ResidualNorms(config, w, trace, layer, v => ApplyM(v, gamma1.Span, gamma2.Span), scale, destination);
     }
 
     /// <summary>v ← M(v) = γ_2 ⊙ P(γ_1 ⊙ P(v)), P the centring (means in float64).</summary>
