@@ -12,7 +12,8 @@ namespace MixLens.Cli;
 /// <c>evaluate</c>: faithfulness of the context-mixing methods to a sequence classifier on a labelled TSV (SST-2 dev):
 /// per method, Spearman's ρ between the [CLS] row of the last layer and the blank-out importances (mean ± sd over the
 /// sentences, Mohebbi et al. 2023, arXiv:2301.12971) and AOPC (Samek et al. 2017, arXiv:1509.06321; DeYoung et al.
-/// 2020, arXiv:1911.03429), plus the model's accuracy. Both metrics watch the score the head's problem_type gives the
+/// 2020, arXiv:1911.03429), ERASER's comprehensiveness and sufficiency (DeYoung et al. 2020, as ferret reports them;
+/// <see cref="Eraser"/>), plus the model's accuracy. All metrics watch the score the head's problem_type gives the
 /// prediction (<see cref="PredictionScore"/>: softmax or sigmoid probability, or a regression output, for which the
 /// accuracy is written n/a / null). See <see cref="FaithfulnessEvaluation"/>.
 /// </summary>
@@ -42,7 +43,7 @@ internal static class EvaluateCommand
             Description = "sentences evaluated at once (default: the number of cores; the results do not depend on it)",
         };
         var command = new Command("evaluate",
-            "Faithfulness of the context-mixing methods to the classifier: Spearman's rho with blank-out importances, and AOPC.")
+            "Faithfulness of the context-mixing methods to the classifier: Spearman's rho with blank-out importances, AOPC, and ERASER comprehensiveness and sufficiency.")
         {
             model, data, methods, limit, flowMax, format, csv, perExample, jobs,
         };
@@ -109,18 +110,24 @@ internal static class EvaluateCommand
         string accuracy = r.Accuracy is double a ? $"accuracy {F(a, "0.0000")} ({r.Correct}/{r.Sentences})" : "accuracy n/a (regression)";
         output.WriteLine($"Faithfulness on {Path.GetFileName(data)} ({model}): {r.Sentences} sentences, {accuracy}, {r.SkippedShort} skipped (< 3 non-special tokens)");
         output.WriteLine();
-        output.WriteLine("| method | Spearman ρ (mean ± sd) | sentences | ρ undefined | too long | AOPC |");
-        output.WriteLine("|---|---|---|---|---|---|");
+        output.WriteLine("| method | Spearman ρ (mean ± sd) | sentences | ρ undefined | too long | AOPC | comprehensiveness ↑ | sufficiency ↓ |");
+        output.WriteLine("|---|---|---|---|---|---|---|---|");
         foreach (var m in r.Methods)
-            output.WriteLine($"| {m.Name} | {F(m.SpearmanMean)} ± {F(m.SpearmanSd)} | {m.Spearman.Count} | {m.SkippedConstant} | {m.SkippedTooLong} | {F(m.AopcMean, "0.0000")} |");
+            output.WriteLine($"| {m.Name} | {F(m.SpearmanMean)} ± {F(m.SpearmanSd)} | {m.Spearman.Count} | {m.SkippedConstant} | {m.SkippedTooLong} | {F(m.AopcMean, "0.0000")} " +
+                $"| {F(m.ComprehensivenessMean, "0.0000")} | {F(m.SufficiencyMean, "0.0000")} |");
+        output.WriteLine();
+        output.WriteLine("AOPC: mean drop of the score with the method's top 10…50% of tokens masked. ERASER (DeYoung et al. 2020): " +
+            "comprehensiveness = mean drop with the top k tokens deleted (higher = better), sufficiency = mean drop with only " +
+            "the top k kept (lower = better), k = ⌊q·m⌋ for q = 0.1…1.0 (each distinct k > 0 once), special tokens always kept.");
     }
 
     static string Csv(EvaluationResult r)
     {
-        var sb = new System.Text.StringBuilder("method,spearman_mean,spearman_sd,n,skipped_constant,skipped_too_long,aopc,aopc_n\n");
+        var sb = new System.Text.StringBuilder("method,spearman_mean,spearman_sd,n,skipped_constant,skipped_too_long,aopc,aopc_n,comprehensiveness,sufficiency\n");
         foreach (var m in r.Methods)
             sb.Append(CultureInfo.InvariantCulture,
-                $"{m.Name},{Num(m.SpearmanMean)},{Num(m.SpearmanSd)},{m.Spearman.Count},{m.SkippedConstant},{m.SkippedTooLong},{Num(m.AopcMean)},{m.Aopc.Count}\n");
+                $"{m.Name},{Num(m.SpearmanMean)},{Num(m.SpearmanSd)},{m.Spearman.Count},{m.SkippedConstant},{m.SkippedTooLong},{Num(m.AopcMean)},{m.Aopc.Count}," +
+                $"{Num(m.ComprehensivenessMean)},{Num(m.SufficiencyMean)}\n");
         return sb.ToString();
     }
 
@@ -156,6 +163,8 @@ internal static class EvaluateCommand
                 w.WriteNumber("skipped_too_long", m.SkippedTooLong);
                 Number(w, "aopc", m.AopcMean);
                 w.WriteNumber("aopc_n", m.Aopc.Count);
+                Number(w, "comprehensiveness", m.ComprehensivenessMean); // ERASER, higher = more faithful
+                Number(w, "sufficiency", m.SufficiencyMean); // ERASER, lower = more faithful
                 w.WriteEndObject();
             }
             w.WriteEndObject();
@@ -179,6 +188,12 @@ internal static class EvaluateCommand
             w.WriteEndObject();
             w.WriteStartObject("aopc");
             foreach (var (m, v) in e.Aopc) Number(w, MixingMethods.NameOf(m), v ?? double.NaN);
+            w.WriteEndObject();
+            w.WriteStartObject("comprehensiveness");
+            foreach (var (m, v) in e.Comprehensiveness) Number(w, MixingMethods.NameOf(m), v ?? double.NaN);
+            w.WriteEndObject();
+            w.WriteStartObject("sufficiency");
+            foreach (var (m, v) in e.Sufficiency) Number(w, MixingMethods.NameOf(m), v ?? double.NaN);
             w.WriteEndObject();
             w.WriteEndObject();
         }));

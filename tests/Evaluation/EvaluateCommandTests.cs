@@ -74,6 +74,64 @@ public class EvaluateCommandTests
     }
 
     [Fact]
+    public void Evaluate_EraserColumns_PresentAndFiniteInJsonPerExampleCsvAndTable()
+    {
+        using var dir = new TempFolder();
+        string perExample = dir.File("examples.jsonl"), csv = dir.File("results.csv");
+        string[] chosen = ["attention", "alti"];
+        var json = CliHarness.RunOk("evaluate", "--model", Model, "--data", Data, "--limit", "5", "--methods", string.Join(',', chosen),
+            "--format", "json", "--per-example", perExample, "--csv", csv);
+        using var doc = JsonDocument.Parse(json.Stdout);
+        var methods = doc.RootElement.GetProperty("methods");
+
+        // per sentence: every method, finite, a difference of two probabilities
+        var lines = File.ReadAllLines(perExample).Select(l => JsonDocument.Parse(l)).ToArray();
+        try
+        {
+            var evaluated = lines.Where(e => e.RootElement.GetProperty("tokens").GetInt32() >= 3).ToArray();
+            Assert.NotEmpty(evaluated);
+            foreach (string metric in new[] { "comprehensiveness", "sufficiency" })
+                foreach (string name in chosen)
+                {
+                    var values = evaluated.Select(e => e.RootElement.GetProperty(metric).GetProperty(name).GetDouble()).ToArray();
+                    Assert.All(values, v => Assert.InRange(v, -1.0, 1.0));
+                    // the data set's value is their mean
+                    double mean = methods.GetProperty(name).GetProperty(metric).GetDouble();
+                    Assert.True(double.IsFinite(mean), $"{name} {metric}");
+                    Assert.Equal(values.Average(), mean, 12);
+                }
+        }
+        finally
+        {
+            foreach (var l in lines) l.Dispose();
+        }
+
+        var csvLines = File.ReadAllLines(csv);
+        Assert.Equal("method,spearman_mean,spearman_sd,n,skipped_constant,skipped_too_long,aopc,aopc_n,comprehensiveness,sufficiency", csvLines[0]);
+        foreach (var row in csvLines.Skip(1))
+        {
+            var cells = row.Split(',');
+            Assert.Equal(10, cells.Length);
+            Assert.True(double.IsFinite(double.Parse(cells[8], System.Globalization.CultureInfo.InvariantCulture)), row);
+            Assert.True(double.IsFinite(double.Parse(cells[9], System.Globalization.CultureInfo.InvariantCulture)), row);
+        }
+
+        var table = CliHarness.RunOk("evaluate", "--model", Model, "--data", Data, "--limit", "5", "--methods", string.Join(',', chosen));
+        var header = table.StdoutLines.Single(l => l.StartsWith("| method"));
+        Assert.EndsWith("| AOPC | comprehensiveness ↑ | sufficiency ↓ |", header);
+        var rows = table.StdoutLines.Where(l => l.StartsWith("| ") && !l.StartsWith("| method")).ToArray();
+        Assert.Equal(chosen.Length, rows.Length);
+        foreach (var row in rows)
+        {
+            var cells = row.Trim('|').Split('|').Select(c => c.Trim()).ToArray();
+            Assert.Equal(8, cells.Length);
+            foreach (var cell in cells[^3..])
+                Assert.True(double.IsFinite(double.Parse(cell, System.Globalization.CultureInfo.InvariantCulture)), row);
+        }
+        Assert.Contains(table.StdoutLines, l => l.Contains("higher = better") && l.Contains("lower = better"));
+    }
+
+    [Fact]
     public void Evaluate_UnknownMethod_OneLineError() =>
         CliHarness.RunUserError("unknown method 'bogus'", "evaluate", "--model", Model, "--data", Data, "--methods", "attention,bogus");
 

@@ -6,7 +6,8 @@ namespace MixLens.Analysis.Evaluation;
 /// 50 %), the top ⌈k·m⌉ of the m candidate tokens by a method's scores are all replaced by [MASK] and the drop p − p_k
 /// in the prediction's score is measured (<see cref="PredictionScore"/>: the predicted class's softmax or sigmoid
 /// probability, or a regression head's raw output); AOPC is the mean drop over the fractions. Higher = the method's
-/// top tokens matter more to the model.
+/// top tokens matter more to the model. ERASER's comprehensiveness proper, with the tokens deleted rather than masked,
+/// and its sufficiency are <see cref="Eraser"/>.
 /// </summary>
 public static class Aopc
 {

@@ -1,3 +1,5 @@
+using MixLens.Engine.Model;
+
 namespace MixLens.Analysis.Evaluation;
 
 /// <summary>
@@ -6,3 +8,9 @@ namespace MixLens.Analysis.Evaluation;
 /// sigmoid probability, or a regression head's raw output). Lets the metrics run on a fake model in tests.
 /// </summary>
 public delegate double[] ClassScore(IReadOnlyList<int[]> batch);
+
+/// <summary>
+/// The same as <see cref="ClassScore"/> for inputs of any lengths, each with its own token types: the score of one
+/// fixed prediction for each encoder input of the batch. What <see cref="Eraser"/> needs, whose variants delete tokens.
+/// </summary>
+public delegate double[] InputScore(IReadOnlyList<EncoderInput> batch);

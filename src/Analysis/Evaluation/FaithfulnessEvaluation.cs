@@ -23,6 +23,12 @@ public sealed class MethodEvaluation(MixingMethod method)
     public List<double> Spearman { get; } = [];
     /// <summary>The per-sentence AOPC.</summary>
     public List<double> Aopc { get; } = [];
+    /// <summary>The per-sentence ERASER comprehensiveness (<see cref="Eraser"/>; higher = more faithful), one per
+    /// sentence with an AOPC.</summary>
+    public List<double> Comprehensiveness { get; } = [];
+    /// <summary>The per-sentence ERASER sufficiency (<see cref="Eraser"/>; lower = more faithful), one per sentence
+    /// with an AOPC.</summary>
+    public List<double> Sufficiency { get; } = [];
     /// <summary>Sentences whose ρ is undefined (the method's scores or the blank-out importances constant).</summary>
     public int SkippedConstant { get; set; }
     /// <summary>Sentences over the length limit (flow only).</summary>
@@ -32,6 +38,8 @@ public sealed class MethodEvaluation(MixingMethod method)
     /// <summary>Population standard deviation (ddof = 0, as numpy's std) of the per-sentence ρ.</summary>
     public double SpearmanSd => Sd(Spearman);
     public double AopcMean => Mean(Aopc);
+    public double ComprehensivenessMean => Mean(Comprehensiveness);
+    public double SufficiencyMean => Mean(Sufficiency);
 
     static double Mean(List<double> v) => v.Count == 0 ? double.NaN : v.Average();
     static double Sd(List<double> v)
@@ -44,13 +52,16 @@ public sealed class MethodEvaluation(MixingMethod method)
 
 /// <summary>
 /// One sentence's results (for per-example output). <paramref name="Predicted"/> and <paramref name="Score"/>: the
-/// prediction and its score (<see cref="PredictionScore"/>). Both dictionaries are empty when the sentence has too few
+/// prediction and its score (<see cref="PredictionScore"/>). All dictionaries are empty when the sentence has too few
 /// non-special tokens (<see cref="EvaluationOptions.MinTokens"/>); otherwise they hold every method, with null in
-/// <paramref name="Aopc"/> (and <paramref name="Spearman"/>) for a method skipped as too long (flow), and null in
-/// <paramref name="Spearman"/> alone where ρ is undefined (constant scores or importances).
+/// <paramref name="Aopc"/>, <paramref name="Comprehensiveness"/> and <paramref name="Sufficiency"/> (and
+/// <paramref name="Spearman"/>) for a method skipped as too long (flow), and null in <paramref name="Spearman"/> alone
+/// where ρ is undefined (constant scores or importances). <paramref name="Comprehensiveness"/> and
+/// <paramref name="Sufficiency"/>: ERASER's (<see cref="Eraser"/>).
 /// </summary>
 public sealed record ExampleEvaluation(LabeledSentence Sentence, int Predicted, double Score, int NonSpecialTokens,
-    IReadOnlyDictionary<MixingMethod, double?> Spearman, IReadOnlyDictionary<MixingMethod, double?> Aopc);
+    IReadOnlyDictionary<MixingMethod, double?> Spearman, IReadOnlyDictionary<MixingMethod, double?> Aopc,
+    IReadOnlyDictionary<MixingMethod, double?> Comprehensiveness, IReadOnlyDictionary<MixingMethod, double?> Sufficiency);
 
 /// <summary>The whole evaluation.</summary>
 public sealed class EvaluationResult
@@ -73,9 +84,10 @@ public sealed class EvaluationResult
 /// Faithfulness of context-mixing methods to a sequence classifier, the protocol of Mohebbi et al. 2023 ("Quantifying
 /// Context Mixing in Transformers", arXiv:2301.12971): per sentence, the [CLS] row of each method's last-layer matrix
 /// over the non-special tokens is compared with the blank-out importances (<see cref="BlankOut"/>) by Spearman's ρ
-/// (<see cref="Spearman"/>), and by AOPC (<see cref="Evaluation.Aopc"/>; Samek et al. 2017, arXiv:1509.06321; DeYoung
-/// et al. 2020, arXiv:1911.03429); means and standard deviations over the data set, plus the model's accuracy. Both
-/// metrics watch the score of the prediction made on the original sentence, by the head's problem_type
+/// (<see cref="Spearman"/>), by AOPC (<see cref="Evaluation.Aopc"/>; Samek et al. 2017, arXiv:1509.06321; DeYoung
+/// et al. 2020, arXiv:1911.03429), and by ERASER's comprehensiveness and sufficiency (<see cref="Eraser"/>; DeYoung et
+/// al. 2020, as ferret reports them); means (and ρ's standard deviation) over the data set, plus the model's accuracy.
+/// All metrics watch the score of the prediction made on the original sentence, by the head's problem_type
 /// (<see cref="PredictionScore"/>): softmax probability, sigmoid probability, or a regression head's raw output (whose
 /// accuracy is then absent).
 /// </summary>
@@ -170,6 +182,8 @@ public static class FaithfulnessEvaluation
             if (e.Spearman[m.Method] is double r) m.Spearman.Add(r);
             else m.SkippedConstant++;
             m.Aopc.Add(aopc);
+            m.Comprehensiveness.Add(e.Comprehensiveness[m.Method]!.Value);
+            m.Sufficiency.Add(e.Sufficiency[m.Method]!.Value);
         }
     }
 
@@ -189,8 +203,8 @@ public static class FaithfulnessEvaluation
 
         var positions = Enumerable.Range(0, encoding.Length).Where(j => encoding.SpecialTokensMask[j] == 0).ToArray();
         if (positions.Length < options.MinTokens)
-            return new ExampleEvaluation(sentence, predicted, p, positions.Length,
-                new Dictionary<MixingMethod, double?>(), new Dictionary<MixingMethod, double?>());
+            return new ExampleEvaluation(sentence, predicted, p, positions.Length, new Dictionary<MixingMethod, double?>(),
+                new Dictionary<MixingMethod, double?>(), new Dictionary<MixingMethod, double?>(), new Dictionary<MixingMethod, double?>());
 
         var score = ModelScore(model, encoding.TypeIds, predicted);
         var scores = new Dictionary<MixingMethod, double[]?>();
@@ -206,7 +220,33 @@ public static class FaithfulnessEvaluation
             scores[method] = positions.Select(j => (double)matrix[layers - 1, 0, j]).ToArray();
         }
         var (_, rho, aopc) = EvaluateSentence(encoding.Ids, positions, maskId, p, score, scores);
-        return new ExampleEvaluation(sentence, predicted, p, positions.Length, rho, aopc);
+        var (comprehensiveness, sufficiency) = EraserSentence(input, positions, p, ModelInputScore(model, predicted), scores);
+        return new ExampleEvaluation(sentence, predicted, p, positions.Length, rho, aopc, comprehensiveness, sufficiency);
+    }
+
+    /// <summary>
+    /// ERASER's comprehensiveness and sufficiency (<see cref="Eraser"/>) of each method on one sentence, every method's
+    /// variants in one batch through <paramref name="score"/>; null for a method skipped (null scores).
+    /// </summary>
+    /// <param name="scores">per method, the score of each position in <paramref name="positions"/> (null: method skipped).</param>
+    public static (Dictionary<MixingMethod, double?> Comprehensiveness, Dictionary<MixingMethod, double?> Sufficiency) EraserSentence(
+        EncoderInput input, IReadOnlyList<int> positions, double p, InputScore score, IReadOnlyDictionary<MixingMethod, double[]?> scores)
+    {
+        var evaluated = scores.Where(s => s.Value is not null).ToArray();
+        var results = Eraser.Compute(input, positions, evaluated.Select(s => (IReadOnlyList<double>)s.Value!).ToArray(), p, score);
+        var comprehensiveness = new Dictionary<MixingMethod, double?>();
+        var sufficiency = new Dictionary<MixingMethod, double?>();
+        foreach (var method in scores.Keys)
+        {
+            comprehensiveness[method] = null;
+            sufficiency[method] = null;
+        }
+        for (int s = 0; s < evaluated.Length; s++)
+        {
+            comprehensiveness[evaluated[s].Key] = results[s].Comprehensiveness;
+            sufficiency[evaluated[s].Key] = results[s].Sufficiency;
+        }
+        return (comprehensiveness, sufficiency);
     }
 
     /// <summary>The model as a <see cref="ClassScore"/>: the score of prediction <paramref name="predicted"/> by the
@@ -215,13 +255,19 @@ public static class FaithfulnessEvaluation
     /// <exception cref="ModelFormatException">the model has no classification head.</exception>
     public static ClassScore ModelScore(EncoderModel model, int[] typeIds, int predicted)
     {
+        var score = ModelInputScore(model, predicted);
+        return batch => score(batch.Select(ids => new EncoderInput(ids, typeIds)).ToArray());
+    }
+
+    /// <summary>The model as an <see cref="InputScore"/> (inputs of any lengths, e.g. with tokens deleted): the score
+    /// of prediction <paramref name="predicted"/> by the head's function for each input, the whole batch in one
+    /// (packed) forward pass.</summary>
+    /// <exception cref="ModelFormatException">the model has no classification head.</exception>
+    public static InputScore ModelInputScore(EncoderModel model, int predicted)
+    {
         var classifier = model.RequireClassifier();
-        return batch =>
-        {
-            var inputs = batch.Select(ids => new EncoderInput(ids, typeIds)).ToArray();
-            return model.Encoder.Forward(inputs).LastHiddenStates
-                .Select(h => PredictionScore.Of(classifier.Classify(h).Logits, predicted, classifier.Function)).ToArray();
-        };
+        return batch => model.Encoder.Forward(batch).LastHiddenStates
+            .Select(h => PredictionScore.Of(classifier.Classify(h).Logits, predicted, classifier.Function)).ToArray();
     }
 
     /// <summary>Softmax in float64 (<see cref="PredictionScore.Softmax"/>).</summary>
