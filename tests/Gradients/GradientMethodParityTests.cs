@@ -22,6 +22,39 @@ public class GradientMethodParityTests(ITestOutputHelper output)
         Check(fixtures, c, "gradient.gradient_x_input", "gradients", GradientXInput.Compute(encoder, head, input), [c.InputIds.Length]);
     }
 
+    [Theory]
+    [MemberData(nameof(ClassifierCases))]
+    public void IntegratedGradients_FixtureCase_MatchesReferenceAndIsComplete(string model, string caseId)
+    {
+        var (fixtures, c, encoder, head, input) = Setup(model, caseId);
+        var ig = IntegratedGradients.Compute(encoder, head, input, fixtures.SpecialMask(c), fixtures.PadTokenId);
+        Assert.Equal(c.Target, ig.Target);
+        Check(fixtures, c, "gradient.integrated_gradients", "gradients", ig.Scores, [c.InputIds.Length]);
+        output.WriteLine($"completeness: sum {ig.Sum:G6} gap {ig.Gap:G6}; reference sum {c.IgSum:G6} gap {c.IgGap:G6}");
+        Assert.Equal(c.IgGap!.Value, ig.Gap, 1e-4);
+        Assert.Equal(c.IgSum!.Value, ig.Sum, 1e-4);
+    }
+
+    [Theory]
+    [MemberData(nameof(ClassifierCases))]
+    public void AttentionAttribution_FixtureCase_MatchesReference(string model, string caseId)
+    {
+        var (fixtures, c, encoder, head, input) = Setup(model, caseId);
+        var heads = AttentionAttribution.ComputeHeads(encoder, head, input);
+        Check(fixtures, c, "analysis.attattr_heads", "attattr", heads.Data, heads.Shape);
+        var sum = AttentionAttribution.Reduce(heads);
+        Check(fixtures, c, "analysis.attattr", "attattr", sum.Data, sum.Shape);
+    }
+
+    [Theory]
+    [MemberData(nameof(ClassifierCases))]
+    public void Chefer_FixtureCase_MatchesReference(string model, string caseId)
+    {
+        var (fixtures, c, encoder, head, input) = Setup(model, caseId);
+        var r = Chefer.Compute(encoder, head, input);
+        Check(fixtures, c, "analysis.chefer", "chefer", r.Data, r.Shape);
+    }
+
     internal static (GradientFixtures, GradientCase, BertEncoder, Engine.Heads.SequenceClassifier, EncoderInput) Setup(string model, string caseId)
     {
         var fixtures = GradientFixtures.Load(model);
