@@ -38,6 +38,15 @@ public static partial class Activations
         }
     }
 
+    /// <summary>derivative[i] = act′(u[i]) (e.g. once per layer, when many tangents share the pre-activations u).</summary>
+    /// <exception cref="ArgumentException">u and derivative differ in length.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><see cref="GemmActivation.None"/> or an unknown activation.</exception>
+    public static void Derivative(GemmActivation activation, ReadOnlySpan<float> u, Span<float> derivative)
+    {
+        derivative.Slice(0, Math.Min(u.Length, derivative.Length)).Fill(1f);
+        MultiplyByDerivative(activation, u, derivative);
+    }
+
     /// <summary>d/du of GELU's erf form: Φ(u) + u φ(u).</summary>
     public static double GeluDerivative(double u) => 0.5 * (1 + Erf(u * InvSqrt2)) + u * InvSqrt2Pi * Math.Exp(-0.5 * u * u);
 
