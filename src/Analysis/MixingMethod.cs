@@ -1,5 +1,6 @@
 using MixLens.Analysis.Methods;
 using MixLens.Engine;
+using MixLens.Engine.Heads;
 using MixLens.Engine.Model;
 using MixLens.Engine.Tracing;
 
@@ -30,7 +31,28 @@ public enum MixingMethod
     GlobEncRollout,
     /// <summary>Attention norm with residual and LayerNorm 1, N-ResLN (<see cref="Methods.AttentionNormResLn"/>, Kobayashi et al. 2021).</summary>
     AttentionNormResLn,
+    /// <summary>Saliency ‖∂z_c/∂x_j‖₂ per token, [n] (<see cref="Methods.Saliency"/>, Simonyan et al. 2014).</summary>
+    Saliency,
+    /// <summary>Gradient × input per token, [n] (<see cref="Methods.GradientXInput"/>, Shrikumar et al. 2017).</summary>
+    GradientXInput,
+    /// <summary>Integrated gradients per token, [n] (<see cref="Methods.IntegratedGradients"/>, Sundararajan et al. 2017).</summary>
+    IntegratedGradients,
+    /// <summary>Attention attribution, [L, n, n] head sum (<see cref="Methods.AttentionAttribution"/>, Hao et al. 2021).</summary>
+    AttAttr,
+    /// <summary>Gradient-weighted attention relevance, [L, n, n] (<see cref="Methods.Chefer"/>, Chefer et al. 2021).</summary>
+    Chefer,
+    /// <summary>Hidden token attribution, [L, n, n] (<see cref="Methods.HiddenTokenAttribution"/>, Brunner et al. 2020).</summary>
+    Hta,
 }
+
+/// <summary>
+/// What the gradient methods need beyond the encoder: the sequence-classification head whose target class they explain
+/// (saliency, gradient-x-input, integrated-gradients, attattr, chefer), the target (null: the predicted class), the
+/// special-token mask and pad id of integrated gradients' baseline, and the steps of integrated-gradients (default
+/// 50) and attattr (default 20).
+/// </summary>
+public sealed record GradientOptions(SequenceClassifier? Classifier, IReadOnlyList<bool>? SpecialTokens = null, int PadTokenId = 0,
+    int? Target = null, int? Steps = null);
 
 /// <summary>Names, parsing and dispatch of the context-mixing methods.</summary>
 public static class MixingMethods
@@ -47,6 +69,12 @@ public static class MixingMethods
         (MixingMethod.AltiRollout, "alti-rollout", "ALTI multiplied through the layers"),
         (MixingMethod.GlobEnc, "globenc", "GlobEnc N-Enc: contribution norms through both LayerNorms (Modarressi et al. 2022); not normalised"),
         (MixingMethod.GlobEncRollout, "globenc-rollout", "GlobEnc multiplied through the layers"),
+        (MixingMethod.Saliency, "saliency", "gradient L2 norm ‖∂z_c/∂x_j‖ of the target logit per token (Simonyan et al. 2014); one score per token"),
+        (MixingMethod.GradientXInput, "gradient-x-input", "gradient × input Σ_k x_jk ∂z_c/∂x_jk per token, signed (Shrikumar et al. 2017); one score per token"),
+        (MixingMethod.IntegratedGradients, "integrated-gradients", "integrated gradients from the pad-embedding baseline, Gauss–Legendre steps (Sundararajan et al. 2017); one score per token"),
+        (MixingMethod.AttAttr, "attattr", "attention attribution: A ⊙ integrated ∂p_c/∂A over scaled attention, summed over heads (Hao et al. 2021)"),
+        (MixingMethod.Chefer, "chefer", "gradient-weighted attention relevance, R += mean_h(∇A ⊙ A)⁺ R through the layers (Chefer et al. 2021)"),
+        (MixingMethod.Hta, "hta", "hidden token attribution: Frobenius norms of ∂e_i^l/∂e_j^0, exact, n·d tangents (Brunner et al. 2020)"),
         (MixingMethod.AttentionNormResLn, "attention-norm-res-ln", "N-ResLN: contribution norms through the residual and LayerNorm 1's linear part (Kobayashi et al. 2021); not normalised"),
     ];
 
@@ -71,6 +99,24 @@ public static class MixingMethods
         return false;
     }
 
+    /// <summary>Whether the method scores tokens, [n], rather than token pairs per layer, [L, n, n].</summary>
+    public static bool IsTokenVector(MixingMethod method) =>
+        method is MixingMethod.Saliency or MixingMethod.GradientXInput or MixingMethod.IntegratedGradients;
+
+    /// <summary>Whether the method explains a sequence classifier's class (and so needs that head and takes a target).</summary>
+    public static bool NeedsClassifier(MixingMethod method) =>
+        IsTokenVector(method) || method is MixingMethod.AttAttr or MixingMethod.Chefer;
+
+    /// <summary>Whether the method runs a backward (or forward-mode) pass rather than reading a forward trace.</summary>
+    public static bool IsGradientMethod(MixingMethod method) => NeedsClassifier(method) || method == MixingMethod.Hta;
+
+    /// <summary>Whether the method takes <c>--steps</c> (integrated-gradients, attattr).</summary>
+    public static bool TakesSteps(MixingMethod method) => method is MixingMethod.IntegratedGradients or MixingMethod.AttAttr;
+
+    /// <summary>Whether the method can be limited to one head (Value Zeroing and its rollout, attattr).</summary>
+    public static bool TakesHead(MixingMethod method) =>
+        method is MixingMethod.ValueZeroing or MixingMethod.ValueZeroingRollout or MixingMethod.AttAttr;
+
     /// <summary>The trace a method needs from the forward pass.</summary>
     public static TraceRequest Requirements(MixingMethod method) => method switch
     {
@@ -80,18 +126,26 @@ public static class MixingMethods
         MixingMethod.Alti or MixingMethod.AltiRollout => Methods.Alti.Requirements,
         MixingMethod.GlobEnc or MixingMethod.GlobEncRollout => Methods.GlobEnc.Requirements,
         MixingMethod.AttentionNormResLn => Methods.AttentionNormResLn.Requirements,
+        _ when IsGradientMethod(method) => TraceRequest.None,
         _ => Methods.ValueZeroing.Requirements,
     };
 
-    /// <summary>Computes <paramref name="method"/> for one text: [L, n, n].</summary>
+    /// <summary>Computes <paramref name="method"/> for one text: [L, n, n], or [n] for a token-vector method
+    /// (<see cref="IsTokenVector"/>).</summary>
     /// <param name="trace">a trace of this text holding <see cref="Requirements"/> (null: run the forward pass here).</param>
-    /// <param name="head">Value Zeroing only: zero the value vectors in this head only (null: all heads).</param>
+    /// <param name="head">Value Zeroing: zero the value vectors in this head only; attattr: this head's attribution
+    /// only (null: all heads).</param>
     /// <param name="flowAllLayers">Flow only: every layer (true) or only the last one (false; other layers left zero).</param>
-    /// <exception cref="ArgumentException"><paramref name="head"/> given for a method other than Value Zeroing.</exception>
-    public static Tensor Compute(MixingMethod method, BertEncoder encoder, EncoderInput input, Trace? trace = null, int? head = null, bool flowAllLayers = true)
+    /// <param name="gradients">the head, target and steps of the gradient methods (<see cref="NeedsClassifier"/>).</param>
+    /// <exception cref="ArgumentException"><paramref name="head"/> given for a method without heads, or a gradient
+    /// method without the options it needs (no classifier; no special-token mask for integrated gradients).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">a target class, head or step count out of range.</exception>
+    public static Tensor Compute(MixingMethod method, BertEncoder encoder, EncoderInput input, Trace? trace = null, int? head = null,
+        bool flowAllLayers = true, GradientOptions? gradients = null)
     {
-        if (head is not null && method is not (MixingMethod.ValueZeroing or MixingMethod.ValueZeroingRollout))
-            throw new ArgumentException($"a single head applies to Value Zeroing only, not to {NameOf(method)}", nameof(head));
+        if (head is not null && !TakesHead(method))
+            throw new ArgumentException($"a single head applies to value-zeroing, value-zeroing-rollout and attattr only, not to {NameOf(method)}", nameof(head));
+        if (IsGradientMethod(method)) return ComputeGradientMethod(method, encoder, input, head, gradients);
         trace ??= encoder.Forward(input, Requirements(method)).Trace;
         int layers = encoder.Config.NumHiddenLayers;
         return method switch
@@ -111,6 +165,28 @@ public static class MixingMethods
         };
     }
 
+    static Tensor ComputeGradientMethod(MixingMethod method, BertEncoder encoder, EncoderInput input, int? head, GradientOptions? options)
+    {
+        if (method == MixingMethod.Hta) return HiddenTokenAttribution.Compute(encoder, input);
+        var classifier = options?.Classifier
+            ?? throw new ArgumentException($"{NameOf(method)} explains a sequence classifier's class and needs its head; none was given", nameof(options));
+        int? target = options.Target;
+        return method switch
+        {
+            MixingMethod.Saliency => Vector(Methods.Saliency.Compute(encoder, classifier, input, target)),
+            MixingMethod.GradientXInput => Vector(Methods.GradientXInput.Compute(encoder, classifier, input, target)),
+            MixingMethod.IntegratedGradients => Vector(Methods.IntegratedGradients.Compute(encoder, classifier, input,
+                options.SpecialTokens ?? throw new ArgumentException("integrated-gradients needs the special-token mask (its baseline keeps special tokens)", nameof(options)),
+                options.PadTokenId, target, options.Steps ?? Methods.IntegratedGradients.DefaultSteps).Scores),
+            MixingMethod.AttAttr => AttentionAttribution.Reduce(
+                AttentionAttribution.ComputeHeads(encoder, classifier, input, target, options.Steps ?? AttentionAttribution.DefaultSteps), head),
+            MixingMethod.Chefer => Methods.Chefer.Compute(encoder, classifier, input, target),
+            _ => throw new ArgumentOutOfRangeException(nameof(method)),
+        };
+
+        static Tensor Vector(float[] scores) => new(scores, scores.Length);
+    }
+
     /// <summary>
     /// <see cref="Compute"/> for several methods of one text, sharing work through <paramref name="bases"/>: each
     /// method's own matrix is cached there, and a rollout (rollout, value-zeroing-rollout, alti-rollout,
@@ -118,7 +194,7 @@ public static class MixingMethods
     /// </summary>
     /// <param name="bases">the text's cache, empty at first; one per text.</param>
     public static Tensor ComputeSharing(MixingMethod method, BertEncoder encoder, EncoderInput input, Trace trace,
-        Dictionary<MixingMethod, Tensor> bases, bool flowAllLayers = true)
+        Dictionary<MixingMethod, Tensor> bases, bool flowAllLayers = true, GradientOptions? gradients = null)
     {
         (MixingMethod Base, bool AddIdentity)? rolled = method switch
         {
@@ -130,7 +206,7 @@ public static class MixingMethods
         };
         var own = rolled?.Base ?? method;
         if (!bases.TryGetValue(own, out var matrix))
-            bases[own] = matrix = Compute(own, encoder, input, trace, flowAllLayers: flowAllLayers);
+            bases[own] = matrix = Compute(own, encoder, input, trace, flowAllLayers: flowAllLayers, gradients: gradients);
         return rolled is { } r ? Rollout.Compute(matrix, r.AddIdentity) : matrix;
     }
 }
