@@ -1,3 +1,7 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using MixLens.Kernels.Internal;
+
 namespace MixLens.Kernels;
 
 /// <summary>The derivatives of the FFN activations, applied as the chain rule's element-wise factor: g ← g ⊙ act′(u)
@@ -9,9 +13,11 @@ namespace MixLens.Kernels;
 ///                 t′(u) = √(2/π)(1 + 3·0.044715u²)
 ///   ReLU:         act′(u) = [u > 0]
 /// </code>
-/// Evaluated in float64 per element (erf by <see cref="Erf(double)"/>, float32-accurate).
+/// GELU (erf): vectorised on the <see cref="VectorPaths.Active"/> path, Φ(u) in float64 lanes by the same erf as the
+/// forward, φ(u) by the float32 Cephes exp of <see cref="Internal.VectorMath"/> (one ulp), the scalar tail in float64.
+/// The others: float64 per element.
 /// </remarks>
-public static partial class Activations
+public static unsafe partial class Activations
 {
     const double InvSqrt2Pi = 0.39894228040143267794;
     const double SqrtTwoOverPi = 0.7978845608028654;
@@ -25,7 +31,17 @@ public static partial class Activations
         switch (activation)
         {
             case GemmActivation.Gelu:
-                for (int i = 0; i < u.Length; i++) g[i] = (float)(g[i] * GeluDerivative(u[i]));
+                fixed (float* pu = u, pg = g)
+                {
+                    int done = VectorPaths.Active switch
+                    {
+                        VectorPath.Vector512 => MultiplyByGeluDerivative<Vector512<float>, Vector512<double>, Simd512>(pu, pg, u.Length),
+                        VectorPath.Vector256 => MultiplyByGeluDerivative<Vector256<float>, Vector256<double>, Simd256>(pu, pg, u.Length),
+                        VectorPath.Vector128 => MultiplyByGeluDerivative<Vector128<float>, Vector128<double>, Simd128>(pu, pg, u.Length),
+                        _ => 0,
+                    };
+                    for (int i = done; i < u.Length; i++) g[i] = (float)(g[i] * GeluDerivative(u[i]));
+                }
                 break;
             case GemmActivation.GeluTanh:
                 for (int i = 0; i < u.Length; i++) g[i] = (float)(g[i] * GeluTanhDerivative(u[i]));
@@ -45,6 +61,27 @@ public static partial class Activations
     {
         derivative.Slice(0, Math.Min(u.Length, derivative.Length)).Fill(1f);
         MultiplyByDerivative(activation, u, derivative);
+    }
+
+    /// <summary>g ← g · (Φ(u) + u φ(u)) over the whole vectors of [0, n); returns how many elements it did.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static int MultiplyByGeluDerivative<TV, TVd, TOps>(float* u, float* g, int n)
+        where TV : struct where TVd : struct where TOps : struct, ISimdOps<TV>, IWideningOps<TV, TVd>
+    {
+        int w = TOps.Count, i = 0;
+        for (; i <= n - w; i += w)
+        {
+            TV v = TOps.Load(u + i);
+            var (lo, hi) = TOps.Widen(v);
+            // Φ(u) = ½ + ½ erf(u/√2), in float64 lanes
+            TVd phiLo = TOps.MultiplyAddDouble(Erf<TV, TVd, TOps>(TOps.MultiplyDouble(lo, TOps.CreateDouble(InvSqrt2))), TOps.CreateDouble(0.5), TOps.CreateDouble(0.5));
+            TVd phiHi = TOps.MultiplyAddDouble(Erf<TV, TVd, TOps>(TOps.MultiplyDouble(hi, TOps.CreateDouble(InvSqrt2))), TOps.CreateDouble(0.5), TOps.CreateDouble(0.5));
+            // u φ(u) = u e^(−u²/2) / √(2π)
+            TV density = VectorMath.Exp<TV, TOps>(TOps.Multiply(TOps.Multiply(v, v), TOps.Create(-0.5f)));
+            TV slope = TOps.MultiplyAdd(TOps.Multiply(v, TOps.Create((float)InvSqrt2Pi)), density, TOps.Narrow(phiLo, phiHi));
+            TOps.Store(g + i, TOps.Multiply(TOps.Load(g + i), slope));
+        }
+        return i;
     }
 
     /// <summary>d/du of GELU's erf form: Φ(u) + u φ(u).</summary>

@@ -3,6 +3,7 @@ using MixLens.Engine.Gradients;
 using MixLens.Engine.Heads;
 using MixLens.Engine.Interventions;
 using MixLens.Engine.Model;
+using MixLens.Engine.Tracing;
 
 namespace MixLens.Analysis.Methods;
 
@@ -15,8 +16,10 @@ namespace MixLens.Analysis.Methods;
 ///   Attr_h^l = A_h^l ⊙ (1/m) Σ_{s=0}^{m−1} ∂p_c/∂A_h^l |_(A^l ← (s/m) A^l)          [L, H, n, n]
 /// </code>
 /// where layer l's probabilities (all heads at once) are replaced by (s/m)·A^l while every other layer is computed
-/// normally from its input (<see cref="ScaleAttentionProbs"/>). Per layer, the m scaled copies run as one packed batch:
-/// a taped forward and a backward that stops at layer l. Cost: L·m forwards and L·m partial backwards.
+/// normally from its input (<see cref="ScaleAttentionProbs"/>). Per layer, the m scaled copies run as one packed batch
+/// from layer l's input (the layers below are the same for every copy and run once): a taped forward of layers l..L−1
+/// and a backward that stops at layer l. Cost: m·L(L+1)/2 layer forwards and as many layer backwards, about m(L+1)
+/// forwards of the text.
 /// </summary>
 public static class AttentionAttribution
 {
@@ -35,6 +38,8 @@ public static class AttentionAttribution
         int L = config.NumHiddenLayers, H = config.NumAttentionHeads, n = input.Length;
         var original = EncoderGradients.Forward(encoder, [new GradientInput(input)]);
         int c = ClassifierGradient.ResolveTarget(head, head.Classify(original.LastHiddenState(0)).Logits, target);
+        // each layer's input X^l: the scaled copies of layer l share layers below l, which are not run again
+        var hidden = encoder.Forward(input, TraceRequest.HiddenStates).Trace;
 
         var result = Tensor.Zeros(L, H, n, n);
         int perBatch = Math.Max(1, IntegratedGradients.MaxBatchTokens / n);
@@ -46,8 +51,8 @@ public static class AttentionAttribution
             {
                 int count = Math.Min(perBatch, steps - s0);
                 var factors = Enumerable.Range(s0, count).Select(s => (float)((double)s / steps)).ToArray();
-                var batch = Enumerable.Repeat(new GradientInput(input), count).ToArray();
-                var forward = EncoderGradients.Forward(encoder, batch, new ScaleAttentionProbs(l, factors));
+                var layerInput = l == 0 ? hidden[TraceNames.EmbeddingsOutput] : hidden[l - 1, LayerStep.Output];
+                var forward = EncoderGradients.ForwardFromLayer(encoder, input, l, layerInput, count, new ScaleAttentionProbs(l, factors));
                 var seeds = new Tensor[count];
                 for (int b = 0; b < count; b++) seeds[b] = ClassifierGradient.OfProbability(head, forward.LastHiddenState(b), c);
                 var gradients = EncoderGradients.Backward(forward, seeds, attentionProbs: true, lowestLayer: l);

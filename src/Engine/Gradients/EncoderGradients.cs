@@ -70,6 +70,29 @@ public static class EncoderGradients
         return new TapedForward(encoder, encoder.ForwardTaped(inputs, rows, patch));
     }
 
+    /// <summary>
+    /// Runs <paramref name="copies"/> copies of one text from layer <paramref name="layer"/> on, from that layer's
+    /// input X^layer [n, d] (<c>embeddings.output</c> for layer 0, else the trace's <c>layers.{layer-1}.output</c>),
+    /// with <paramref name="patch"/> (e.g. a different attention scaling per copy), keeping the tape of layers ≥ layer.
+    /// The layers below are not run again: attention attribution's scaled copies share them. The backward of such a
+    /// forward must stop at or above <paramref name="layer"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">the layer does not exist, copies &lt; 1, or the input is not [n, d].</exception>
+    public static TapedForward ForwardFromLayer(BertEncoder encoder, EncoderInput input, int layer, Tensor layerInput, int copies,
+        IActivationPatch? patch = null)
+    {
+        int d = encoder.Config.HiddenSize, n = input.Length;
+        if ((uint)layer >= (uint)encoder.Config.NumHiddenLayers)
+            throw new ArgumentException($"layer {layer} does not exist; the model has layers 0..{encoder.Config.NumHiddenLayers - 1}", nameof(layer));
+        if (copies < 1) throw new ArgumentException($"at least one copy is needed, not {copies}", nameof(copies));
+        if (layerInput.Rank != 2 || layerInput.Shape[0] != n || layerInput.Shape[1] != d)
+            throw new ArgumentException($"layer input [{string.Join(", ", layerInput.Shape)}], expected [{n}, {d}]", nameof(layerInput));
+        var packed = new float[copies * n * d];
+        for (int b = 0; b < copies; b++) layerInput.Data.CopyTo(packed, b * n * d);
+        var batch = Enumerable.Repeat(input, copies).ToArray();
+        return new TapedForward(encoder, encoder.ForwardTaped(batch, null, patch, layer, packed));
+    }
+
     /// <summary>Backpropagates ∂ℓ/∂X^L of every text of a taped batch down to the word embeddings.</summary>
     /// <param name="outputGradients">per text, ∂ℓ/∂X^L [n, d] (for a classifier on the first token: only row 0 nonzero).</param>
     /// <param name="attentionProbs">also return ∂ℓ/∂A of every layer at or above <paramref name="lowestLayer"/>.</param>
@@ -88,6 +111,8 @@ public static class EncoderGradients
             throw new ArgumentException($"{outputGradients.Count} output gradients for {batch.Count} texts", nameof(outputGradients));
         if ((uint)lowestLayer >= (uint)L)
             throw new ArgumentException($"layer {lowestLayer} does not exist; the model has layers 0..{L - 1}", nameof(lowestLayer));
+        if (lowestLayer < tape.FirstLayer)
+            throw new ArgumentException($"the forward started at layer {tape.FirstLayer}; the backward cannot go below it (asked: {lowestLayer})", nameof(lowestLayer));
 
         // dX^L, packed                                                                        [T, d]
         var dY = new float[T * d];
@@ -112,7 +137,7 @@ public static class EncoderGradients
         }
 
         // dY now holds ∂ℓ/∂e⁰ (unless stopped early); e⁰ = Embeddings(x)  →  ∂ℓ/∂x
-        float[]? dWords = lowestLayer == 0 ? EncoderEmbeddings.Backward(encoder.Weights.Embeddings, c, tape.Embeddings, dY, T) : null;
+        float[]? dWords = lowestLayer == 0 ? EncoderEmbeddings.Backward(encoder.Weights.Embeddings, c, tape.Embeddings!, dY, T) : null;
 
         var results = new InputGradients[batch.Count];
         for (int s = 0; s < batch.Count; s++)

@@ -63,8 +63,12 @@ internal sealed class EncoderTape
     public required IReadOnlyList<EncoderInput> Inputs { get; init; }
     /// <summary>Per text, the word-embedding rows that replaced E_word[id] (null: the table's rows).</summary>
     public required IReadOnlyList<float[]?>? WordRows { get; init; }
-    public required EmbeddingTape Embeddings { get; init; }
+    /// <summary>The embedding block's tape; null when the forward started above layer 0.</summary>
+    public required EmbeddingTape? Embeddings { get; init; }
+    /// <summary>Per layer; null below <see cref="FirstLayer"/>.</summary>
     public required LayerTape[] Layers { get; init; }
+    /// <summary>The first layer the forward ran (0: from the embeddings).</summary>
+    public required int FirstLayer { get; init; }
     /// <summary>X^L, the last hidden states [T, d].</summary>
     public required float[] LastHidden { get; init; }
     /// <summary>Per text, where its [H, n, n] probabilities start in <see cref="LayerTape.Probs"/>; one more entry at

@@ -48,8 +48,11 @@ public sealed class BertEncoder
     /// the backward needs (<see cref="Gradients.EncoderTape"/>); same outputs bit for bit.
     /// </summary>
     /// <param name="wordRows">per text null or its word-embedding rows [n, E] replacing E_word[id] (null: none).</param>
+    /// <param name="firstLayer">run layers firstLayer.. only (0: the whole encoder), from <paramref name="firstInput"/>;
+    /// the tape then has no embeddings and no layers below it.</param>
+    /// <param name="firstInput">above layer 0: X^firstLayer, packed [T, d] for the batch.</param>
     internal Gradients.EncoderTape ForwardTaped(IReadOnlyList<EncoderInput> batch, IReadOnlyList<float[]?>? wordRows,
-        IActivationPatch? patch)
+        IActivationPatch? patch, int firstLayer = 0, float[]? firstInput = null)
     {
         if (batch.Count == 0) throw new EncoderInputException("the batch is empty: give at least one text");
         for (int s = 0; s < batch.Count; s++) Validate(batch[s], s);
@@ -67,15 +70,17 @@ public sealed class BertEncoder
         var hooks = new StepHooks(null, patch, traces, packed, Config.NumAttentionHeads);
         int T = packed.TotalTokens, d = Config.HiddenSize, f = Config.IntermediateSize;
         var probsOffsets = Gradients.EncoderTape.ProbsOffsetsOf(packed, Config.NumAttentionHeads);
-        var embeddingTape = new Gradients.EmbeddingTape(T, Config.EmbeddingSize);
+        var embeddingTape = firstLayer == 0 ? new Gradients.EmbeddingTape(T, Config.EmbeddingSize) : null;
         var layerTapes = new Gradients.LayerTape[Config.NumHiddenLayers];
+        if (firstLayer > 0 && firstInput?.Length != T * d)
+            throw new ArgumentException($"a forward from layer {firstLayer} needs that layer's input, [T, d] = [{T}, {d}]", nameof(firstInput));
 
         var ws = _workspaces.Rent();
         try
         {
             ws.EnsureCapacity(T, d, f);
-            var x = EncoderEmbeddings.Forward(Weights.Embeddings, Config, batch, packed, wordRows, embeddingTape);
-            for (int l = 0; l < Config.NumHiddenLayers; l++)
+            var x = firstLayer == 0 ? EncoderEmbeddings.Forward(Weights.Embeddings, Config, batch, packed, wordRows, embeddingTape) : firstInput!;
+            for (int l = firstLayer; l < Config.NumHiddenLayers; l++)
             {
                 var y = ws.Hidden[l % 2];
                 layerTapes[l] = new Gradients.LayerTape(packed, probsOffsets, d, f);
@@ -85,7 +90,7 @@ public sealed class BertEncoder
             return new Gradients.EncoderTape
             {
                 Batch = packed, Inputs = batch, WordRows = wordRows, Embeddings = embeddingTape, Layers = layerTapes,
-                LastHidden = x.AsSpan(0, T * d).ToArray(), ProbsOffsets = probsOffsets,
+                FirstLayer = firstLayer, LastHidden = x.AsSpan(0, T * d).ToArray(), ProbsOffsets = probsOffsets,
             };
         }
         finally
