@@ -1,3 +1,4 @@
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using MixLens.Kernels.Internal;
 
@@ -12,8 +13,8 @@ namespace MixLens.Kernels;
 ///   backward:  dx = ρ (g − mean(g) − x̂ · mean(g ⊙ x̂)),   g = γ ⊙ dy          (dx = Nᵀ diag(γ) dy)
 ///   tangent:   dy = γ ⊙ ρ (t − mean(t) − x̂ · mean(t ⊙ x̂))                     (dy = diag(γ) N t)
 /// </code>
-/// (llm.c <c>layernorm_backward</c>, without the weight gradients). x̂ is rebuilt from x, μ and ρ; the two means are
-/// accumulated in float64.
+/// (llm.c <c>layernorm_backward</c>, without the weight gradients). x̂ is rebuilt from x, μ and ρ; each row is a few
+/// vectorised passes (<see cref="TensorPrimitives"/>) in float32.
 /// </remarks>
 public static unsafe partial class LayerNorm
 {
@@ -64,28 +65,29 @@ public static unsafe partial class LayerNorm
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public void Run(int r0, int r1)
         {
+            var buffer = cols <= 2048 ? stackalloc float[2 * cols] : new float[2 * cols];
+            Span<float> xHat = buffer.Slice(0, cols), g = buffer.Slice(cols, cols);
+            var gammaRow = new ReadOnlySpan<float>(gamma, cols);
             for (int r = r0; r < r1; r++)
             {
                 int s = r % statRows;
-                float* xr = x + (nint)s * cols, vr = v + (nint)r * cols, ur = u + (nint)r * cols;
-                double mu = mean[s], rho = rstd[s];
-                // mean(g), mean(g ⊙ x̂) with g = γ ⊙ v (backward) or g = v (tangent)
-                double sumG = 0, sumGx = 0;
-                for (int c = 0; c < cols; c++)
-                {
-                    double g = gammaFirst ? (double)gamma[c] * vr[c] : vr[c];
-                    sumG += g;
-                    sumGx += g * ((xr[c] - mu) * rho);
-                }
-                double meanG = sumG / cols, meanGx = sumGx / cols;
-                for (int c = 0; c < cols; c++)
-                {
-                    double xHat = (xr[c] - mu) * rho;
-                    double g = gammaFirst ? (double)gamma[c] * vr[c] : vr[c];
-                    double value = rho * (g - meanG - xHat * meanGx);
-                    if (!gammaFirst) value *= gamma[c];
-                    ur[c] = accumulate ? ur[c] + (float)value : (float)value;
-                }
+                var xr = new ReadOnlySpan<float>(x + (nint)s * cols, cols);
+                var vr = new ReadOnlySpan<float>(v + (nint)r * cols, cols);
+                var ur = new Span<float>(u + (nint)r * cols, cols);
+                float rho = rstd[s];
+                // x̂ = (x − μ)·ρ;  g = γ ⊙ v (backward) or v (tangent)
+                TensorPrimitives.Subtract(xr, mean[s], xHat);
+                TensorPrimitives.Multiply(xHat, rho, xHat);
+                if (gammaFirst) TensorPrimitives.Multiply(gammaRow, vr, g);
+                else vr.CopyTo(g);
+                float meanG = TensorPrimitives.Sum(g) / cols, meanGx = TensorPrimitives.Dot(g, xHat) / cols;
+                // ρ (g − mean(g) − x̂ mean(g ⊙ x̂)), then γ ⊙ … (tangent)
+                TensorPrimitives.Subtract(g, meanG, g);
+                TensorPrimitives.MultiplyAdd(xHat, -meanGx, g, g);
+                TensorPrimitives.Multiply(g, rho, g);
+                if (!gammaFirst) TensorPrimitives.Multiply(g, gammaRow, g);
+                if (accumulate) TensorPrimitives.Add(ur, g, ur);
+                else g.CopyTo(ur);
             }
         }
     }
