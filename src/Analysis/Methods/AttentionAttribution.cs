@@ -42,7 +42,7 @@ public static class AttentionAttribution
         var hidden = encoder.Forward(input, TraceRequest.HiddenStates).Trace;
 
         var result = Tensor.Zeros(L, H, n, n);
-        int perBatch = Math.Max(1, IntegratedGradients.MaxBatchTokens / n);
+        int perBatch = EncoderGradients.CopiesPerBatch(encoder.Config, n);
         for (int l = 0; l < L; l++)
         {
             // (1/m) Σ_s ∂p_c/∂A^l at A^l ← (s/m) A^l                                            [H, n, n]

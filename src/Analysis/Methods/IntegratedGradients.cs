@@ -30,10 +30,6 @@ public static class IntegratedGradients
     /// <summary>Default number of Gauss–Legendre points (captum's <c>n_steps</c>).</summary>
     public const int DefaultSteps = 50;
 
-    /// <summary>Tokens per packed batch of interpolated copies (bounds the tape's memory: ~(5d + f + H·n) floats per
-    /// token and layer).</summary>
-    public const int MaxBatchTokens = 2048;
-
     /// <summary>Computes IG for one text.</summary>
     /// <param name="special">per token, whether it is a special token (baseline = the token itself).</param>
     /// <param name="padTokenId">the pad token, whose word embedding is the baseline of the other tokens.</param>
@@ -66,7 +62,7 @@ public static class IntegratedGradients
         // Σ_s w_s ∂z_c/∂x (x′ + α_s (x − x′))                                               [n, E]
         var (nodes, weights) = GaussLegendre.Rule(steps);
         var averaged = new double[n * E];
-        int perBatch = Math.Max(1, MaxBatchTokens / n);
+        int perBatch = EncoderGradients.CopiesPerBatch(encoder.Config, n);
         for (int s0 = 0; s0 < steps; s0 += perBatch)
         {
             int count = Math.Min(perBatch, steps - s0);

@@ -56,6 +56,17 @@ public sealed record InputGradients(Tensor? WordEmbeddings, Tensor? EmbeddingsOu
 /// </summary>
 public static class EncoderGradients
 {
+    /// <summary>Bytes of tape one copy of an n-token text keeps per taped forward: per layer and token 5d + f floats
+    /// (Q, K, V, the two residual sums, the FFN pre-activation) plus H·n attention probabilities.</summary>
+    public static long TapeBytes(EncoderConfig config, int n) =>
+        4L * config.NumHiddenLayers * n * (5L * config.HiddenSize + config.IntermediateSize + (long)config.NumAttentionHeads * n + 6);
+
+    /// <summary>How many copies of an n-token text to run per packed batch (integrated gradients' interpolations,
+    /// attention attribution's scalings): enough rows to keep the GEMM tiles full (up to 2048 tokens), few enough that
+    /// the batch's tape stays within 256 MiB; at least 1.</summary>
+    public static int CopiesPerBatch(EncoderConfig config, int n) =>
+        (int)Math.Clamp(Math.Min(2048 / Math.Max(n, 1), (256L << 20) / TapeBytes(config, n)), 1, int.MaxValue);
+
     /// <summary>Runs the forward of a batch and keeps its tape. Texts are packed (any lengths), as in
     /// <see cref="BertEncoder.Forward(IReadOnlyList{EncoderInput}, Tracing.TraceRequest?, IActivationPatch?)"/>.</summary>
     /// <param name="patch">an intervention, typically on <see cref="Tracing.LayerStep.Probs"/> (replacing a layer's attention
