@@ -1,0 +1,300 @@
+using MixLens.Engine;
+using MixLens.Engine.Gradients;
+using MixLens.Engine.Interventions;
+using MixLens.Engine.Model;
+using MixLens.Engine.Tracing;
+using MixLens.Tests.Infrastructure;
+using Xunit.Abstractions;
+
+namespace MixLens.Tests.Gradients;
+
+/// <summary>
+/// The float32 backward of <see cref="EncoderGradients"/> against central finite differences (h = 1e-5) of the float64
+/// reference <see cref="Float64Encoder"/>, for ℓ = Σ R ⊙ X^L with a fixed random R [n, d]: ∂ℓ/∂x (word-embedding rows
+/// [n, E]), ∂ℓ/∂e⁰ (embeddings.output [n, d]) and ∂ℓ/∂A_h^l of every layer (the probabilities perturbed as independent
+/// inputs, the layers above recomputed), on every family. The reference itself is first checked against the encoder
+/// fixtures. Tolerance: |backward − FD| ≤ 1e-4 · max|backward| per tensor.
+/// </summary>
+public class EncoderFiniteDifferenceTests(ITestOutputHelper output)
+{
+    const double RelativeTolerance = 1e-4;
+
+    static readonly string[] TinyModelNames = ["random-bert-tiniest", "bert-mlm-random", "roberta-random", "distilbert-random", "electra-random"];
+
+    public static IEnumerable<object[]> TinyModels() => TinyModelNames.Select(m => new object[] { m });
+
+    static readonly System.Collections.Concurrent.ConcurrentDictionary<string, Float64Encoder> References = new();
+
+    static Float64Encoder Reference(string model) => References.GetOrAdd(model, m =>
+    {
+        var encoder = ModelFixtures.Encoder(m);
+        return new Float64Encoder(encoder.Config, encoder.Weights);
+    });
+
+    static EncoderInput Input(string model, string caseId)
+    {
+        var c = ModelFixtures.Load(model).Case(caseId);
+        return new EncoderInput(c.InputIds, c.TokenTypeIds);
+    }
+
+    // ---- the reference itself ------------------------------------------------------------------------------------
+
+    public static IEnumerable<object[]> ReferenceCases() =>
+        TinyModelNames.SelectMany(m => ModelFixtures.Load(m).Cases.Select(c => new object[] { m, c.Id }))
+            .Append(["all-MiniLM-L6-v2", "fox"]);
+
+    [Theory]
+    [MemberData(nameof(ReferenceCases))]
+    public void Float64Encoder_FixtureCase_MatchesFixtureHiddenStatesAndProbs(string model, string caseId)
+    {
+        var fixtures = ModelFixtures.Load(model);
+        var c = fixtures.Case(caseId);
+        var file = fixtures.Open(c);
+        var pass = Reference(model).Forward(new EncoderInput(c.InputIds, c.TokenTypeIds));
+        int L = fixtures.Layers;
+        var compared = new List<(string Name, double[] Actual)> { ($"layers.{L - 1}.output", pass.LastHidden) };
+        if (c.Store != "final")
+        {
+            compared.Add(("embeddings.output", pass.EmbeddingsOutput));
+            for (int l = 0; l < L; l++)
+            {
+                compared.Add(($"layers.{l}.output", pass.LayerOutputs[l]));
+                compared.Add(($"layers.{l}.attention.probs", pass.Probs[l]));
+            }
+        }
+        foreach (var (name, actual) in compared)
+        {
+            var expected = file.GetFloat32(name).Span;
+            Assert.Equal(expected.Length, actual.Length);
+            double worst = 0;
+            for (int k = 0; k < actual.Length; k++)
+                worst = Math.Max(worst, Math.Abs(actual[k] - expected[k]) / (1 + Math.Abs(expected[k])));
+            output.WriteLine($"{model}/{caseId} {name}: max |diff|/(1 + |expected|) {worst:G3}");
+            // the fixtures are float64 values stored as float32: 1e-5, with float32's rounding allowed for
+            Assert.True(worst <= 1e-5, $"{model}/{caseId} {name}: the float64 reference is {worst:G3} from the fixture");
+        }
+    }
+
+    // ---- every family --------------------------------------------------------------------------------------------
+
+    [Theory]
+    [MemberData(nameof(TinyModels))]
+    public void Backward_TinyModelBatch_MatchesFiniteDifferencesOfFloat64Reference(string model)
+    {
+        var encoder = ModelFixtures.Encoder(model);
+        // two texts of one packed batch (the second at an offset): every coordinate of the second, a sample of the first
+        EncoderInput[] inputs = [Input(model, "pair"), Input(model, "fox")];
+        CheckBatch(model, encoder, Reference(model), inputs, wordRows: null, samples: [24, null]);
+    }
+
+    [Theory]
+    [InlineData("bert-mlm-random", Activation.GeluTanh)]
+    [InlineData("distilbert-random", Activation.Relu)]
+    [InlineData("electra-random", Activation.Relu)]
+    public void Backward_FfnActivationVariant_MatchesFiniteDifferences(string model, Activation activation)
+    {
+        // the same weights under another hidden_act (gelu_new, relu): the backward's act′ against the reference's act
+        var source = ModelFixtures.Encoder(model);
+        var config = source.Config with { HiddenAct = activation };
+        var encoder = new BertEncoder(config, source.Weights);
+        var reference = new Float64Encoder(config, source.Weights);
+        CheckBatch($"{model} ({activation})", encoder, reference, [Input(model, "fox")], wordRows: null, samples: [null]);
+    }
+
+    [Theory]
+    [InlineData("electra-random")]
+    [InlineData("roberta-random")]
+    public void Backward_WordEmbeddingOverride_DifferentiatesAtTheGivenRows(string model)
+    {
+        // integrated gradients' inputs: x' + α(x − x') with x' the pad token's row, α = 0.3, for the first text only
+        var encoder = ModelFixtures.Encoder(model);
+        var reference = Reference(model);
+        EncoderInput[] inputs = [Input(model, "fox"), Input(model, "accents")];
+        int E = encoder.Config.EmbeddingSize, n = inputs[0].Length;
+        var x = reference.WordRows(inputs[0]);
+        var pad = reference.WordRows(new EncoderInput([encoder.Config.PadTokenId], [0]));
+        var rows = new float[n * E];
+        for (int k = 0; k < rows.Length; k++) rows[k] = (float)(pad[k % E] + 0.3 * (x[k] - pad[k % E]));
+        CheckBatch($"{model} (word rows overridden)", encoder, reference, inputs, wordRows: [rows, null], samples: [null, 16]);
+    }
+
+    [Fact]
+    public void Backward_AllMiniLm_SampledCoordinatesAndDirectionsMatchFiniteDifferences()
+    {
+        const string model = "all-MiniLM-L6-v2";
+        var encoder = ModelFixtures.Encoder(model);
+        var input = Input(model, "fox");
+        int n = input.Length, d = encoder.Config.HiddenSize;
+        var r = FiniteDifferences.RandomFloats(n * d, seed: 6);
+        var forward = EncoderGradients.Forward(encoder, [new GradientInput(input)]);
+        var g = EncoderGradients.Backward(forward, [new Tensor(r, n, d)], attentionProbs: true)[0];
+        var text = new TextCheck(Reference(model), input, null, r, null, output, $"{model}/fox");
+        text.CheckAll(g, sample: 4, directions: 1, seed: 60);
+    }
+
+    [Fact]
+    public void Backward_LowestLayerAboveZero_GivesTheSameProbsGradientsAndNoEmbeddingGradients()
+    {
+        var encoder = ModelFixtures.Encoder("bert-mlm-random");
+        var input = Input("bert-mlm-random", "fox");
+        var r = new Tensor(FiniteDifferences.RandomFloats(input.Length * 32, seed: 7), input.Length, 32);
+        var forward = EncoderGradients.Forward(encoder, [new GradientInput(input)]);
+        var full = EncoderGradients.Backward(forward, [r], attentionProbs: true)[0];
+        var top = EncoderGradients.Backward(forward, [r], attentionProbs: true, lowestLayer: 1)[0];
+        Assert.Null(top.WordEmbeddings);
+        Assert.Null(top.EmbeddingsOutput);
+        Assert.Null(top.AttentionProbs[0]);
+        Assert.Equal(full.AttentionProbs[1]!.Data, top.AttentionProbs[1]!.Data);
+    }
+
+    // ---- a forward patch on the attention probabilities ------------------------------------------------------------
+
+    /// <summary>A_h^l ← α A_h^l in every head of one layer (attention attribution's scaled probabilities).</summary>
+    sealed class ScaleProbs(int layer, float alpha) : IActivationPatch
+    {
+        public bool Targets(int l, LayerStep step) => l == layer && step == LayerStep.Probs;
+        public void Apply(in PatchSite site, Span<float> activation) => System.Numerics.Tensors.TensorPrimitives.Multiply(activation, alpha, activation);
+    }
+
+    [Theory]
+    [InlineData("bert-mlm-random", 0, 0.35f)]
+    [InlineData("bert-mlm-random", 1, 0.6f)]
+    [InlineData("electra-random", 0, 0.8f)]
+    public void Backward_ProbsScaledByPatch_DifferentiatesThePatchedForward(string model, int layer, float alpha)
+    {
+        var encoder = ModelFixtures.Encoder(model);
+        var input = Input(model, "fox");
+        int n = input.Length, d = encoder.Config.HiddenSize;
+        var r = FiniteDifferences.RandomFloats(n * d, seed: 8 + layer);
+        var forward = EncoderGradients.Forward(encoder, [new GradientInput(input)], new ScaleProbs(layer, alpha));
+        var g = EncoderGradients.Backward(forward, [new Tensor(r, n, d)], attentionProbs: true)[0];
+
+        // the reference with A^layer replaced by αA^layer; ∂ℓ/∂A at that layer and every layer above it
+        ProbsHook scale = (l, h, probs) => { if (l == layer) foreach (ref double p in probs) p *= alpha; };
+        var text = new TextCheck(Reference(model), input, null, r, scale, output, $"{model}/fox, A^{layer} × {alpha}");
+        var patched = text.Base.Probs[layer];
+        var taped = forward.AttentionProbs(0, layer).Data;
+        for (int k = 0; k < patched.Length; k++) Assert.True(Math.Abs(patched[k] - taped[k]) < 1e-5, $"probs [{k}]: {patched[k]} vs taped {taped[k]}");
+        for (int l = layer; l < encoder.Config.NumHiddenLayers; l++) text.CheckProbs(l, g.AttentionProbs[l]!.Data, sample: null, directions: 0, seed: l);
+
+        // the same through the backward that stops at the patched layer (as attention attribution runs it)
+        if (layer > 0)
+        {
+            var top = EncoderGradients.Backward(forward, [new Tensor(r, n, d)], attentionProbs: true, lowestLayer: layer)[0];
+            Assert.Equal(g.AttentionProbs[layer]!.Data, top.AttentionProbs[layer]!.Data);
+        }
+    }
+
+    // ---- the checks ----------------------------------------------------------------------------------------------
+
+    /// <summary>Runs the taped forward and backward of a batch, then checks each text against the reference (every
+    /// coordinate where <paramref name="samples"/>[s] is null, else that many per tensor).</summary>
+    void CheckBatch(string label, BertEncoder encoder, Float64Encoder reference, EncoderInput[] inputs, float[]?[]? wordRows, int?[] samples)
+    {
+        int d = encoder.Config.HiddenSize;
+        var r = inputs.Select((input, s) => FiniteDifferences.RandomFloats(input.Length * d, seed: 100 + s)).ToArray();
+        var forward = EncoderGradients.Forward(encoder, inputs.Select((input, s) => new GradientInput(input, wordRows?[s])).ToArray());
+        var gradients = EncoderGradients.Backward(forward, r.Select((rs, s) => new Tensor(rs, inputs[s].Length, d)).ToArray(), attentionProbs: true);
+        for (int s = 0; s < inputs.Length; s++)
+        {
+            var rows = wordRows?[s]?.Select(v => (double)v).ToArray();
+            var text = new TextCheck(reference, inputs[s], rows, r[s], null, output, $"{label} text {s} (n = {inputs[s].Length})");
+            text.CheckAll(gradients[s], samples[s], directions: samples[s] is null ? 0 : 2, seed: s);
+        }
+    }
+
+    /// <summary>One text's finite differences: the reference's unperturbed pass and the loss ℓ = Σ R ⊙ X^L.</summary>
+    sealed class TextCheck
+    {
+        readonly Float64Encoder _reference;
+        readonly EncoderInput _input;
+        readonly double[] _wordRows, _r;
+        readonly ProbsHook? _hook;
+        readonly ITestOutputHelper _output;
+        readonly string _label;
+
+        public Float64Pass Base { get; }
+
+        public TextCheck(Float64Encoder reference, EncoderInput input, double[]? wordRows, float[] r, ProbsHook? hook,
+            ITestOutputHelper output, string label)
+        {
+            (_reference, _input, _hook, _output, _label) = (reference, input, hook, output, label);
+            _wordRows = wordRows ?? reference.WordRows(input);
+            _r = r.Select(v => (double)v).ToArray();
+            Base = reference.Forward(input, new Float64Hooks { WordRows = _wordRows, Probs = hook });
+        }
+
+        LossAt Loss(Float64Pass pass)
+        {
+            double loss = 0;
+            var x = pass.LastHidden;
+            for (int k = 0; k < x.Length; k++) loss += _r[k] * x[k];
+            return new LossAt(loss, pass.KinkSignature);
+        }
+
+        public void CheckAll(InputGradients g, int? sample, int directions, int seed)
+        {
+            CheckWordEmbeddings(g.WordEmbeddings!.Data, sample, directions, seed);
+            CheckEmbeddingsOutput(g.EmbeddingsOutput!.Data, sample, directions, seed + 1);
+            for (int l = 0; l < g.AttentionProbs.Length; l++) CheckProbs(l, g.AttentionProbs[l]!.Data, sample, directions, seed + 2 + l);
+        }
+
+        /// <summary>∂ℓ/∂x, x the word-embedding rows [n, E].</summary>
+        public void CheckWordEmbeddings(float[] gradient, int? sample, int directions, int seed) =>
+            Check("∂ℓ/∂x (word embeddings)", gradient, sample, directions, seed, delta =>
+            {
+                var rows = (double[])_wordRows.Clone();
+                for (int k = 0; k < rows.Length; k++) rows[k] += delta[k];
+                return Loss(_reference.Forward(_input, new Float64Hooks { WordRows = rows, Probs = _hook }));
+            });
+
+        /// <summary>∂ℓ/∂e⁰, e⁰ = embeddings.output [n, d].</summary>
+        public void CheckEmbeddingsOutput(float[] gradient, int? sample, int directions, int seed) =>
+            Check("∂ℓ/∂e⁰ (embeddings.output)", gradient, sample, directions, seed, delta =>
+            {
+                var e0 = (double[])Base.EmbeddingsOutput.Clone();
+                for (int k = 0; k < e0.Length; k++) e0[k] += delta[k];
+                return Loss(_reference.ForwardFrom(0, e0, _input.Length, _hook));
+            });
+
+        /// <summary>∂ℓ/∂A^l [H, n, n], the probabilities perturbed after the softmax (and after the hook).</summary>
+        public void CheckProbs(int layer, float[] gradient, int? sample, int directions, int seed) =>
+            Check($"∂ℓ/∂A^{layer} (attention probs)", gradient, sample, directions, seed, delta =>
+            {
+                int n = _input.Length;
+                ProbsHook perturb = (l, h, probs) =>
+                {
+                    _hook?.Invoke(l, h, probs);
+                    if (l != layer) return;
+                    for (int k = 0; k < probs.Length; k++) probs[k] += delta[h * n * n + k];
+                };
+                return Loss(_reference.ForwardFrom(layer, Base.LayerInput(layer), n, perturb));
+            });
+
+        /// <summary>FD of every sampled coordinate and of <paramref name="directions"/> random directions, where
+        /// <paramref name="lossAt"/> maps a perturbation of the whole tensor to the loss.</summary>
+        void Check(string what, float[] gradient, int? sample, int directions, int seed, Func<double[], LossAt> lossAt)
+        {
+            var check = new GradientCheck($"{_label} {what}", gradient);
+            var delta = new double[gradient.Length];
+            // the ReLU pattern of the layers this perturbation reruns (0 for GELU)
+            ulong kinks = _reference.Config.HiddenAct == Activation.Relu ? lossAt(delta).KinkSignature : 0;
+            foreach (int k in FiniteDifferences.Coordinates(gradient, sample, seed))
+            {
+                check.Coordinate(k, FiniteDifferences.Central(step =>
+                {
+                    delta[k] = step;
+                    var loss = lossAt(delta);
+                    delta[k] = 0;
+                    return loss;
+                }, kinks));
+            }
+            for (int v = 0; v < directions; v++)
+            {
+                var direction = FiniteDifferences.RandomVector(gradient.Length, seed * 31 + v);
+                check.Direction(direction, FiniteDifferences.Central(step => lossAt(direction.Select(x => x * step).ToArray()), kinks));
+            }
+            check.Assert(RelativeTolerance, _output);
+        }
+    }
+}
