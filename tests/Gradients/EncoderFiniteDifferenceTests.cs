@@ -177,6 +177,15 @@ public class EncoderFiniteDifferenceTests(ITestOutputHelper output)
         for (int k = 0; k < patched.Length; k++) Assert.True(Math.Abs(patched[k] - taped[k]) < 1e-5, $"probs [{k}]: {patched[k]} vs taped {taped[k]}");
         for (int l = layer; l < encoder.Config.NumHiddenLayers; l++) text.CheckProbs(l, g.AttentionProbs[l]!.Data, sample: null, directions: 0, seed: l);
 
+        // below the patched layer: the patched values are inputs of the patched forward (EncoderGradients.Forward), so
+        // the reference keeps them fixed at αA^layer of the unperturbed text while x, e⁰ and the lower layers move
+        var fixedProbs = text.Base.Probs[layer];
+        ProbsHook replace = (l, h, probs) => { if (l == layer) fixedProbs.AsSpan(h * n * n, n * n).CopyTo(probs); };
+        var below = new TextCheck(Reference(model), input, null, r, replace, output, $"{model}/fox, A^{layer} fixed at × {alpha}");
+        below.CheckWordEmbeddings(g.WordEmbeddings!.Data, sample: null, directions: 0, seed: 20);
+        below.CheckEmbeddingsOutput(g.EmbeddingsOutput!.Data, sample: null, directions: 0, seed: 21);
+        for (int l = 0; l < layer; l++) below.CheckProbs(l, g.AttentionProbs[l]!.Data, sample: null, directions: 0, seed: 22 + l);
+
         // the same through the backward that stops at the patched layer (as attention attribution runs it)
         if (layer > 0)
         {

@@ -21,6 +21,10 @@ internal sealed class LayerTape
     readonly int[] _probsOffsets;
     readonly PackedBatch _batch;
 
+    /// <summary>True when a patch replaced this layer's attention probabilities: they are then an input of the patched
+    /// forward, and the backward sends no gradient through the softmax to the scores (dQ = dK = 0 from this layer).</summary>
+    public bool ProbsPatched { get; init; }
+
     public LayerTape(PackedBatch batch, int[] probsOffsets, int d, int f)
     {
         int T = batch.TotalTokens;

@@ -83,7 +83,7 @@ public sealed class BertEncoder
             for (int l = firstLayer; l < Config.NumHiddenLayers; l++)
             {
                 var y = ws.Hidden[l % 2];
-                layerTapes[l] = new Gradients.LayerTape(packed, probsOffsets, d, f);
+                layerTapes[l] = new Gradients.LayerTape(packed, probsOffsets, d, f) { ProbsPatched = patch?.Targets(l, LayerStep.Probs) == true };
                 EncoderLayer.Forward(l, _layers[l], Config, x, y, packed, ws, hooks, layerTapes[l]);
                 x = y;
             }

@@ -10,7 +10,7 @@ internal static partial class SelfAttention
     /// <code>
     ///   context_h = A_h V_h          →  dA_h = dcontext_h V_hᵀ            [n, n]
     ///                                   dV_h = A_hᵀ dcontext_h            [n, d_head]
-    ///   A_h = softmax(S_h)           →  dS_h = A_h ⊙ (dA_h − rowsum(dA_h ⊙ A_h))
+    ///   A_h = softmax(S_h)           →  dS_h = A_h ⊙ (dA_h − rowsum(dA_h ⊙ A_h))     (0 where a patch replaced A)
     ///   S_h = Q_h K_hᵀ / √d_head     →  dQ_h = dS_h K_h / √d_head,   dK_h = dS_hᵀ Q_h / √d_head
     /// </code>
     /// Writes dQ, dK, dV [T, d] (head h in columns [h·d_head, (h+1)·d_head)); when <paramref name="probsGradient"/> is
@@ -46,9 +46,17 @@ internal static partial class SelfAttention
             Transpose(probs, transposed, n);
             Gemm.MatMulNN(transposed, n, dContext.AsSpan(offset), d, dValue.AsSpan(offset), d, n, dh, n, parallel: false);
 
-            // dS_h = A_h ⊙ (dA_h − rowsum(dA_h ⊙ A_h)), times 1/√d_head for the scaling of S_h
-            Softmax.Backward(probs, dProbs, dProbs, n, n, n);
-            System.Numerics.Tensors.TensorPrimitives.Multiply(dProbs, scale, dProbs);
+            // dS_h = A_h ⊙ (dA_h − rowsum(dA_h ⊙ A_h)), times 1/√d_head for the scaling of S_h; dS_h = 0 when a patch
+            // replaced A_h (an input of the patched forward; the softmax Jacobian at patched values would mean nothing)
+            if (tape.ProbsPatched)
+            {
+                dProbs.Clear();
+            }
+            else
+            {
+                Softmax.Backward(probs, dProbs, dProbs, n, n, n);
+                System.Numerics.Tensors.TensorPrimitives.Multiply(dProbs, scale, dProbs);
+            }
 
             // dQ_h = dS_h K_h,   dK_h = dS_hᵀ Q_h           [n, n] x [n, d_head] -> [n, d_head]
             Gemm.MatMulNN(dProbs, n, tape.Key.AsSpan(offset), d, dQuery.AsSpan(offset), d, n, dh, n, parallel: false);
