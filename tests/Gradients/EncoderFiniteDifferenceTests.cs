@@ -82,9 +82,10 @@ public class EncoderFiniteDifferenceTests(ITestOutputHelper output)
     public void Backward_TinyModelBatch_MatchesFiniteDifferencesOfFloat64Reference(string model)
     {
         var encoder = ModelFixtures.Encoder(model);
-        // two texts of one packed batch (the second at an offset): every coordinate of the second, a sample of the first
+        // two texts of one packed batch (the second at an offset): every coordinate of the second's x and e⁰ (the path
+        // through every step) and a sample of its probabilities, a sample of everything of the first
         EncoderInput[] inputs = [Input(model, "pair"), Input(model, "fox")];
-        CheckBatch(model, encoder, Reference(model), inputs, wordRows: null, samples: [24, null]);
+        CheckBatch(model, encoder, Reference(model), inputs, wordRows: null, [Sampling.Few(24), new Sampling(null, null, 128, 2)]);
     }
 
     [Theory]
@@ -98,7 +99,7 @@ public class EncoderFiniteDifferenceTests(ITestOutputHelper output)
         var config = source.Config with { HiddenAct = activation };
         var encoder = new BertEncoder(config, source.Weights);
         var reference = new Float64Encoder(config, source.Weights);
-        CheckBatch($"{model} ({activation})", encoder, reference, [Input(model, "fox")], wordRows: null, samples: [null]);
+        CheckBatch($"{model} ({activation})", encoder, reference, [Input(model, "fox")], wordRows: null, [new Sampling(null, 64, 64, 2)]);
     }
 
     [Theory]
@@ -115,7 +116,7 @@ public class EncoderFiniteDifferenceTests(ITestOutputHelper output)
         var pad = reference.WordRows(new EncoderInput([encoder.Config.PadTokenId], [0]));
         var rows = new float[n * E];
         for (int k = 0; k < rows.Length; k++) rows[k] = (float)(pad[k % E] + 0.3 * (x[k] - pad[k % E]));
-        CheckBatch($"{model} (word rows overridden)", encoder, reference, inputs, wordRows: [rows, null], samples: [null, 16]);
+        CheckBatch($"{model} (word rows overridden)", encoder, reference, inputs, wordRows: [rows, null], [new Sampling(null, 64, 64, 2), Sampling.Few(16)]);
     }
 
     [Fact]
@@ -123,13 +124,14 @@ public class EncoderFiniteDifferenceTests(ITestOutputHelper output)
     {
         const string model = "all-MiniLM-L6-v2";
         var encoder = ModelFixtures.Encoder(model);
-        var input = Input(model, "fox");
+        // a short text (7 tokens: [CLS] [CLS] hello [SEP] world [MASK] [SEP]); a forward costs n·L·(4d² + 2df)
+        var input = Input(model, "special_text");
         int n = input.Length, d = encoder.Config.HiddenSize;
         var r = FiniteDifferences.RandomFloats(n * d, seed: 6);
         var forward = EncoderGradients.Forward(encoder, [new GradientInput(input)]);
         var g = EncoderGradients.Backward(forward, [new Tensor(r, n, d)], attentionProbs: true)[0];
-        var text = new TextCheck(Reference(model), input, null, r, null, output, $"{model}/fox");
-        text.CheckAll(g, sample: 4, directions: 1, seed: 60);
+        var text = new TextCheck(Reference(model), input, null, r, null, output, $"{model}/special_text");
+        text.CheckAll(g, Sampling.Few(4, directions: 1), seed: 60);
     }
 
     [Fact]
@@ -175,16 +177,16 @@ public class EncoderFiniteDifferenceTests(ITestOutputHelper output)
         var patched = text.Base.Probs[layer];
         var taped = forward.AttentionProbs(0, layer).Data;
         for (int k = 0; k < patched.Length; k++) Assert.True(Math.Abs(patched[k] - taped[k]) < 1e-5, $"probs [{k}]: {patched[k]} vs taped {taped[k]}");
-        for (int l = layer; l < encoder.Config.NumHiddenLayers; l++) text.CheckProbs(l, g.AttentionProbs[l]!.Data, sample: null, directions: 0, seed: l);
+        for (int l = layer; l < encoder.Config.NumHiddenLayers; l++) text.CheckProbs(l, g.AttentionProbs[l]!.Data, sample: 128, directions: 2, seed: l);
 
         // below the patched layer: the patched values are inputs of the patched forward (EncoderGradients.Forward), so
         // the reference keeps them fixed at αA^layer of the unperturbed text while x, e⁰ and the lower layers move
         var fixedProbs = text.Base.Probs[layer];
         ProbsHook replace = (l, h, probs) => { if (l == layer) fixedProbs.AsSpan(h * n * n, n * n).CopyTo(probs); };
         var below = new TextCheck(Reference(model), input, null, r, replace, output, $"{model}/fox, A^{layer} fixed at × {alpha}");
-        below.CheckWordEmbeddings(g.WordEmbeddings!.Data, sample: null, directions: 0, seed: 20);
-        below.CheckEmbeddingsOutput(g.EmbeddingsOutput!.Data, sample: null, directions: 0, seed: 21);
-        for (int l = 0; l < layer; l++) below.CheckProbs(l, g.AttentionProbs[l]!.Data, sample: null, directions: 0, seed: 22 + l);
+        below.CheckWordEmbeddings(g.WordEmbeddings!.Data, sample: 96, directions: 2, seed: 20);
+        below.CheckEmbeddingsOutput(g.EmbeddingsOutput!.Data, sample: 96, directions: 2, seed: 21);
+        for (int l = 0; l < layer; l++) below.CheckProbs(l, g.AttentionProbs[l]!.Data, sample: 96, directions: 2, seed: 22 + l);
 
         // the same through the backward that stops at the patched layer (as attention attribution runs it)
         if (layer > 0)
@@ -196,9 +198,15 @@ public class EncoderFiniteDifferenceTests(ITestOutputHelper output)
 
     // ---- the checks ----------------------------------------------------------------------------------------------
 
-    /// <summary>Runs the taped forward and backward of a batch, then checks each text against the reference (every
-    /// coordinate where <paramref name="samples"/>[s] is null, else that many per tensor).</summary>
-    void CheckBatch(string label, BertEncoder encoder, Float64Encoder reference, EncoderInput[] inputs, float[]?[]? wordRows, int?[] samples)
+    /// <summary>How many coordinates of each gradient to check (null: every one; else the largest and random others), and
+    /// how many random directions.</summary>
+    sealed record Sampling(int? Words, int? Embeddings, int? Probs, int Directions)
+    {
+        public static Sampling Few(int count, int directions = 2) => new(count, count, count, directions);
+    }
+
+    /// <summary>Runs the taped forward and backward of a batch, then checks each text against the reference.</summary>
+    void CheckBatch(string label, BertEncoder encoder, Float64Encoder reference, EncoderInput[] inputs, float[]?[]? wordRows, Sampling[] sampling)
     {
         int d = encoder.Config.HiddenSize;
         var r = inputs.Select((input, s) => FiniteDifferences.RandomFloats(input.Length * d, seed: 100 + s)).ToArray();
@@ -208,7 +216,7 @@ public class EncoderFiniteDifferenceTests(ITestOutputHelper output)
         {
             var rows = wordRows?[s]?.Select(v => (double)v).ToArray();
             var text = new TextCheck(reference, inputs[s], rows, r[s], null, output, $"{label} text {s} (n = {inputs[s].Length})");
-            text.CheckAll(gradients[s], samples[s], directions: samples[s] is null ? 0 : 2, seed: s);
+            text.CheckAll(gradients[s], sampling[s], seed: s);
         }
     }
 
@@ -241,11 +249,12 @@ public class EncoderFiniteDifferenceTests(ITestOutputHelper output)
             return new LossAt(loss, pass.KinkSignature);
         }
 
-        public void CheckAll(InputGradients g, int? sample, int directions, int seed)
+        public void CheckAll(InputGradients g, Sampling sampling, int seed)
         {
-            CheckWordEmbeddings(g.WordEmbeddings!.Data, sample, directions, seed);
-            CheckEmbeddingsOutput(g.EmbeddingsOutput!.Data, sample, directions, seed + 1);
-            for (int l = 0; l < g.AttentionProbs.Length; l++) CheckProbs(l, g.AttentionProbs[l]!.Data, sample, directions, seed + 2 + l);
+            CheckWordEmbeddings(g.WordEmbeddings!.Data, sampling.Words, sampling.Words is null ? 0 : sampling.Directions, seed);
+            CheckEmbeddingsOutput(g.EmbeddingsOutput!.Data, sampling.Embeddings, sampling.Embeddings is null ? 0 : sampling.Directions, seed + 1);
+            for (int l = 0; l < g.AttentionProbs.Length; l++)
+                CheckProbs(l, g.AttentionProbs[l]!.Data, sampling.Probs, sampling.Probs is null ? 0 : sampling.Directions, seed + 2 + l);
         }
 
         /// <summary>∂ℓ/∂x, x the word-embedding rows [n, E].</summary>
