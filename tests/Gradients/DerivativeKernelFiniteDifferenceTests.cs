@@ -74,6 +74,7 @@ public class DerivativeKernelFiniteDifferenceTests(ITestOutputHelper output)
     [InlineData(7, 1e-5f)]
     [InlineData(32, 1e-12f)]
     [InlineData(67, 1e-5f)]
+    [InlineData(384, 1e-12f)]
     public void LayerNormBackward_HandMadeRows_MatchesFiniteDifferencesOfLoss(int cols, float eps)
     {
         const int rows = 3;
@@ -113,6 +114,7 @@ public class DerivativeKernelFiniteDifferenceTests(ITestOutputHelper output)
     [InlineData(7, 1e-5f)]
     [InlineData(32, 1e-12f)]
     [InlineData(67, 1e-5f)]
+    [InlineData(384, 1e-12f)]
     public void LayerNormTangent_StackedTangents_MatchFiniteDifferencesOfOutput(int cols, float eps)
     {
         const int statRows = 3, tangents = 2;
@@ -226,14 +228,20 @@ public class DerivativeKernelFiniteDifferenceTests(ITestOutputHelper output)
         return u.Where(x => Math.Abs(x) >= 1e-3f).ToArray();
     }
 
+    /// <summary>g ⊙ act′(u) against g ⊙ FD of act, on every vector path this machine has (the erf GELU derivative is
+    /// vectorised per path; the others are scalar on all).</summary>
     void CheckActivation(string what, Func<double, double> act, Action<ReadOnlySpan<float>, Span<float>> multiplyByDerivative)
     {
         var u = PreActivations();
         var g = Uniform(u.Length, seed: u.Length, -2, 2);
-        var result = (float[])g.Clone();
-        multiplyByDerivative(u, result);
         var fd = u.Select((x, k) => g[k] * FiniteDifferences.Central(h => new LossAt(act(x + h)))).ToArray();
-        AssertClose(what, result, fd);
+        foreach (var path in Kernels.KernelTestData.AvailablePaths)
+        {
+            using var _ = VectorPaths.LimitForCurrentThread(path);
+            var result = (float[])g.Clone();
+            multiplyByDerivative(u, result);
+            AssertClose($"{what} ({path})", result, fd);
+        }
     }
 
     [Theory]
@@ -250,6 +258,13 @@ public class DerivativeKernelFiniteDifferenceTests(ITestOutputHelper output)
         };
         CheckActivation($"Activations.MultiplyByDerivative {activation}", u => Float64Encoder.Activate(activation, u),
             (u, g) => Activations.MultiplyByDerivative(gemm, u, g));
+        // act′(u) alone (forward mode's slope), times g here
+        CheckActivation($"Activations.Derivative {activation}", u => Float64Encoder.Activate(activation, u), (u, g) =>
+        {
+            var slope = new float[u.Length];
+            Activations.Derivative(gemm, u, slope);
+            for (int k = 0; k < g.Length; k++) g[k] *= slope[k];
+        });
     }
 
     [Theory]

@@ -196,6 +196,100 @@ public class EncoderFiniteDifferenceTests(ITestOutputHelper output)
         }
     }
 
+    // ---- attention attribution's forward from a layer -------------------------------------------------------------
+
+    [Theory]
+    [InlineData("bert-mlm-random", 1)]
+    [InlineData("distilbert-random", 0)]
+    public void ForwardFromLayer_ScaledCopies_EachCopysProbsGradientMatchesFiniteDifferences(string model, int layer)
+    {
+        // three copies of one text from layer `layer`'s input, A^layer scaled by 0, 0.45 and 1 (Hao et al.'s Riemann steps)
+        var encoder = ModelFixtures.Encoder(model);
+        var reference = Reference(model);
+        var input = Input(model, "fox");
+        int n = input.Length, d = encoder.Config.HiddenSize;
+        float[] alphas = [0f, 0.45f, 1f];
+        var layerInput = reference.Forward(input).LayerInput(layer);
+        var forward = EncoderGradients.ForwardFromLayer(encoder, input, layer,
+            new Tensor(layerInput.Select(v => (float)v).ToArray(), n, d), alphas.Length, new ScaleAttentionProbs(layer, alphas));
+        var r = alphas.Select((_, b) => FiniteDifferences.RandomFloats(n * d, seed: 70 + b)).ToArray();
+        var g = EncoderGradients.Backward(forward, r.Select(rb => new Tensor(rb, n, d)).ToArray(), attentionProbs: true, lowestLayer: layer);
+        for (int b = 0; b < alphas.Length; b++)
+        {
+            float alpha = alphas[b];
+            ProbsHook scale = (l, h, probs) => { if (l == layer) foreach (ref double p in probs) p *= alpha; };
+            var text = new TextCheck(reference, input, null, r[b], scale, output, $"{model}/fox from layer {layer}, copy {b} (α = {alpha})");
+            var last = forward.LastHiddenState(b).Data;
+            Assert.True(last.Select((v, k) => Math.Abs(v - text.Base.LastHidden[k])).Max() < 1e-4, $"copy {b}: X^L differs from the reference");
+            if (layer > 0) Assert.Null(g[b].WordEmbeddings); // (from layer 0 the forward re-embeds the ids; see the report)
+            for (int l = 0; l < layer; l++) Assert.Null(g[b].AttentionProbs[l]);
+            for (int l = layer; l < encoder.Config.NumHiddenLayers; l++)
+                text.CheckProbs(l, g[b].AttentionProbs[l]!.Data, sample: 128, directions: 2, seed: 80 + l);
+        }
+    }
+
+    // ---- forward mode ----------------------------------------------------------------------------------------------
+
+    [Theory]
+    [InlineData("random-bert-tiniest", null)]
+    [InlineData("bert-mlm-random", null)]
+    [InlineData("roberta-random", null)]
+    [InlineData("distilbert-random", null)]
+    [InlineData("electra-random", null)]
+    [InlineData("bert-mlm-random", Activation.GeluTanh)]
+    [InlineData("distilbert-random", Activation.Relu)]
+    [InlineData("all-MiniLM-L6-v2", null)]
+    public void Tangents_EveryLayer_MatchFiniteDifferencesOfLayerOutputs(string model, Activation? activation)
+    {
+        var source = ModelFixtures.Encoder(model);
+        var config = activation is Activation a ? source.Config with { HiddenAct = a } : source.Config;
+        var encoder = activation is null ? source : new BertEncoder(config, source.Weights);
+        var reference = activation is null ? Reference(model) : new Float64Encoder(config, source.Weights);
+        var input = Input(model, model == "all-MiniLM-L6-v2" ? "special_text" : "fox");
+        CheckTangents($"{model}{(activation is null ? "" : $" ({activation})")}", encoder, reference, input, patch: null, hook: null);
+    }
+
+    /// <summary>EncoderTangents.Propagate of three tangents ė⁰ (a unit vector, two random) at a taped forward, against
+    /// (X^l(e⁰ + hė) − X^l(e⁰ − hė)) / 2h of the reference for every layer l.</summary>
+    void CheckTangents(string label, BertEncoder encoder, Float64Encoder reference, EncoderInput input, IActivationPatch? patch, ProbsHook? hook)
+    {
+        int n = input.Length, d = encoder.Config.HiddenSize, L = encoder.Config.NumHiddenLayers;
+        const int count = 3;
+        var tangents = new float[count * n * d];
+        tangents[n * d / 2 + 1] = 1;
+        FiniteDifferences.RandomFloats(n * d, seed: 90).CopyTo(tangents, n * d);
+        FiniteDifferences.RandomFloats(n * d, seed: 91).CopyTo(tangents, 2 * n * d);
+        var forward = EncoderGradients.Forward(encoder, [new GradientInput(input)], patch);
+        var got = new float[L][];
+        EncoderTangents.Propagate(forward, tangents, count, (l, t) => got[l] = t.AsSpan(0, count * n * d).ToArray());
+
+        var e0 = reference.Forward(input, new Float64Hooks { Probs = hook }).EmbeddingsOutput;
+        (double[], ulong) LayerOutputs(int b, double step)
+        {
+            var x = e0.Select((v, k) => v + step * tangents[b * n * d + k]).ToArray();
+            var pass = reference.ForwardFrom(0, x, n, hook);
+            return (pass.LayerOutputs.SelectMany(y => y).ToArray(), pass.KinkSignature);
+        }
+        for (int b = 0; b < count; b++)
+        {
+            int tangent = b;
+            var fd = FiniteDifferences.Central(step => LayerOutputs(tangent, step), LayerOutputs(tangent, 0).Item2)
+                ?? throw new InvalidOperationException($"{label}: tangent {b} crosses a ReLU kink at every step");
+            for (int l = 0; l < L; l++)
+            {
+                var actual = got[l].AsSpan(b * n * d, n * d);
+                double maxDiff = 0, max = 0;
+                for (int k = 0; k < n * d; k++)
+                {
+                    maxDiff = Math.Max(maxDiff, Math.Abs(actual[k] - fd[l * n * d + k]));
+                    max = Math.Max(max, Math.Abs(actual[k]));
+                }
+                output.WriteLine($"{label} tangent {b}, layer {l}: max |diff| {maxDiff:G3}, max |tangent| {max:G3}, ratio {maxDiff / max:G3}");
+                Assert.True(maxDiff <= RelativeTolerance * max, $"{label} tangent {b}, layer {l}: max |diff| {maxDiff:G3} > {RelativeTolerance} × {max:G3}");
+            }
+        }
+    }
+
     // ---- the checks ----------------------------------------------------------------------------------------------
 
     /// <summary>How many coordinates of each gradient to check (null: every one; else the largest and random others), and

@@ -30,6 +30,20 @@ public static class FiniteDifferences
         return double.NaN;
     }
 
+    /// <summary>The same for a vector-valued f: (f(h) − f(−h)) / 2h element-wise (a Jacobian-vector product); null when
+    /// every step crosses a kink.</summary>
+    public static double[]? Central(Func<double, (double[] Values, ulong KinkSignature)> f, ulong signature = 0, double step = Step)
+    {
+        for (int attempt = 0; attempt < 4; attempt++, step /= 16)
+        {
+            var plus = f(step);
+            var minus = f(-step);
+            if (plus.KinkSignature == signature && minus.KinkSignature == signature)
+                return plus.Values.Select((v, k) => (v - minus.Values[k]) / (2 * step)).ToArray();
+        }
+        return null;
+    }
+
     /// <summary>All of 0..count-1 when <paramref name="sample"/> is null or at least count; else the index of the largest
     /// |gradient| and <paramref name="sample"/> − 1 other distinct indices drawn with <paramref name="seed"/>.</summary>
     public static int[] Coordinates(ReadOnlySpan<float> gradient, int? sample, int seed)
