@@ -249,6 +249,21 @@ public class EncoderFiniteDifferenceTests(ITestOutputHelper output)
         CheckTangents($"{model}{(activation is null ? "" : $" ({activation})")}", encoder, reference, input, patch: null, hook: null);
     }
 
+    [Theory]
+    [InlineData("bert-mlm-random", 1, 0.5f)]
+    [InlineData("electra-random", 0, 0.7f)]
+    public void Tangents_ProbsScaledByPatch_HoldThePatchedProbabilitiesFixed(string model, int layer, float alpha)
+    {
+        // as the backward: a patched layer's probabilities are inputs of the patched forward, so Ȧ = 0 there
+        var reference = Reference(model);
+        var input = Input(model, "fox");
+        int n = input.Length;
+        ProbsHook scale = (l, h, probs) => { if (l == layer) foreach (ref double p in probs) p *= alpha; };
+        var fixedProbs = reference.Forward(input, new Float64Hooks { Probs = scale }).Probs[layer];
+        ProbsHook replace = (l, h, probs) => { if (l == layer) fixedProbs.AsSpan(h * n * n, n * n).CopyTo(probs); };
+        CheckTangents($"{model}, A^{layer} fixed at × {alpha}", ModelFixtures.Encoder(model), reference, input, new ScaleProbs(layer, alpha), replace);
+    }
+
     /// <summary>EncoderTangents.Propagate of three tangents ė⁰ (a unit vector, two random) at a taped forward, against
     /// (X^l(e⁰ + hė) − X^l(e⁰ − hė)) / 2h of the reference for every layer l.</summary>
     void CheckTangents(string label, BertEncoder encoder, Float64Encoder reference, EncoderInput input, IActivationPatch? patch, ProbsHook? hook)

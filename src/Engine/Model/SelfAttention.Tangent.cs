@@ -11,7 +11,7 @@ internal static partial class SelfAttention
     /// tokens, stacked as rows [B·n, d] (row b·n + i = tangent b, token i), at the taped Q, K, V and probabilities:
     /// <code>
     ///   S_h = Q_h K_hᵀ / √d_head     →  Ṡ_h = (Q̇_h K_hᵀ + Q_h K̇_hᵀ) / √d_head             [n, n] per tangent
-    ///   A_h = softmax(S_h)           →  Ȧ_h = A_h ⊙ (Ṡ_h − rowsum(A_h ⊙ Ṡ_h))
+    ///   A_h = softmax(S_h)           →  Ȧ_h = A_h ⊙ (Ṡ_h − rowsum(A_h ⊙ Ṡ_h))     (0 where a patch replaced A)
     ///   context_h = A_h V_h          →  ċontext_h = Ȧ_h V_h + A_h V̇_h                       [n, d_head]
     /// </code>
     /// One task per head; within it, the products with the text's own K_h, V_h and Q_h run over all B tangents at once.
@@ -50,8 +50,9 @@ internal static partial class SelfAttention
             }
             TensorPrimitives.Multiply(dScores, scale, dScores);
 
-            // Ȧ_h = A_h ⊙ (Ṡ_h − rowsum(A_h ⊙ Ṡ_h))
-            Softmax.Backward(probs, dScores, dScores, rows, n, n);
+            // Ȧ_h = A_h ⊙ (Ṡ_h − rowsum(A_h ⊙ Ṡ_h)); Ȧ_h = 0 when a patch replaced A_h (an input of the patched forward)
+            if (tape.ProbsPatched) dScores.Clear();
+            else Softmax.Backward(probs, dScores, dScores, rows, n, n);
 
             // ċontext_h = Ȧ_h V_h + A_h V̇_h                         [B·n, n] x [n, d_head] -> [B·n, d_head]
             Gemm.MatMulNN(dScores, n, tape.Value.AsSpan(column), d, dContext.AsSpan(column), d, rows, dh, n, parallel: false);
