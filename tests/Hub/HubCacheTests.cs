@@ -93,8 +93,8 @@ public class HubCacheTests(MiniLmHubCache cache) : IClassFixture<MiniLmHubCache>
         using var hub = new FakeHub();
         using (HubLayout.CliScope(HubLayout.Options(cache.Directory, hub.Endpoint, offline: true)))
         {
-            string line = CliHarness.RunUserError("is not in the hub cache", "embed", "--model", "org/not-downloaded", "--text", "x");
-            Assert.Contains("'org/not-downloaded' is not a model directory", line);
+            string line = CliHarness.RunUserError("in the hub cache", "embed", "--model", "org/not-downloaded", "--text", "x");
+            Assert.Contains($"'org/not-downloaded' is neither a model directory nor in the hub cache {cache.Directory}", line);
             Assert.Contains("HF_HUB_OFFLINE is set", line);
         }
         Assert.Empty(hub.Requests);
@@ -196,6 +196,6 @@ public class HubCacheTests(MiniLmHubCache cache) : IClassFixture<MiniLmHubCache>
 
         var missing = CliProcessTests.RunMixlens(env, "embed", "--model", "org/absent", "--text", Text);
         Assert.Equal(1, missing.ExitCode);
-        Assert.Equal([$"mixlens: error: 'org/absent' is not a model directory, and org/absent is not in the hub cache {cache.Directory}; HF_HUB_OFFLINE is set, so nothing is downloaded"], missing.StderrLines);
+        Assert.Equal([$"mixlens: error: 'org/absent' is neither a model directory nor in the hub cache {cache.Directory}; HF_HUB_OFFLINE is set, so nothing is downloaded"], missing.StderrLines);
     }
 }

@@ -106,9 +106,9 @@ public sealed class HubDownloadTests : IDisposable
     {
         using (HubLayout.CliScope(Options()))
         {
-            string line = CliHarness.RunUserError("not found", "analyze", "--model", "org/nothing-here", "--text", "x");
-            Assert.Equal($"mixlens: error: 'org/nothing-here' is not a model directory, and repository org/nothing-here not found on {_hub.Endpoint} " +
-                "(if it is private, set HF_TOKEN to an access token (or run `huggingface-cli login`))", line);
+            string line = CliHarness.RunUserError("is neither a model directory nor a repository", "analyze", "--model", "org/nothing-here", "--text", "x");
+            Assert.Equal($"mixlens: error: 'org/nothing-here' is neither a model directory nor a repository on {_hub.Endpoint} " +
+                "(if it is private, set HF_TOKEN to an access token, or run `huggingface-cli login`)", line);
         }
     }
 

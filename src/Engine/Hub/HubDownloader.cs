@@ -276,16 +276,15 @@ public sealed class HubDownloader : IDisposable
         string? code = Header(response, "X-Error-Code");
         string? detail = Header(response, "X-Error-Message");
         string page = $"{_options.Endpoint.TrimEnd('/')}/{id.RepoId}";
-        string login = "set HF_TOKEN to an access token (or run `huggingface-cli login`)";
+        string login = "set HF_TOKEN to an access token, or run `huggingface-cli login`";
         return (code, status) switch
         {
             ("GatedRepo", _) => new HubException(_options.Token is null
                 ? $"{id.RepoId} is a gated repository: accept its conditions at {page}, then {login}"
                 : $"{id.RepoId} is a gated repository and the token in use has no access to it: accept its conditions at {page} with that account"),
-            ("RepoNotFound", _) or (_, 401) => new HubException(_options.Token is null
-                ? $"repository {id.RepoId} not found on {_options.Endpoint} (if it is private, {login})"
-                : $"repository {id.RepoId} not found on {_options.Endpoint}, or the token in use cannot see it (HTTP {status})")
-            { RepositoryNotFound = true },
+            ("RepoNotFound", _) or (_, 401) => HubException.NotFound(id.RepoId, _options.Token is null
+                ? $"a repository on {_options.Endpoint} (if it is private, {login})"
+                : $"a repository on {_options.Endpoint} that the token in use can see (HTTP {status})"),
             ("RevisionNotFound", _) => new HubException($"{id.RepoId} has no revision '{revision}'"),
             ("DisabledRepo", _) => new HubException($"{id.RepoId} has been disabled on {_options.Endpoint}"),
             (_, 403) => new HubException($"access to {file} of {id.RepoId} is forbidden (HTTP 403{(detail is null ? "" : ": " + detail)})"),

@@ -41,9 +41,9 @@ internal sealed class HubSnapshot
         _commit = mode == Mode.Online && !id.RevisionIsCommit ? null : cache.CommitOf(id.Revision);
         if (_commit is null && mode == Mode.CacheOnly) throw new CacheMissException();
         if (_commit is null && mode == Mode.Offline)
-            throw new HubException(Directory.Exists(cache.RepoFolder)
-                ? $"{id} is not in the hub cache: {cache.RepoFolder} has no refs/{id.Revision}; {offlineReason}"
-                : $"{id} is not in the hub cache {cache.CacheDirectory}; {offlineReason}") { RepositoryNotFound = true };
+            throw Directory.Exists(cache.RepoFolder)
+                ? new HubException($"{id} is not in the hub cache: {cache.RepoFolder} has no refs/{id.Revision}; {offlineReason}")
+                : HubException.NotFound(id.ToString(), $"in the hub cache {cache.CacheDirectory}; {offlineReason}");
     }
 
     public HubModelId Id => _id;

@@ -52,9 +52,9 @@ public static class ModelLocator
         {
             return new ModelLocation(Resolve(id, files, options ?? HubOptions.FromEnvironment()), id.RepoId, id);
         }
-        catch (HubException e) when (e.RepositoryNotFound)
+        catch (HubException e) when (e.NotFoundWhere is { } where)
         {
-            throw new HubException($"'{model}' is not a model directory, and {e.Message}", e) { RepositoryNotFound = true };
+            throw new HubException($"'{model}' is neither a model directory nor {where}", e) { NotFoundWhere = where };
         }
     }
 
