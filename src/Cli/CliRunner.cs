@@ -1,4 +1,5 @@
 using System.CommandLine;
+using MixLens.Engine.Hub;
 using MixLens.Engine.Model;
 using MixLens.Engine.SafeTensors;
 using MixLens.Engine.Tokenization;
@@ -39,7 +40,7 @@ public static class CliRunner
     }
 
     static bool IsUserError(Exception e) => e is CliException or ModelFormatException or SafeTensorsException
-        or TokenizerException or EncoderInputException or FileNotFoundException or DirectoryNotFoundException
+        or TokenizerException or EncoderInputException or HubException or FileNotFoundException or DirectoryNotFoundException
         or UnauthorizedAccessException or IOException;
 }
 

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using MixLens.Analysis;
 using MixLens.Engine;
+using MixLens.Engine.Hub;
 
 namespace MixLens.Cli;
 
@@ -9,7 +10,8 @@ internal static class CommonOptions
 {
     public static Option<string> Model() => new("--model")
     {
-        Description = "HuggingFace model directory (config.json, model.safetensors, tokenizer files)",
+        Description = "HuggingFace model directory (config.json, model.safetensors, tokenizer files), or a hub repository "
+            + "org/name[@revision]: taken from the HuggingFace hub cache, downloading what it lacks (HF_HUB_OFFLINE=1: never)",
         Required = true,
     };
 
@@ -34,8 +36,20 @@ internal static class CommonOptions
         Description = "truncate inputs longer than the model's limit (max_position_embeddings) instead of failing",
     };
 
-    /// <summary>Loads the model, turning a missing directory into a clear error.</summary>
-    public static EncoderModel LoadModel(string directory) => EncoderModel.Load(directory);
+    /// <summary>Loads the model: a directory, or a hub repository id (see <see cref="Hub"/>).</summary>
+    public static EncoderModel LoadModel(string model) => EncoderModel.Load(model, Hub(model));
+
+    /// <summary>Set by tests to use their own hub cache and server without touching the process environment.</summary>
+    internal static readonly AsyncLocal<HubOptions?> HubOverride = new();
+
+    /// <summary>The hub settings for <paramref name="model"/>: null for an existing directory (nothing to resolve),
+    /// else the environment's (huggingface_hub's variables) with a progress bar when stderr is a terminal.</summary>
+    public static HubOptions? Hub(string model)
+    {
+        if (Directory.Exists(model)) return null;
+        if (HubOverride.Value is { } options) return options;
+        return HubOptions.FromEnvironment() with { Progress = Console.IsErrorRedirected ? null : new DownloadProgressBar(Console.Error) };
+    }
 
     /// <summary>The texts of --text or --input, and --text-pair, which only goes with a single --text.</summary>
     public static (IReadOnlyList<string> Texts, string? Pair) ReadTexts(string? text, string? inputPath, string? pair)

@@ -1,4 +1,6 @@
+using MixLens.Engine.Conversion;
 using MixLens.Engine.Heads;
+using MixLens.Engine.Hub;
 using MixLens.Engine.Model;
 using MixLens.Engine.SafeTensors;
 using MixLens.Engine.Tokenization;
@@ -6,21 +8,25 @@ using MixLens.Engine.Tokenization;
 namespace MixLens.Engine;
 
 /// <summary>
-/// A HuggingFace model directory loaded for inference: <c>config.json</c>, <c>model.safetensors</c> (memory-mapped),
+/// A HuggingFace model directory loaded for inference: <c>config.json</c>, <c>model.safetensors</c> (memory-mapped;
+/// or the shards of <c>model.safetensors.index.json</c>),
 /// the tokenizer files, the sentence-transformers pooling when present, and the task heads the checkpoint has
-/// (sequence classification, token classification, masked LM). Dispose to unmap the weights.
+/// (sequence classification, token classification, masked LM). The directory may also be named as a hub repository
+/// (<c>org/name[@revision]</c>), found in the HuggingFace hub cache or downloaded into it (<see cref="ModelLocator"/>).
+/// Dispose to unmap the weights.
 /// </summary>
 public sealed class EncoderModel : IDisposable
 {
-    readonly SafeTensorsFile _weightsFile;
+    /// <summary>model.safetensors, or the shards of a sharded checkpoint.</summary>
+    readonly SafeTensorsFile[] _weightsFiles;
     readonly WeightNames _names;
     /// <summary>Heads present in the checkpoint but malformed, by property name: thrown by the Require… methods.</summary>
     readonly Dictionary<string, ModelFormatException> _headErrors;
 
-    /// <summary>The model directory.</summary>
+    /// <summary>The model directory (for a hub repository, its snapshot folder in the hub cache).</summary>
     public string Directory { get; }
-    /// <summary>A short name: the directory's name.</summary>
-    public string Name => Path.GetFileName(Path.TrimEndingDirectorySeparator(Directory));
+    /// <summary>A short name: the directory's name, or the hub repository id (<c>org/name</c>).</summary>
+    public string Name { get; }
     public EncoderConfig Config => Encoder.Config;
     public BertEncoder Encoder { get; }
     public ITokenizer Tokenizer { get; }
@@ -41,13 +47,14 @@ public sealed class EncoderModel : IDisposable
     /// <summary>The ELECTRA discriminator's replaced-token-detection head (<c>ElectraForPreTraining</c>), or null.</summary>
     public ReplacedTokenDetector? ReplacedTokenDetector { get; }
 
-    EncoderModel(string directory, SafeTensorsFile file, WeightNames names, BertEncoder encoder, ITokenizer tokenizer,
+    EncoderModel(ModelLocation location, SafeTensorsFile[] files, WeightNames names, BertEncoder encoder, ITokenizer tokenizer,
         SentencePooling? pooling, SequenceClassifier? classifier, TokenClassifier? tokenClassifier, MaskedLanguageModelHead? maskedLm,
         ReplacedTokenDetector? replacedTokenDetector, Dictionary<string, ModelFormatException> headErrors)
     {
         _headErrors = headErrors;
-        Directory = directory;
-        _weightsFile = file;
+        Directory = location.Directory;
+        Name = location.Name;
+        _weightsFiles = files;
         _names = names;
         Encoder = encoder;
         Tokenizer = tokenizer;
@@ -58,31 +65,25 @@ public sealed class EncoderModel : IDisposable
         ReplacedTokenDetector = replacedTokenDetector;
     }
 
-    /// <summary>Loads a model directory. A task head that is present but malformed (a tensor missing or mis-shaped,
-    /// id2label or num_labels disagreeing with its weight) leaves that head null and its error for the Require… method
-    /// of the head (<see cref="HeadError"/>); the encoder still loads.</summary>
+    /// <summary>Loads a model directory, or a hub repository <c>org/name[@revision]</c> when no such directory exists
+    /// (from the hub cache, downloading what it lacks unless offline: <see cref="ModelLocator"/>). A task head that is
+    /// present but malformed (a tensor missing or mis-shaped, id2label or num_labels disagreeing with its weight) leaves
+    /// that head null and its error for the Require… method of the head (<see cref="HeadError"/>); the encoder still loads.</summary>
+    /// <param name="model">a model directory or a hub repository id.</param>
+    /// <param name="hub">hub settings (default: from the environment, as huggingface_hub reads it).</param>
     /// <exception cref="ModelFormatException">the directory or a required file is missing, or config/encoder weights are invalid.</exception>
     /// <exception cref="SafeTensorsException">model.safetensors is malformed.</exception>
     /// <exception cref="TokenizerException">the tokenizer files are missing or malformed.</exception>
-    public static EncoderModel Load(string directory)
+    /// <exception cref="HubException">a hub repository, revision or file cannot be had.</exception>
+    public static EncoderModel Load(string model, HubOptions? hub = null)
     {
-        if (!System.IO.Directory.Exists(directory))
-            throw new ModelFormatException($"model directory '{directory}' not found");
+        var location = ModelLocator.Locate(model, ModelFileSet.Model, hub);
+        string directory = location.Directory;
         var config = EncoderConfig.Load(Path.Combine(directory, "config.json"));
-        string weightsPath = Path.Combine(directory, "model.safetensors");
-        if (!File.Exists(weightsPath))
-        {
-            string hint = File.Exists(Path.Combine(directory, "pytorch_model.bin"))
-                ? " (the directory has pytorch_model.bin: convert it to model.safetensors first)"
-                : File.Exists(Path.Combine(directory, "model.safetensors.index.json"))
-                    ? " (sharded checkpoints are not supported yet)"
-                    : "";
-            throw new ModelFormatException($"{weightsPath}: weights file not found{hint}");
-        }
-        var file = SafeTensorsFile.Open(weightsPath);
+        var files = OpenWeights(directory, out string weightsPath);
         try
         {
-            var names = new WeightNames(file, CheckpointLayout.For(config.Family));
+            var names = new WeightNames(files, weightsPath, CheckpointLayout.For(config.Family));
             var weights = BertWeights.Load(names, config);
             var tokenizer = TokenizerFactory.Load(directory);
             var pooling = SentencePooling.Load(directory);
@@ -101,15 +102,61 @@ public sealed class EncoderModel : IDisposable
             var tokenClassifier = TryHead(nameof(TokenClassifier), () => Heads.TokenClassifier.TryLoad(names, config));
             var maskedLm = TryHead(nameof(MaskedLm), () => MaskedLanguageModelHead.TryLoad(names, config, weights));
             var detector = TryHead(nameof(ReplacedTokenDetector), () => Heads.ReplacedTokenDetector.TryLoad(names, config));
-            return new EncoderModel(directory, file, names, new BertEncoder(config, weights), tokenizer, pooling,
+            return new EncoderModel(location, files, names, new BertEncoder(config, weights), tokenizer, pooling,
                 classifier, tokenClassifier, maskedLm, detector, headErrors);
         }
         catch
         {
-            file.Dispose();
+            foreach (var file in files) file.Dispose();
             throw;
         }
     }
+
+    /// <summary>Memory-maps <c>model.safetensors</c> or, when the directory has none, every shard named by
+    /// <c>model.safetensors.index.json</c> (a sharded checkpoint, as transformers' <c>save_pretrained</c> writes one).</summary>
+    /// <param name="path">the weights file, or the index of a sharded checkpoint (for messages).</param>
+    /// <exception cref="ModelFormatException">neither is there (a PyTorch checkpoint is named with the way to convert
+    /// it), the index is malformed, or a shard is missing.</exception>
+    static SafeTensorsFile[] OpenWeights(string directory, out string path)
+    {
+        path = Path.Combine(directory, "model.safetensors");
+        if (File.Exists(path)) return [SafeTensorsFile.Open(path)];
+        string indexPath = Path.Combine(directory, ShardIndex.SafeTensorsIndexName);
+        if (!File.Exists(indexPath))
+        {
+            string? pytorch = new[] { "pytorch_model.bin", ShardIndex.PyTorchIndexName }.FirstOrDefault(f => File.Exists(Path.Combine(directory, f)));
+            throw new ModelFormatException($"{path}: weights file not found" +
+                (pytorch is null ? "" : $" (the directory has {pytorch}: convert it to model.safetensors first, with `mixlens convert {directory}`)"));
+        }
+        ShardIndex index;
+        try { index = ShardIndex.Read(indexPath); }
+        catch (CheckpointException e) { throw new ModelFormatException($"{indexPath}: {e.Message}", e); }
+        path = indexPath;
+        var files = new List<SafeTensorsFile>();
+        try
+        {
+            foreach (var shard in index.Shards)
+            {
+                string shardPath = Path.Combine(directory, shard);
+                if (!File.Exists(shardPath)) throw new ModelFormatException($"{indexPath}: shard {shard} not found");
+                files.Add(SafeTensorsFile.Open(shardPath));
+            }
+            return files.ToArray();
+        }
+        catch
+        {
+            foreach (var file in files) file.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>Loads only the tokenizer of a model directory or hub repository: a folder that holds tokenizer files
+    /// and nothing else will do (from the hub, only the tokenizer files are fetched).</summary>
+    /// <exception cref="ModelFormatException">neither a directory nor a repository id.</exception>
+    /// <exception cref="TokenizerException">the tokenizer files are missing or malformed.</exception>
+    /// <exception cref="HubException">a hub repository, revision or file cannot be had.</exception>
+    public static ITokenizer LoadTokenizer(string model, HubOptions? hub = null) =>
+        TokenizerFactory.Load(ModelLocator.Locate(model, ModelFileSet.Tokenizer, hub).Directory);
 
     /// <summary>
     /// Tokenizes a text (and optional pair). Without <paramref name="truncate"/>, an input longer than the model's
@@ -227,5 +274,8 @@ public sealed class EncoderModel : IDisposable
                 .Select(c => new TokenProbability(c.Id, Tokenizer.IdToToken(c.Id), c.Prob)).ToArray())).ToArray();
     }
 
-    public void Dispose() => _weightsFile.Dispose();
+    public void Dispose()
+    {
+        foreach (var file in _weightsFiles) file.Dispose();
+    }
 }

@@ -45,7 +45,10 @@ public class CliProcessTests
         return built;
     }
 
-    static CliResult RunMixlens(params string[] args)
+    static CliResult RunMixlens(params string[] args) => RunMixlens(new Dictionary<string, string>(), args);
+
+    /// <summary>Runs mixlens.dll with <paramref name="environment"/> added to this process's environment.</summary>
+    internal static CliResult RunMixlens(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         string dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host && File.Exists(host) ? host : "dotnet";
         var start = new ProcessStartInfo(dotnet)
@@ -56,6 +59,7 @@ public class CliProcessTests
             StandardOutputEncoding = System.Text.Encoding.UTF8,
             StandardErrorEncoding = System.Text.Encoding.UTF8,
         };
+        foreach (var (name, value) in environment) start.Environment[name] = value;
         start.ArgumentList.Add(MixlensDll());
         foreach (var a in args) start.ArgumentList.Add(a);
         using var process = Process.Start(start)!;

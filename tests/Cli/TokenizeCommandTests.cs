@@ -106,6 +106,37 @@ public class TokenizeCommandTests
         Assert.Equal(102, line.Ids[^1]);
     }
 
+    [Theory]
+    [InlineData("roberta-base", new[] { "<s>", "Hello", "Ġworld", "</s>" })]
+    [InlineData("t5-small", new[] { "▁Hello", "▁world", "</s>" })]
+    public void TokenizeText_FolderWithTokenizerFilesOnly_Tokenizes(string tokenizer, string[] tokens)
+    {
+        // no config.json, no weights: tokenize needs the tokenizer alone
+        string folder = Path.Combine(SharedData.Root, "tokenizers", tokenizer);
+        var line = Assert.Single(Parse(CliHarness.RunOk("tokenize", "--model", folder, "--text", "Hello world").Stdout));
+        Assert.Equal(tokens, line.Tokens);
+        Assert.Equal(line.Ids, Engine.EncoderModel.LoadTokenizer(folder).Encode("Hello world").Ids);
+    }
+
+    [Fact]
+    public void TokenizeTruncate_TokenizerOnlyFolder_CutsAtModelMaxLength()
+    {
+        string folder = Path.Combine(SharedData.Root, "tokenizers", "roberta-base");
+        string text = string.Join(' ', Enumerable.Repeat("word", 600));
+        var line = Assert.Single(Parse(CliHarness.RunOk("tokenize", "--model", folder, "--text", text, "--truncate").Stdout));
+        Assert.Equal(512, line.Ids.Length);   // tokenizer_config.json model_max_length
+        Assert.Equal(2, line.Ids[^1]);
+    }
+
+    [Fact]
+    public void TokenizeTruncate_NoConfigAndNoModelMaxLength_FailsSayingSo()
+    {
+        using var temp = new TempFolder();
+        string dir = temp.ModelCopy("tok", "bert-mlm-random", "tokenizer.json");
+        CliHarness.RunUserError("--truncate needs the model's token limit", "tokenize", "--model", dir, "--text", "hi", "--truncate");
+        Assert.Single(Parse(CliHarness.RunOk("tokenize", "--model", dir, "--text", "hi").Stdout));
+    }
+
     static void AssertMatches(FixtureCase c, TokenizedLine line)
     {
         Assert.Equal(c.InputIds, line.Ids);

@@ -133,7 +133,8 @@ public sealed class BertWeights
 /// </summary>
 public sealed class WeightNames
 {
-    readonly SafeTensorsFile _file;
+    /// <summary>The file holding each tensor: the one checkpoint file, or one of the shards of a sharded checkpoint.</summary>
+    readonly Dictionary<string, SafeTensorsFile> _fileOf = new(StringComparer.Ordinal);
 
     /// <summary>The family's checkpoint names.</summary>
     public CheckpointLayout Layout { get; }
@@ -141,22 +142,34 @@ public sealed class WeightNames
     /// <summary>The prefix under which this checkpoint stores the encoder ("" or e.g. "bert.").</summary>
     public string Prefix { get; }
 
-    /// <summary>The checkpoint file's path (for messages).</summary>
-    public string Path => _file.Path;
+    /// <summary>The checkpoint file's path, or a sharded checkpoint's index file (for messages).</summary>
+    public string Path { get; }
 
     /// <summary>Finds the encoder prefix of <paramref name="file"/> under <paramref name="layout"/>'s names.</summary>
     /// <exception cref="ModelFormatException">no word-embedding table under any of the layout's prefixes.</exception>
-    public WeightNames(SafeTensorsFile file, CheckpointLayout layout)
+    public WeightNames(SafeTensorsFile file, CheckpointLayout layout) : this([file], file.Path, layout) { }
+
+    /// <summary>The tensors of several files as one checkpoint: the shards of a sharded checkpoint
+    /// (<c>model.safetensors.index.json</c>, whose path <paramref name="path"/> names them in messages).</summary>
+    /// <exception cref="ModelFormatException">a tensor in two of the files, or no word-embedding table under any of the
+    /// layout's prefixes.</exception>
+    public WeightNames(IReadOnlyList<SafeTensorsFile> files, string path, CheckpointLayout layout)
     {
-        _file = file;
+        Path = path;
         Layout = layout;
+        foreach (var file in files)
+            foreach (var tensor in file.Tensors)
+                if (!_fileOf.TryAdd(tensor.Name, file))
+                    throw new ModelFormatException(
+                        $"{path}: tensor '{tensor.Name}' is in both {System.IO.Path.GetFileName(_fileOf[tensor.Name].Path)} and {System.IO.Path.GetFileName(file.Path)}");
         string word = Layout.WordEmbeddings + ".weight";
-        Prefix = Layout.Prefixes.FirstOrDefault(p => file.Contains(p + word))
+        string? first = files.SelectMany(f => f.Tensors).FirstOrDefault()?.Name;
+        Prefix = Layout.Prefixes.FirstOrDefault(p => _fileOf.ContainsKey(p + word))
             ?? throw new ModelFormatException(
-                $"{file.Path}: no encoder weights found: expected a tensor named '{word}' " +
+                $"{path}: no encoder weights found: expected a tensor named '{word}' " +
                 $"(optionally prefixed with {string.Join(" or ", Layout.Prefixes.Where(p => p.Length > 0).Select(p => $"'{p}'"))}, " +
-                $"as {Layout.Name} checkpoints name it); the file has {file.Tensors.Count} tensors" +
-                (file.Tensors.Count > 0 ? $", e.g. '{file.Tensors[0].Name}'" : ""));
+                $"as {Layout.Name} checkpoints name it); the file has {_fileOf.Count} tensors" +
+                (first is not null ? $", e.g. '{first}'" : ""));
     }
 
     /// <summary>True when the checkpoint holds <paramref name="name"/> (tried with the prefix, then bare).</summary>
@@ -167,7 +180,7 @@ public sealed class WeightNames
     public ReadOnlyMemory<float> Get(string name, params int[] expectedShape)
     {
         string full = Resolve(name)
-            ?? throw new ModelFormatException($"{_file.Path}: missing weight '{Prefix}{name}' (expected shape [{string.Join(", ", expectedShape)}])");
+            ?? throw new ModelFormatException($"{Path}: missing weight '{Prefix}{name}' (expected shape [{string.Join(", ", expectedShape)}])");
         return GetExact(full, expectedShape);
     }
 
@@ -178,10 +191,10 @@ public sealed class WeightNames
     /// <exception cref="ModelFormatException">the tensor is missing or is not a matrix.</exception>
     public int Rows(string name)
     {
-        string full = Resolve(name) ?? throw new ModelFormatException($"{_file.Path}: missing weight '{Prefix}{name}'");
-        var shape = _file.GetInfo(full).Shape;
+        string full = Resolve(name) ?? throw new ModelFormatException($"{Path}: missing weight '{Prefix}{name}'");
+        var shape = _fileOf[full].GetInfo(full).Shape;
         if (shape.Length != 2 || shape[0] <= 0 || shape[0] > int.MaxValue)
-            throw new ModelFormatException($"{_file.Path}: weight '{full}' has shape [{string.Join(", ", shape)}], expected a matrix");
+            throw new ModelFormatException($"{Path}: weight '{full}' has shape [{string.Join(", ", shape)}], expected a matrix");
         return (int)shape[0];
     }
 
@@ -192,27 +205,28 @@ public sealed class WeightNames
         string? full = Resolve($"{module}.{parameter}") ?? Resolve($"{module}.{old}");
         if (full == null)
             throw new ModelFormatException(
-                $"{_file.Path}: missing weight '{Prefix}{module}.{parameter}' (or '{module}.{old}'), expected shape [{width}]");
+                $"{Path}: missing weight '{Prefix}{module}.{parameter}' (or '{module}.{old}'), expected shape [{width}]");
         return GetExact(full, [width]);
     }
 
     string? Resolve(string name)
     {
-        if (_file.Contains(Prefix + name)) return Prefix + name;
-        if (_file.Contains(name)) return name;
+        if (_fileOf.ContainsKey(Prefix + name)) return Prefix + name;
+        if (_fileOf.ContainsKey(name)) return name;
         return null;
     }
 
     ReadOnlyMemory<float> GetExact(string full, int[] expectedShape)
     {
-        var info = _file.GetInfo(full);
+        var file = _fileOf[full];
+        var info = file.GetInfo(full);
         bool ok = info.Shape.Length == expectedShape.Length;
         for (int i = 0; ok && i < expectedShape.Length; i++) ok = info.Shape[i] == expectedShape[i];
         if (!ok)
             throw new ModelFormatException(
-                $"{_file.Path}: weight '{full}' has shape [{string.Join(", ", info.Shape)}], expected [{string.Join(", ", expectedShape)}]");
+                $"{Path}: weight '{full}' has shape [{string.Join(", ", info.Shape)}], expected [{string.Join(", ", expectedShape)}]");
         if (info.DType is not (DType.F32 or DType.F16 or DType.BF16 or DType.F64))
-            throw new ModelFormatException($"{_file.Path}: weight '{full}' has dtype {info.DType}, expected a floating-point type (F32, F16, BF16)");
-        return _file.GetFloat32(full);
+            throw new ModelFormatException($"{Path}: weight '{full}' has dtype {info.DType}, expected a floating-point type (F32, F16, BF16)");
+        return file.GetFloat32(full);
     }
 }
