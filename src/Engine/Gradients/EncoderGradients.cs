@@ -41,7 +41,8 @@ public sealed class TapedForward
 /// <summary>
 /// The gradients of a scalar ℓ (e.g. a class logit) with respect to one text's inputs and activations:
 /// <code>
-///   WordEmbeddings     [n, E]      ∂ℓ/∂x_j, x_j the word-embedding row of token j (null when the backward stopped early)
+///   WordEmbeddings     [n, E]      ∂ℓ/∂x_j, x_j the word-embedding row of token j (null when the backward stopped early
+///                                  or the forward started from a given layer input)
 ///   EmbeddingsOutput   [n, d]      ∂ℓ/∂e⁰, e⁰ = embeddings.output (null when the backward stopped early)
 ///   AttentionProbs     [L] of [H, n, n] or null per layer: ∂ℓ/∂A_h^l, where asked for
 /// </code>
@@ -76,6 +77,7 @@ public static class EncoderGradients
     /// <exception cref="ArgumentException">a word-embedding override of the wrong length.</exception>
     public static TapedForward Forward(BertEncoder encoder, IReadOnlyList<GradientInput> batch, IActivationPatch? patch = null)
     {
+        RequireProbsOnly(encoder, patch);
         var inputs = batch.Select(b => b.Input).ToArray();
         float[]?[]? rows = batch.Any(b => b.WordEmbeddings is not null) ? batch.Select(b => b.WordEmbeddings).ToArray() : null;
         return new TapedForward(encoder, encoder.ForwardTaped(inputs, rows, patch));
@@ -98,10 +100,22 @@ public static class EncoderGradients
         if (copies < 1) throw new ArgumentException($"at least one copy is needed, not {copies}", nameof(copies));
         if (layerInput.Rank != 2 || layerInput.Shape[0] != n || layerInput.Shape[1] != d)
             throw new ArgumentException($"layer input [{string.Join(", ", layerInput.Shape)}], expected [{n}, {d}]", nameof(layerInput));
+        RequireProbsOnly(encoder, patch);
         var packed = new float[copies * n * d];
         for (int b = 0; b < copies; b++) layerInput.Data.CopyTo(packed, b * n * d);
         var batch = Enumerable.Repeat(input, copies).ToArray();
         return new TapedForward(encoder, encoder.ForwardTaped(batch, null, patch, layer, packed));
+    }
+
+    /// <summary>The backward treats patched values as inputs only for the attention probabilities (its softmax then
+    /// passes no gradient); a patch on any other step would be differentiated as if absent, so it is refused.</summary>
+    static void RequireProbsOnly(BertEncoder encoder, IActivationPatch? patch)
+    {
+        if (patch is null) return;
+        for (int l = 0; l < encoder.Config.NumHiddenLayers; l++)
+            foreach (var step in Enum.GetValues<Tracing.LayerStep>())
+                if (step != Tracing.LayerStep.Probs && patch.Targets(l, step))
+                    throw new ArgumentException($"a taped forward takes patches of the attention probabilities only (the backward treats those as inputs); this patch targets {step} in layer {l}", nameof(patch));
     }
 
     /// <summary>Backpropagates ∂ℓ/∂X^L of every text of a taped batch down to the word embeddings.</summary>
@@ -148,7 +162,7 @@ public static class EncoderGradients
         }
 
         // dY now holds ∂ℓ/∂e⁰ (unless stopped early); e⁰ = Embeddings(x)  →  ∂ℓ/∂x
-        float[]? dWords = lowestLayer == 0 ? EncoderEmbeddings.Backward(encoder.Weights.Embeddings, c, tape.Embeddings!, dY, T) : null;
+        float[]? dWords = lowestLayer == 0 && tape.Embeddings is { } embeddings ? EncoderEmbeddings.Backward(encoder.Weights.Embeddings, c, embeddings, dY, T) : null;
 
         var results = new InputGradients[batch.Count];
         for (int s = 0; s < batch.Count; s++)
@@ -160,7 +174,7 @@ public static class EncoderGradients
                     probs[l] = new Tensor(pg.AsSpan(tape.ProbsOffsets[s], tape.ProbsOffsets[s + 1] - tape.ProbsOffsets[s]).ToArray(), c.NumAttentionHeads, n, n);
             results[s] = new InputGradients(
                 dWords is null ? null : new Tensor(batch.Rows(dWords, s, E).ToArray(), n, E),
-                dWords is null ? null : new Tensor(batch.Rows(dY, s, d).ToArray(), n, d),
+                lowestLayer > 0 ? null : new Tensor(batch.Rows(dY, s, d).ToArray(), n, d),
                 probs);
         }
         return results;

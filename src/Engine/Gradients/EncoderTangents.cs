@@ -25,6 +25,8 @@ public static class EncoderTangents
         var encoder = forward.Encoder;
         var c = encoder.Config;
         if (forward.Count != 1) throw new ArgumentException($"tangents need a taped forward of one text, not {forward.Count}", nameof(forward));
+        if (forward.Tape.FirstLayer != 0)
+            throw new ArgumentException($"tangents of embeddings.output need a forward from layer 0, not from layer {forward.Tape.FirstLayer}", nameof(forward));
         int n = forward.Length(0), d = c.HiddenSize, rows = count * n;
         if (count < 1 || tangents.Length != (long)rows * d)
             throw new ArgumentException($"{tangents.Length} tangent values for {count} tangents of [{n}, {d}]", nameof(tangents));

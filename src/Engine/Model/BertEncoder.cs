@@ -50,7 +50,8 @@ public sealed class BertEncoder
     /// <param name="wordRows">per text null or its word-embedding rows [n, E] replacing E_word[id] (null: none).</param>
     /// <param name="firstLayer">run layers firstLayer.. only (0: the whole encoder), from <paramref name="firstInput"/>;
     /// the tape then has no embeddings and no layers below it.</param>
-    /// <param name="firstInput">above layer 0: X^firstLayer, packed [T, d] for the batch.</param>
+    /// <param name="firstInput">X^firstLayer, packed [T, d] for the batch (required above layer 0; at layer 0 it replaces
+    /// the embeddings, whose tape is then absent).</param>
     internal Gradients.EncoderTape ForwardTaped(IReadOnlyList<EncoderInput> batch, IReadOnlyList<float[]?>? wordRows,
         IActivationPatch? patch, int firstLayer = 0, float[]? firstInput = null)
     {
@@ -70,16 +71,16 @@ public sealed class BertEncoder
         var hooks = new StepHooks(null, patch, traces, packed, Config.NumAttentionHeads);
         int T = packed.TotalTokens, d = Config.HiddenSize, f = Config.IntermediateSize;
         var probsOffsets = Gradients.EncoderTape.ProbsOffsetsOf(packed, Config.NumAttentionHeads);
-        var embeddingTape = firstLayer == 0 ? new Gradients.EmbeddingTape(T, Config.EmbeddingSize) : null;
+        var embeddingTape = firstInput is null ? new Gradients.EmbeddingTape(T, Config.EmbeddingSize) : null;
         var layerTapes = new Gradients.LayerTape[Config.NumHiddenLayers];
-        if (firstLayer > 0 && firstInput?.Length != T * d)
+        if ((firstLayer > 0 || firstInput is not null) && firstInput?.Length != T * d)
             throw new ArgumentException($"a forward from layer {firstLayer} needs that layer's input, [T, d] = [{T}, {d}]", nameof(firstInput));
 
         var ws = _workspaces.Rent();
         try
         {
             ws.EnsureCapacity(T, d, f);
-            var x = firstLayer == 0 ? EncoderEmbeddings.Forward(Weights.Embeddings, Config, batch, packed, wordRows, embeddingTape) : firstInput!;
+            var x = firstInput ?? EncoderEmbeddings.Forward(Weights.Embeddings, Config, batch, packed, wordRows, embeddingTape);
             for (int l = firstLayer; l < Config.NumHiddenLayers; l++)
             {
                 var y = ws.Hidden[l % 2];
