@@ -7,16 +7,25 @@ namespace MixLens.Analysis.Corpus;
 /// <summary>
 /// The JSON of analyses, shared by <c>mixlens analyze --format json</c> and <c>mixlens analyze-corpus</c> so that both
 /// print the same numbers in the same form: compact UTF-8, floats in shortest round-trip form, scores as nested arrays
-/// <c>[L][n][n]</c> (<c>scores[l][i][j]</c>, row i = output token, column j = input token).
+/// <c>[L][n][n]</c> (<c>scores[l][i][j]</c>, row i = output token, column j = input token), or <c>[n]</c> for a
+/// token-vector method (saliency, gradient-x-input, integrated-gradients).
 /// </summary>
 public static class AnalysisJson
 {
     /// <summary>The writer options of every MixLens JSON document (non-ASCII text written as is).</summary>
     public static JsonWriterOptions Options { get; } = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    /// <summary>Writes <paramref name="scores"/> [L, n, n] as a nested array value.</summary>
+    /// <summary>Writes <paramref name="scores"/> [L, n, n] as a nested array value, or a token-vector method's [n]
+    /// (<see cref="MixingMethods.IsTokenVector"/>) as a flat array.</summary>
     public static void WriteScores(Utf8JsonWriter w, Tensor scores)
     {
+        if (scores.Rank == 1)
+        {
+            w.WriteStartArray();
+            foreach (float v in scores.Data) w.WriteNumberValue(v);
+            w.WriteEndArray();
+            return;
+        }
         int L = scores.Shape[0], n = scores.Shape[1];
         w.WriteStartArray();
         for (int l = 0; l < L; l++)
