@@ -46,9 +46,12 @@ public static class AnalysisJson
     /// One result line of <c>analyze-corpus</c>, UTF-8, ending in <c>\n</c>:
     /// <c>{"line":N,"model":…,"text":…,"text_pair":…,"tokens":[n],"scores":{"method":[L][n][n],…}}</c>
     /// (<c>text_pair</c> only when the example has one; <c>scores</c> keyed by the method names of <c>analyze</c>, in
-    /// the requested order).
+    /// the requested order, a token-vector method's value <c>[n]</c>); when a method explains a classifier's class,
+    /// <c>"target"</c> and <c>"label"</c> (the predicted class) follow the scores, and <c>"steps"</c> when
+    /// <paramref name="steps"/> is given.
     /// </summary>
-    public static byte[] ResultLine(string model, ExampleAnalysis analysis)
+    /// <param name="steps">the --steps of integrated-gradients and attattr (null: their defaults, not written).</param>
+    public static byte[] ResultLine(string model, ExampleAnalysis analysis, int? steps = null)
     {
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer, Options))
@@ -68,6 +71,12 @@ public static class AnalysisJson
                 WriteScores(w, scores);
             }
             w.WriteEndObject();
+            if (analysis.Target is var (id, label))
+            {
+                w.WriteNumber("target", id);
+                w.WriteString("label", label);
+            }
+            if (steps is int m) w.WriteNumber("steps", m);
             w.WriteEndObject();
         }
         buffer.WriteByte((byte)'\n');
