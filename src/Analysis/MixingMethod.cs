@@ -3,6 +3,7 @@ using MixLens.Engine;
 using MixLens.Engine.Heads;
 using MixLens.Engine.Model;
 using MixLens.Engine.Tracing;
+using MixLens.Engine.Tokenization;
 
 namespace MixLens.Analysis;
 
@@ -52,7 +53,29 @@ public enum MixingMethod
 /// 50) and attattr (default 20).
 /// </summary>
 public sealed record GradientOptions(SequenceClassifier? Classifier, IReadOnlyList<bool>? SpecialTokens = null, int PadTokenId = 0,
-    int? Target = null, int? Steps = null);
+    int? Target = null, int? Steps = null)
+{
+    /// <summary>The options of one tokenized text on a loaded model: its sequence-classification head (null when it has
+    /// none), the special-token mask of <paramref name="encoding"/> (<see cref="SpecialTokenMask"/>) and config.json's
+    /// <c>pad_token_id</c>.</summary>
+    /// <param name="target">the class to explain (null: the predicted class).</param>
+    /// <param name="steps">the steps of integrated-gradients and attattr (null: their defaults).</param>
+    public static GradientOptions ForText(EncoderModel model, Encoding encoding, int? target = null, int? steps = null) =>
+        new(model.Classifier, SpecialTokenMask(model.Tokenizer, encoding), model.Config.PadTokenId, target, steps);
+
+    /// <summary>Per token, whether it is a special token, whose integrated-gradients baseline is the token itself: one
+    /// the post-processor inserted (<see cref="Encoding.SpecialTokensMask"/>: [CLS], [SEP], &lt;s&gt;, …) or a special
+    /// added token found in the text ([UNK], [MASK]; <see cref="ITokenizer.IsSpecialToken"/>), as the gradient fixtures
+    /// and ferret mark them (the tokenizer's special ids).</summary>
+    public static bool[] SpecialTokenMask(ITokenizer tokenizer, Encoding encoding) =>
+        Enumerable.Range(0, encoding.Length)
+            .Select(j => encoding.SpecialTokensMask[j] != 0 || tokenizer.IsSpecialToken(encoding.Ids[j])).ToArray();
+
+    /// <summary>The class a classifier predicts for one text: argmax of its logits (the gradient methods' default
+    /// target).</summary>
+    public static int PredictedClass(BertEncoder encoder, SequenceClassifier classifier, EncoderInput input) =>
+        ClassifierGradient.ResolveTarget(classifier, classifier.Classify(encoder.Forward(input).LastHiddenState).Logits, null);
+}
 
 /// <summary>Names, parsing and dispatch of the context-mixing methods.</summary>
 public static class MixingMethods

@@ -27,7 +27,7 @@ internal static class AnalyzeCorpusCommand
         };
         var methods = new Option<string>("--methods")
         {
-            Description = $"comma-separated methods, or 'all': {string.Join(", ", MixingMethods.Names)}",
+            Description = $"comma-separated methods, or 'all' (on a model without a sequence-classification head: all but those that explain its class): {string.Join(", ", MixingMethods.Names)}",
             DefaultValueFactory = _ => "attention",
         };
         var output = new Option<string?>("--out") { Description = "JSONL output file (--format jsonl): one result line per analysed input line" };
@@ -41,6 +41,8 @@ internal static class AnalyzeCorpusCommand
             Description = "flow only: compute every layer (all) or only the last (last; faster)",
             DefaultValueFactory = _ => "all",
         };
+        var steps = GradientOptionsCli.Steps(several: true);
+        var htaMax = GradientOptionsCli.HtaMaxTokens("skipped (reported and counted, as bad lines)");
         var jobs = new Option<int?>("--jobs") { Description = "examples analysed at once (default: the number of cores; the output does not depend on it)" };
         var progressEvery = new Option<double>("--progress-every")
         {
@@ -50,11 +52,14 @@ internal static class AnalyzeCorpusCommand
 
         var command = new Command("analyze-corpus", "Context-mixing methods on every line of a JSONL corpus, resumable.")
         {
-            model, input, methods, output, outDir, format, resume, overwrite, truncate, flowLayers, jobs, progressEvery,
+            model, input, methods, output, outDir, format, resume, overwrite, truncate, flowLayers, steps, htaMax, jobs, progressEvery,
         };
         command.SetAction(parse =>
         {
-            var chosen = CommonOptions.ParseMethods(parse.GetValue(methods)!, []);
+            string methodList = parse.GetValue(methods)!;
+            var chosen = CommonOptions.ParseMethods(methodList, []);
+            int? stepCount = GradientOptionsCli.CheckSteps(parse.GetValue(steps));
+            int htaLimit = GradientOptionsCli.CheckHtaMaxTokens(parse.GetValue(htaMax));
             string fmt = parse.GetValue(format)!;
             string? outPath = parse.GetValue(output), dirPath = parse.GetValue(outDir);
             switch (fmt)
@@ -86,8 +91,12 @@ internal static class AnalyzeCorpusCommand
 
             var entries = CorpusInput.Read(inputPath);
             using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
-            var options = new CorpusAnalysisOptions(chosen, parse.GetValue(truncate), flowChoice == "all");
-            using IResultSink sink = OpenSink(fmt, outPath, dirPath, existing, encoderModel.Name, chosen, entries);
+            chosen = CommonOptions.ForModel(chosen, methodList, encoderModel);   // a method needing a missing head: one line, before starting
+            if (chosen.Count == 0) throw new CliException($"--methods {methodList}: {encoderModel.Name} can run none of them");
+            // --steps only matters (and is only recorded) when a method takes steps
+            int? usedSteps = chosen.Any(MixingMethods.TakesSteps) ? stepCount : null;
+            var options = new CorpusAnalysisOptions(chosen, parse.GetValue(truncate), flowChoice == "all", usedSteps, htaLimit);
+            using IResultSink sink = OpenSink(fmt, outPath, dirPath, existing, encoderModel.Name, chosen, entries, usedSteps);
 
             var stdout = parse.InvocationConfiguration.Output;
             var stderr = parse.InvocationConfiguration.Error!;
@@ -156,13 +165,13 @@ internal static class AnalyzeCorpusCommand
     }
 
     static IResultSink OpenSink(string format, string? outPath, string? dirPath, ExistingOutput existing, string model,
-        IReadOnlyList<MixingMethod> methods, IReadOnlyList<CorpusEntry> entries)
+        IReadOnlyList<MixingMethod> methods, IReadOnlyList<CorpusEntry> entries, int? steps)
     {
         try
         {
             return format == "jsonl"
-                ? JsonlResultFile.Open(outPath!, existing, model, methods, entries)
-                : SafeTensorsResultDirectory.Open(dirPath!, existing, model, methods, entries);
+                ? JsonlResultFile.Open(outPath!, existing, model, methods, entries, steps)
+                : SafeTensorsResultDirectory.Open(dirPath!, existing, model, methods, entries, steps);
         }
         catch (CorpusOutputException e)
         {

@@ -81,6 +81,24 @@ internal static class CommonOptions
         return content.EndsWith('\n') ? lines[..^1] : lines;
     }
 
+    /// <summary>Whether --methods is "all".</summary>
+    public static bool IsAll(string? list) =>
+        list?.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) is [var only] && only.Equals("all", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>
+    /// The methods of --methods that <paramref name="model"/> can run: for "all" on a checkpoint without a
+    /// sequence-classification head, every method but those that explain a classifier's class
+    /// (<see cref="MixingMethods.NeedsClassifier"/>); a list that names such a method is refused in one line
+    /// (<see cref="GradientOptionsCli.RequireClassifierFor"/>).
+    /// </summary>
+    /// <exception cref="CliException">a named method needs a head the checkpoint lacks.</exception>
+    public static IReadOnlyList<MixingMethod> ForModel(IReadOnlyList<MixingMethod> methods, string? list, EncoderModel model)
+    {
+        if (IsAll(list) && model.Classifier is null) return methods.Where(m => !MixingMethods.NeedsClassifier(m)).ToArray();
+        GradientOptionsCli.RequireClassifierFor(model, methods);
+        return methods;
+    }
+
     /// <summary>Parses --methods: method names separated by commas (spaces allowed), or "all" (every method, in the
     /// order of <see cref="MixingMethods.Names"/>); null gives <paramref name="defaults"/>.</summary>
     /// <exception cref="CliException">an empty list, an unknown name, or a name listed twice.</exception>
@@ -89,7 +107,8 @@ internal static class CommonOptions
         if (list is null) return defaults;
         var names = list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (names.Length == 0) throw new CliException("--methods is empty; give method names separated by commas, or 'all'");
-        if (names.Length == 1 && names[0].Equals("all", StringComparison.OrdinalIgnoreCase)) return Enum.GetValues<MixingMethod>();
+        if (names.Length == 1 && names[0].Equals("all", StringComparison.OrdinalIgnoreCase))
+            return MixingMethods.Names.Select(n => MixingMethods.TryParse(n, out var m) ? m : throw new InvalidOperationException(n)).ToArray();
         var result = new List<MixingMethod>();
         foreach (var name in names)
         {

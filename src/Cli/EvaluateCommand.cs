@@ -27,7 +27,7 @@ internal static class EvaluateCommand
         var data = new Option<string>("--data") { Description = "labelled TSV: header 'sentence<TAB>label', then one 'sentence<TAB>label' per line", Required = true };
         var methods = new Option<string?>("--methods")
         {
-            Description = $"comma-separated methods, or 'all' (default: {string.Join(",", FaithfulnessEvaluation.DefaultMethods.Select(MixingMethods.NameOf))}): {string.Join(", ", MixingMethods.Names)}",
+            Description = $"comma-separated methods, or 'all' (default: every method but flow and hta, whose cost grows fast with the length: {string.Join(",", FaithfulnessEvaluation.DefaultMethods.Select(MixingMethods.NameOf))}): {string.Join(", ", MixingMethods.Names)}",
         };
         var limit = new Option<int?>("--limit") { Description = "evaluate only the first N sentences" };
         var flowMax = new Option<int>("--flow-max-tokens")
@@ -35,6 +35,8 @@ internal static class EvaluateCommand
             Description = "flow only: skip (and count) sentences longer than this many tokens",
             DefaultValueFactory = _ => 32,
         };
+        var htaMax = GradientOptionsCli.HtaMaxTokens("skipped (and counted)");
+        var steps = GradientOptionsCli.Steps(several: true);
         var format = new Option<string>("--format") { Description = "output format: table (Markdown) or json", DefaultValueFactory = _ => "table" };
         var csv = new Option<string?>("--csv") { Description = "also write the per-method results as CSV to this file" };
         var perExample = new Option<string?>("--per-example") { Description = "also write one JSON line per sentence to this file" };
@@ -45,7 +47,7 @@ internal static class EvaluateCommand
         var command = new Command("evaluate",
             "Faithfulness of the context-mixing methods to the classifier: Spearman's rho with blank-out importances, AOPC, and ERASER comprehensiveness and sufficiency.")
         {
-            model, data, methods, limit, flowMax, format, csv, perExample, jobs,
+            model, data, methods, limit, flowMax, htaMax, steps, format, csv, perExample, jobs,
         };
         command.SetAction(parse =>
         {
@@ -58,6 +60,8 @@ internal static class EvaluateCommand
             if (parallelism is < 1) throw new CliException($"--jobs must be at least 1, not {parallelism}");
             int flowMaxTokens = parse.GetValue(flowMax);
             if (flowMaxTokens < 3) throw new CliException($"--flow-max-tokens must be at least 3, not {flowMaxTokens}");
+            int htaMaxTokens = GradientOptionsCli.CheckHtaMaxTokens(parse.GetValue(htaMax));
+            int? stepCount = GradientOptionsCli.CheckSteps(parse.GetValue(steps));
             string dataPath = parse.GetValue(data)!;
             if (!File.Exists(dataPath)) throw new CliException($"data file '{dataPath}' not found");
             using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
@@ -86,7 +90,8 @@ internal static class EvaluateCommand
             var stderr = parse.InvocationConfiguration.Error;
             bool showProgress = !Console.IsErrorRedirected && ReferenceEquals(stderr, Console.Error);
             var clock = Stopwatch.StartNew();
-            var result = FaithfulnessEvaluation.Run(encoderModel, sentences, new EvaluationOptions(chosen, flowMaxTokens, MaxDegreeOfParallelism: parallelism),
+            var result = FaithfulnessEvaluation.Run(encoderModel, sentences, new EvaluationOptions(chosen, flowMaxTokens, MaxDegreeOfParallelism: parallelism,
+                    HtaMaxTokens: htaMaxTokens, Steps: stepCount),
                 progress: showProgress ? (done, total) => stderr!.Write(
                     $"\revaluate: {done}/{total} sentences, {clock.Elapsed.TotalSeconds:0}s, {done / clock.Elapsed.TotalSeconds:0.0} sentences/s, ETA {(total - done) * clock.Elapsed.TotalSeconds / done:0}s   ") : null,
                 perExample: perExampleWriter is null ? null : e => WriteExample(perExampleWriter, e));
@@ -118,7 +123,8 @@ internal static class EvaluateCommand
         output.WriteLine();
         output.WriteLine("AOPC: mean drop of the score with the method's top 10…50% of tokens masked. ERASER (DeYoung et al. 2020): " +
             "comprehensiveness = mean drop with the top k tokens deleted (higher = better), sufficiency = mean drop with only " +
-            "the top k kept (lower = better), k = ⌊q·m⌋ for q = 0.1…1.0 (each distinct k > 0 once), special tokens always kept.");
+            "the top k kept (lower = better), k = ⌊q·m⌋ for q = 0.1…1.0 (each distinct k > 0 once), special tokens always kept. " +
+            "Too long: sentences over flow's or hta's token limit (--flow-max-tokens, --hta-max-tokens), left out of that method's means.");
     }
 
     static string Csv(EvaluationResult r)

@@ -9,8 +9,14 @@ namespace MixLens.Cli;
 public static class JsonOutput
 {
 
-    /// <summary><c>{"model":…, "method":…, "tokens":[…], "scores":[L][n][n]}</c></summary>
-    public static void WriteAnalysis(TextWriter output, string model, string method, IReadOnlyList<string> tokens, Tensor scores)
+    /// <summary>
+    /// <c>{"model":…, "method":…, "tokens":[…], "scores":[L][n][n]}</c>, or <c>"scores":[n]</c> for a token-vector
+    /// method; a method that explains a classifier's class adds <c>"target"</c> (the class id) and <c>"label"</c>
+    /// after the scores, a method with steps <c>"steps"</c>, and integrated gradients its completeness check,
+    /// <c>"ig_sum"</c> (Σ_j IG_j) and <c>"ig_gap"</c> (z_c(x) − z_c(x′)), named as in the gradient fixtures.
+    /// </summary>
+    public static void WriteAnalysis(TextWriter output, string model, string method, IReadOnlyList<string> tokens, Tensor scores,
+        ExplainedClass? target = null, int? steps = null, (double Sum, double Gap)? completeness = null)
     {
         Write(output, w =>
         {
@@ -22,6 +28,17 @@ public static class JsonOutput
             w.WriteEndArray();
             w.WritePropertyName("scores");
             AnalysisJson.WriteScores(w, scores);
+            if (target is not null)
+            {
+                w.WriteNumber("target", target.Id);
+                w.WriteString("label", target.Label);
+            }
+            if (steps is int m) w.WriteNumber("steps", m);
+            if (completeness is var (sum, gap))
+            {
+                w.WriteNumber("ig_sum", sum);
+                w.WriteNumber("ig_gap", gap);
+            }
             w.WriteEndObject();
         });
     }
@@ -160,3 +177,6 @@ public static class JsonOutput
         w.WriteEndArray();
     }
 }
+
+/// <summary>The class a gradient method explains: its id and id2label name.</summary>
+public sealed record ExplainedClass(int Id, string Label);

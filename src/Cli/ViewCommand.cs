@@ -23,17 +23,23 @@ internal static class ViewCommand
         var model = CommonOptions.Model();
         var text = CommonOptions.Text(required: true);
         var pair = CommonOptions.TextPair();
-        var truncate = CommonOptions.Truncate();
+        var truncate = new Option<bool>("--truncate")
+        {
+            Description = "truncate inputs longer than the model's limit (max_position_embeddings) instead of failing; with hta: longer than --hta-max-tokens",
+        };
         var output = new Option<string?>("--out") { Description = "the HTML file to write (one self-contained page, no network access)" };
         var methods = new Option<string?>("--methods")
         {
-            Description = $"comma-separated mixing methods for the method view, or 'all' (default: {string.Join(",", DefaultMethods.Select(MixingMethods.NameOf))}); choose from: {string.Join(", ", MixingMethods.Names)}",
+            Description = $"comma-separated mixing methods for the method view, or 'all' (on a model without a sequence-classification head: all but those that explain its class; default: {string.Join(",", DefaultMethods.Select(MixingMethods.NameOf))}); choose from: {string.Join(", ", MixingMethods.Names)}",
         };
+        var target = GradientOptionsCli.Target();
+        var steps = GradientOptionsCli.Steps(several: true);
+        var htaMax = GradientOptionsCli.HtaMaxTokens("refused (or cut to the limit with --truncate)");
         var svg = new Option<string?>("--svg") { Description = "also write an SVG heatmap per method and layer into this folder" };
 
         var command = new Command("view", "Interactive head, model, neuron and method views in one offline HTML file.")
         {
-            model, text, pair, truncate, output, methods, svg,
+            model, text, pair, truncate, output, methods, target, steps, htaMax, svg,
         };
         command.SetAction(parse =>
         {
@@ -46,20 +52,35 @@ internal static class ViewCommand
                 if (folder is not null && !Directory.Exists(folder)) throw new CliException($"--out: folder '{folder}' does not exist");
                 if (Directory.Exists(outPath)) throw new CliException($"--out '{outPath}' is a folder; give a file name such as view.html");
             }
-            var chosen = CommonOptions.ParseMethods(parse.GetValue(methods), DefaultMethods);
+            string? methodList = parse.GetValue(methods);
+            var chosen = CommonOptions.ParseMethods(methodList, DefaultMethods);
+            int? stepCount = GradientOptionsCli.CheckSteps(parse.GetValue(steps));
+            int htaLimit = GradientOptionsCli.CheckHtaMaxTokens(parse.GetValue(htaMax));
+            string? targetValue = parse.GetValue(target);
 
             var clock = Stopwatch.StartNew();
             using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
+            chosen = CommonOptions.ForModel(chosen, methodList, encoderModel);
+            if (targetValue is not null && !chosen.Any(MixingMethods.NeedsClassifier))
+                throw new CliException("--target applies to the methods that explain a classifier's class; none is among --methods");
+            int? targetId = targetValue is null ? null : GradientOptionsCli.ResolveTarget(targetValue, encoderModel.RequireClassifier(), encoderModel.Name);
             string textValue = parse.GetValue(text)!;
             string? pairValue = parse.GetValue(pair);
-            var encoding = encoderModel.Tokenize(textValue, pairValue, parse.GetValue(truncate));
-            var view = ViewBuilder.Build(encoderModel.Encoder, encoderModel.Name, encoding, textValue, pairValue, chosen);
+            bool hta = chosen.Contains(MixingMethod.Hta), cut = parse.GetValue(truncate);
+            var encoding = hta && cut
+                ? AnalyzeCommand.TokenizeWithin(encoderModel, textValue, pairValue, htaLimit)
+                : encoderModel.Tokenize(textValue, pairValue, cut);
+            if (hta && encoding.Length > htaLimit)
+                throw new CliException(GradientOptionsCli.HtaTooLong(encoding.Length, htaLimit, encoderModel.Config,
+                    $"pass --truncate to cut the text to {htaLimit} tokens, raise --hta-max-tokens, or leave hta out of --methods"));
+            var view = ViewBuilder.Build(encoderModel.Encoder, encoderModel.Name, encoding, textValue, pairValue, chosen,
+                gradients: GradientOptions.ForText(encoderModel, encoding, targetId, stepCount));
 
             var stdout = parse.InvocationConfiguration.Output;
             if (outPath is not null)
             {
                 HtmlViewWriter.Write(outPath, view);
-                stdout.WriteLine($"wrote {outPath} ({new FileInfo(outPath).Length / 1024.0:0.#} KiB; {view.TokenCount} tokens, {view.Layers} layers, {view.Heads} heads; methods: {string.Join(", ", view.Methods.Select(m => m.Name))})");
+                stdout.WriteLine($"wrote {outPath} ({new FileInfo(outPath).Length / 1024.0:0.#} KiB; {view.TokenCount} tokens, {view.Layers} layers, {view.Heads} heads; methods: {string.Join(", ", view.Methods.Select(m => m.Name))}{(view.Target is var (id, label) ? $"; target {id} ({label})" : "")})");
             }
             if (svgDir is not null)
             {

@@ -28,7 +28,8 @@ public class AnalyzeHeadTests
 
     [Theory]
     [InlineData("value-zeroing", "4", "--head 4 is out of range: the model has heads 0..3")]
-    [InlineData("rollout", "0", "--head applies to value-zeroing and value-zeroing-rollout only")]
+    [InlineData("rollout", "0", "--head applies to value-zeroing, value-zeroing-rollout and attattr only")]
+    [InlineData("chefer", "0", "--head applies to value-zeroing, value-zeroing-rollout and attattr only")]
     public void Analyze_BadHead_FailsWithOneLine(string method, string head, string message)
     {
         CliHarness.RunUserError(message, "analyze", "--model", CliHarness.Model("bert-mlm-random"), "--text", "hello",

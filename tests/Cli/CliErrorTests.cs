@@ -116,8 +116,9 @@ public class CliErrorTests
     [Fact]
     public void Analyze_UnknownMethod_FailsListingTheMethods()
     {
-        CliHarness.RunUserError("unknown method 'saliency'; choose one of: attention, rollout, value-zeroing, value-zeroing-rollout",
-            "analyze", "--model", TinyModel, "--text", "hello", "--method", "saliency");
+        string line = CliHarness.RunUserError("unknown method 'salience'; choose one of: attention, rollout, value-zeroing, value-zeroing-rollout",
+            "analyze", "--model", TinyModel, "--text", "hello", "--method", "salience");
+        foreach (var name in MixLens.Analysis.MixingMethods.Names) Assert.Contains(name, line);
     }
 
     [Fact]

@@ -41,42 +41,172 @@ public class AnalyzeCorpusCommandTests
 
     static CliResult Corpus(params string[] args) => CliHarness.Run(["analyze-corpus", "--model", Model, .. args]);
 
-    [Fact]
-    public void AnalyzeCorpus_EveryMethod_EqualsAnalyzeJsonPerExample()
+    /// <summary>Runs analyze-corpus on <paramref name="texts"/> ((text, pair) pairs) and checks that each line's
+    /// tokens and every method's scores are exactly those <c>analyze --format json</c> prints for that text (with
+    /// <paramref name="extra"/> options of both, e.g. --steps); returns the result lines.</summary>
+    static string[] CorpusEqualsAnalyze(string model, string methods, (string Text, string? Pair)[] texts, string[] expectedMethods,
+        params string[] extra)
     {
         using var dir = new TempFolder();
-        var f = ModelFixtures.Load(MiniLm);
-        var pair = f.Case("pair_station");
-        string input = WriteInput(dir, [JsonLine(f.Case("fox").Text), JsonLine(pair.Text, pair.TextPair)]);
+        string input = WriteInput(dir, texts.Select(t => JsonLine(t.Text, t.Pair)));
         string output = dir.File("out.jsonl");
-        var run = Corpus("--input", input, "--methods", "all", "--out", output, "--jobs", "2");
+        var run = CliHarness.Run(["analyze-corpus", "--model", model, "--input", input, "--methods", methods, "--out", output, "--jobs", "2", .. extra]);
         Assert.True(run.ExitCode == 0 && run.Stderr.Length == 0, run.ToString());
-        Assert.Contains("analysed 2 of 2 lines", run.Stdout);
+        Assert.Contains($"analysed {texts.Length} of {texts.Length} lines", run.Stdout);
 
         var lines = File.ReadAllLines(output);
-        Assert.Equal(2, lines.Length);
-        var texts = new[] { (f.Case("fox").Text, (string?)null), (pair.Text, pair.TextPair) };
-        for (int k = 0; k < 2; k++)
+        Assert.Equal(texts.Length, lines.Length);
+        for (int k = 0; k < texts.Length; k++)
         {
             using var doc = JsonDocument.Parse(lines[k]);
             var root = doc.RootElement;
             Assert.Equal(k + 1, root.GetProperty("line").GetInt32());
-            Assert.Equal(MiniLm, root.GetProperty("model").GetString());
+            Assert.Equal(Path.GetFileName(model), root.GetProperty("model").GetString());
             var scores = root.GetProperty("scores");
-            Assert.Equal(MixLens.Analysis.MixingMethods.Names, scores.EnumerateObject().Select(p => p.Name));
+            Assert.Equal(expectedMethods, scores.EnumerateObject().Select(p => p.Name));
             foreach (var method in scores.EnumerateObject())
             {
-                string[] args = texts[k].Item2 is null
-                    ? ["analyze", "--model", Model, "--text", texts[k].Item1, "--method", method.Name, "--format", "json"]
-                    : ["analyze", "--model", Model, "--text", texts[k].Item1, "--text-pair", texts[k].Item2!, "--method", method.Name, "--format", "json"];
+                Assert.True(MixLens.Analysis.MixingMethods.TryParse(method.Name, out var m));
+                string[] methodExtra = MixLens.Analysis.MixingMethods.TakesSteps(m) ? extra : [];
+                string[] args = texts[k].Pair is null
+                    ? ["analyze", "--model", model, "--text", texts[k].Text, "--method", method.Name, "--format", "json", .. methodExtra]
+                    : ["analyze", "--model", model, "--text", texts[k].Text, "--text-pair", texts[k].Pair!, "--method", method.Name, "--format", "json", .. methodExtra];
                 using var single = JsonDocument.Parse(CliHarness.RunOk(args).Stdout);
                 Assert.Equal(single.RootElement.GetProperty("tokens").GetRawText(), root.GetProperty("tokens").GetRawText());
                 // the same numbers, printed the same way
                 Assert.True(single.RootElement.GetProperty("scores").GetRawText() == method.Value.GetRawText(),
                     $"line {k + 1}, {method.Name}: analyze-corpus differs from analyze");
+                if (single.RootElement.TryGetProperty("target", out var target))
+                {
+                    Assert.Equal(target.GetInt32(), root.GetProperty("target").GetInt32());
+                    Assert.Equal(single.RootElement.GetProperty("label").GetString(), root.GetProperty("label").GetString());
+                }
             }
         }
+        return lines;
     }
+
+    static readonly string[] ClassifierMethods = ["saliency", "gradient-x-input", "integrated-gradients", "attattr", "chefer"];
+
+    [Fact]
+    public void AnalyzeCorpus_EveryMethod_EqualsAnalyzeJsonPerExample()
+    {
+        // 'all' on a classifier: every method, in the order of MixingMethods.Names, gradient methods and hta included
+        // (a small classifier keeps hta and the integrals cheap)
+        var lines = CorpusEqualsAnalyze(TinyClassifier.Directory, "all",
+            [("The quick brown fox.", null), ("Where is the station?", "Two blocks north.")], MixLens.Analysis.MixingMethods.Names.ToArray(),
+            "--steps", "3");
+        foreach (var line in lines)
+        {
+            using var doc = JsonDocument.Parse(line);
+            Assert.Equal(3, doc.RootElement.GetProperty("steps").GetInt32());
+            int n = doc.RootElement.GetProperty("tokens").GetArrayLength();
+            Assert.Equal(n, doc.RootElement.GetProperty("scores").GetProperty("saliency").GetArrayLength());
+        }
+    }
+
+    [Fact]
+    public void AnalyzeCorpus_EveryForwardMethodOnMiniLm_EqualsAnalyzeJsonPerExample()
+    {
+        var f = ModelFixtures.Load(MiniLm);
+        var pair = f.Case("pair_station");
+        // every method of a model without a classifier head, but hta (exact: minutes on MiniLM; covered above)
+        string[] methods = MixLens.Analysis.MixingMethods.Names.Where(n => !ClassifierMethods.Contains(n) && n != "hta").ToArray();
+        CorpusEqualsAnalyze(Model, string.Join(",", methods), [(f.Case("fox").Text, null), (pair.Text, pair.TextPair)], methods);
+    }
+
+    [Fact]
+    public void AnalyzeCorpus_GradientMethodsOnSst2_EqualAnalyzeJsonWithThePredictedTarget()
+    {
+        CorpusEqualsAnalyze(CliHarness.Model("minilm-l6-sst2"), string.Join(",", ClassifierMethods),
+            [("A gorgeous, witty movie.", null), ("The plot is thin.", null)], ClassifierMethods, "--steps", "2");
+    }
+
+    [Fact]
+    public void AnalyzeCorpus_AllOnModelWithoutHead_LeavesOutTheClassifierMethods()
+    {
+        string model = CliHarness.Model("roberta-random");
+        var lines = CorpusEqualsAnalyze(model, "all", [("The quick brown fox.", null)],
+            MixLens.Analysis.MixingMethods.Names.Where(n => !ClassifierMethods.Contains(n)).ToArray());
+        using var doc = JsonDocument.Parse(lines[0]);
+        Assert.False(doc.RootElement.TryGetProperty("target", out _));
+        Assert.False(doc.RootElement.TryGetProperty("steps", out _));
+    }
+
+    [Fact]
+    public void AnalyzeCorpus_ClassifierMethodOnModelWithoutHead_OneLineBeforeStarting()
+    {
+        using var dir = new TempFolder();
+        string input = WriteInput(dir, [JsonLine("A fine film.")]);
+        string output = dir.File("out.jsonl");
+        string line = CliHarness.RunUserError("integrated-gradients explains the class of a sequence classifier, and all-MiniLM-L6-v2 has none",
+            "analyze-corpus", "--model", Model, "--input", input, "--methods", "rollout,integrated-gradients", "--out", output);
+        Assert.Contains("missing 'classifier.weight'", line);
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
+    public void AnalyzeCorpus_HtaOverItsLimit_LineSkippedAndCounted()
+    {
+        using var dir = new TempFolder();
+        string input = WriteInput(dir, [JsonLine("Short."), JsonLine("one two three four five six seven eight nine ten"), JsonLine("Also short.")]);
+        string output = dir.File("out.jsonl");
+        var run = Corpus2("roberta-random", "--input", input, "--methods", "hta", "--hta-max-tokens", "8", "--out", output);
+        Assert.Equal(0, run.ExitCode);
+        var report = Assert.Single(run.StderrLines);
+        Assert.StartsWith("mixlens: corpus.jsonl, line 2: the input is 12 tokens long, over hta's limit of 8 tokens", report);
+        Assert.Contains("1 line skipped (line 2)", run.Stdout);
+        Assert.Equal(2, File.ReadAllLines(output).Length);
+    }
+
+    [Fact]
+    public void AnalyzeCorpus_ResumeWithOtherSteps_RefusedInOneLine()
+    {
+        using var dir = new TempFolder();
+        string input = WriteInput(dir, [JsonLine("A fine film."), JsonLine("A dull one.")]);
+        string output = dir.File("out.jsonl");
+        var first = Corpus2(TinyClassifier.Directory, "--input", input, "--methods", "saliency,attattr", "--steps", "2", "--out", output);
+        Assert.True(first.ExitCode == 0, first.ToString());
+        var lines = File.ReadAllLines(output);
+        File.WriteAllText(output, lines[0] + "\n");
+        CliHarness.RunUserError("was computed with --steps 2, this run with --steps 3", "analyze-corpus", "--model", TinyClassifier.Directory,
+            "--input", input, "--methods", "saliency,attattr", "--steps", "3", "--out", output, "--resume");
+        CliHarness.RunUserError("was computed with --steps 2, this run with the default steps", "analyze-corpus", "--model", TinyClassifier.Directory,
+            "--input", input, "--methods", "saliency,attattr", "--out", output, "--resume");
+        var resumed = Corpus2(TinyClassifier.Directory, "--input", input, "--methods", "saliency,attattr", "--steps", "2", "--out", output, "--resume");
+        Assert.True(resumed.ExitCode == 0, resumed.ToString());
+        Assert.Equal(lines, File.ReadAllLines(output));
+    }
+
+    [Fact]
+    public void AnalyzeCorpus_SafetensorsTokenVectors_ShapeNAndTarget()
+    {
+        using var dir = new TempFolder();
+        string input = WriteInput(dir, [JsonLine("A fine film.")]);
+        string outDir = dir.File("out");
+        var run = Corpus2(TinyClassifier.Directory, "--input", input, "--methods", "saliency,integrated-gradients,chefer", "--steps", "3",
+            "--format", "safetensors", "--out-dir", outDir);
+        Assert.True(run.ExitCode == 0, run.ToString());
+        using var file = SafeTensorsFile.Open(Path.Combine(outDir, "line-000001.safetensors"));
+        int n = (int)file.Tensors.Single(t => t.Name == "input_ids").Shape[0];
+        Assert.Equal([(long)n], file.Tensors.Single(t => t.Name == "gradient.saliency").Shape);
+        Assert.Equal([(long)n], file.Tensors.Single(t => t.Name == "gradient.integrated_gradients").Shape);
+        Assert.Equal(3, file.Tensors.Single(t => t.Name == "analysis.chefer").Shape.Length);
+        Assert.Equal("3", file.Metadata["steps"]);
+
+        using var model = MixLens.Engine.EncoderModel.Load(TinyClassifier.Directory);
+        var encoding = model.Tokenize("A fine film.");
+        var inputs = MixLens.Engine.Model.EncoderInput.From(encoding);
+        int predicted = MixLens.Analysis.GradientOptions.PredictedClass(model.Encoder, model.Classifier!, inputs);
+        Assert.Equal(predicted, (int)file.GetInt64("target")[0]);
+        Assert.Equal(model.Classifier!.Labels[predicted], file.Metadata["label"]);
+        var expected = MixLens.Analysis.MixingMethods.Compute(MixLens.Analysis.MixingMethod.IntegratedGradients, model.Encoder, inputs,
+            gradients: MixLens.Analysis.GradientOptions.ForText(model, encoding, predicted, 3));
+        Assert.Equal(expected.Data, file.GetFloat32("gradient.integrated_gradients").ToArray());
+    }
+
+    static CliResult Corpus2(string model, params string[] args) =>
+        CliHarness.Run(["analyze-corpus", "--model", model.Contains('/') ? model : CliHarness.Model(model), .. args]);
 
     [Fact]
     public void AnalyzeCorpus_BadLines_ReportedWithLineNumbersSkippedAndCounted()

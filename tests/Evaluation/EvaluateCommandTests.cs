@@ -11,12 +11,14 @@ public class EvaluateCommandTests
     static string Data => Path.Combine(SharedData.Root, "data", "sst2-dev.tsv");
 
     static readonly string[] Defaults =
-        ["attention", "rollout", "value-zeroing", "value-zeroing-rollout", "attention-norm", "alti", "alti-rollout", "globenc", "globenc-rollout"];
+        ["attention", "rollout", "value-zeroing", "value-zeroing-rollout", "attention-norm", "alti", "alti-rollout", "globenc", "globenc-rollout",
+         "saliency", "gradient-x-input", "integrated-gradients", "attattr", "chefer", "attention-norm-res-ln"];
 
     [Fact]
     public void Evaluate_Limit20Json_StructureRangesAndCountsAddUp()
     {
-        var result = CliHarness.RunOk("evaluate", "--model", Model, "--data", Data, "--limit", "20", "--format", "json");
+        // default methods (every method but flow and hta); --steps 4: the structure, not the integrals, is under test
+        var result = CliHarness.RunOk("evaluate", "--model", Model, "--data", Data, "--limit", "20", "--format", "json", "--steps", "4");
         using var doc = JsonDocument.Parse(result.Stdout);
         var root = doc.RootElement;
         Assert.Equal("minilm-l6-sst2", root.GetProperty("model").GetString());
@@ -179,4 +181,97 @@ public class EvaluateCommandTests
     [Fact]
     public void Evaluate_UnknownFormat_OneLineError() =>
         CliHarness.RunUserError("unknown format", "evaluate", "--model", Model, "--data", Data, "--format", "xml");
+
+    [Fact]
+    public void Evaluate_DefaultMethods_EveryMethodButFlowAndHtaInTableOrder()
+    {
+        var expected = MixLens.Analysis.MixingMethods.Names.Where(n => n is not ("flow" or "hta")).ToArray();
+        Assert.Equal(Defaults, expected);
+        Assert.Equal(expected, MixLens.Analysis.Evaluation.FaithfulnessEvaluation.DefaultMethods.Select(MixLens.Analysis.MixingMethods.NameOf));
+    }
+
+    [Fact]
+    public void Evaluate_GradientMethods_PerExampleMetricsEqualTheirTokenMapsFromCompute()
+    {
+        // per sentence: the token map of each gradient method (the vector itself; row 0 of the last layer for the
+        // matrix methods), computed by MixingMethods.Compute for the predicted class, gives exactly the printed ρ and AOPC
+        using var dir = new TempFolder();
+        string perExample = dir.File("examples.jsonl");
+        string[] chosen = ["saliency", "gradient-x-input", "integrated-gradients", "attattr", "chefer", "hta"];
+        var result = CliHarness.RunOk("evaluate", "--model", Model, "--data", Data, "--limit", "3", "--methods", string.Join(',', chosen),
+            "--steps", "4", "--hta-max-tokens", "9", "--format", "json", "--per-example", perExample);
+        using var doc = JsonDocument.Parse(result.Stdout);
+        var methods = doc.RootElement.GetProperty("methods");
+        Assert.Equal(chosen, methods.EnumerateObject().Select(p => p.Name));
+
+        using var model = MixLens.Engine.EncoderModel.Load(Model);
+        var classifier = model.Classifier!;
+        var sentences = MixLens.Analysis.Evaluation.LabeledTsv.Read(Data, 3, decimalLabels: false);
+        var lines = File.ReadAllLines(perExample);
+        int htaTooLong = 0, checkedSentences = 0;
+        for (int s = 0; s < 3; s++)
+        {
+            using var e = JsonDocument.Parse(lines[s]);
+            var encoding = model.Tokenize(sentences[s].Text, truncate: true);
+            var input = MixLens.Engine.Model.EncoderInput.From(encoding);
+            var logits = classifier.Classify(model.Encoder.Forward(input).LastHiddenState).Logits;
+            int predicted = MixLens.Analysis.Evaluation.PredictionScore.Predicted(logits, classifier.Function);
+            Assert.Equal(predicted, e.RootElement.GetProperty("predicted").GetInt32());
+            double p = MixLens.Analysis.Evaluation.PredictionScore.Of(logits, predicted, classifier.Function);
+            var positions = Enumerable.Range(0, encoding.Length).Where(j => encoding.SpecialTokensMask[j] == 0).ToArray();
+            if (positions.Length < 3) continue;
+            checkedSentences++;
+            var gradients = MixLens.Analysis.GradientOptions.ForText(model, encoding, predicted, 4);
+            var scores = new Dictionary<MixLens.Analysis.MixingMethod, double[]?>();
+            foreach (var name in chosen)
+            {
+                Assert.True(MixLens.Analysis.MixingMethods.TryParse(name, out var m));
+                if (m == MixLens.Analysis.MixingMethod.Hta && encoding.Length > 9)
+                {
+                    scores[m] = null;
+                    htaTooLong++;
+                    continue;
+                }
+                var t = MixLens.Analysis.MixingMethods.Compute(m, model.Encoder, input, gradients: gradients);
+                int L = model.Config.NumHiddenLayers;
+                scores[m] = MixLens.Analysis.MixingMethods.IsTokenVector(m)
+                    ? positions.Select(j => (double)t.Data[j]).ToArray()
+                    : positions.Select(j => (double)t[L - 1, 0, j]).ToArray();
+            }
+            var (_, rho, aopc) = MixLens.Analysis.Evaluation.FaithfulnessEvaluation.EvaluateSentence(encoding.Ids, positions,
+                model.Tokenizer.MaskId!.Value, p, MixLens.Analysis.Evaluation.FaithfulnessEvaluation.ModelScore(model, encoding.TypeIds, predicted), scores);
+            foreach (var (m, value) in aopc)
+            {
+                string name = MixLens.Analysis.MixingMethods.NameOf(m);
+                var printed = e.RootElement.GetProperty("aopc").GetProperty(name);
+                if (value is double a) Assert.Equal(a, printed.GetDouble());
+                else Assert.Equal(JsonValueKind.Null, printed.ValueKind);
+                var printedRho = e.RootElement.GetProperty("spearman").GetProperty(name);
+                if (rho[m] is double r) Assert.Equal(r, printedRho.GetDouble());
+                else Assert.Equal(JsonValueKind.Null, printedRho.ValueKind);
+            }
+        }
+        Assert.True(checkedSentences > 0);
+        Assert.Equal(htaTooLong, methods.GetProperty("hta").GetProperty("skipped_too_long").GetInt32());
+        Assert.True(htaTooLong > 0, "no sentence was over --hta-max-tokens 9");
+        Assert.Equal(0, methods.GetProperty("saliency").GetProperty("skipped_too_long").GetInt32());
+    }
+
+    [Fact]
+    public void Evaluate_GradientMethodsTable_ListsTheTooLongLegend()
+    {
+        var result = CliHarness.RunOk("evaluate", "--model", Model, "--data", Data, "--limit", "3", "--methods", "saliency,integrated-gradients",
+            "--steps", "4");
+        var rows = result.StdoutLines.Where(l => l.StartsWith("| ") && !l.StartsWith("| method")).ToArray();
+        Assert.Equal(2, rows.Length);
+        Assert.StartsWith("| saliency |", rows[0]);
+        Assert.StartsWith("| integrated-gradients |", rows[1]);
+        Assert.Contains(result.StdoutLines, l => l.Contains("--hta-max-tokens"));
+    }
+
+    [Theory]
+    [InlineData("--steps", "0", "--steps must be at least 1, not 0")]
+    [InlineData("--hta-max-tokens", "1", "--hta-max-tokens must be at least 4, not 1")]
+    public void Evaluate_BadGradientOption_OneLineError(string option, string value, string message) =>
+        CliHarness.RunUserError(message, "evaluate", "--model", Model, "--data", Data, "--limit", "2", "--methods", "saliency", option, value);
 }

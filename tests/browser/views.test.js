@@ -121,13 +121,20 @@ async function exportPng(page, dir) {
   const work = fs.mkdtempSync(path.join(os.tmpdir(), 'mixlens-browser-test-'));
   const model = name => path.join(shared, 'models', name);
   const fox = 'The quick brown fox jumps over the lazy dog.';
+  // Every method all-MiniLM-L6-v2 can run (it has no classifier head, so not the gradient methods that explain one)
+  // but hta, which is exact and takes minutes on 20 MiniLM tokens (`view --methods all` would include it).
   const allMethods = ['attention', 'rollout', 'value-zeroing', 'value-zeroing-rollout', 'flow', 'attention-norm', 'alti', 'alti-rollout', 'globenc', 'globenc-rollout', 'attention-norm-res-ln'];
+  // The gradient methods on the SST-2 classifier: three token-vector methods (saliency bars) and two matrix methods.
+  const tokenMethods = ['saliency', 'gradient-x-input', 'integrated-gradients'];
+  const gradientMatrixMethods = ['attattr', 'chefer'];
 
   console.log('making pages with mixlens view:');
-  let pairPage, sstPage, longPage;
+  let pairPage, sstPage, gradientPage, longPage;
   try {
-    pairPage = makePage(work, 'minilm-pair', ['--model', model('all-MiniLM-L6-v2'), '--text', fox, '--text-pair', 'A dog sleeps in the sun.', '--methods', 'all']);
+    pairPage = makePage(work, 'minilm-pair', ['--model', model('all-MiniLM-L6-v2'), '--text', fox, '--text-pair', 'A dog sleeps in the sun.', '--methods', allMethods.join(',')]);
     sstPage = makePage(work, 'sst2', ['--model', model('minilm-l6-sst2'), '--text', 'a gorgeous, witty, seductive movie.']);
+    gradientPage = makePage(work, 'sst2-gradients', ['--model', model('minilm-l6-sst2'), '--text', 'a gorgeous, witty, seductive movie.',
+      '--methods', tokenMethods.concat(gradientMatrixMethods).join(','), '--steps', '4']);
     const long = Array(80).fill('The quick brown fox jumps over the lazy dog while the cat watches from a sunny window.').join(' ');
     longPage = makePage(work, 'long', ['--model', model('all-MiniLM-L6-v2'), '--text', long, '--truncate', '--methods', 'attention,rollout']);
   } catch (e) {
@@ -146,7 +153,7 @@ async function exportPng(page, dir) {
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
   fs.mkdirSync(screenshots, { recursive: true });
 
-  console.log('pair page (all-MiniLM-L6-v2, every method):');
+  console.log('pair page (all-MiniLM-L6-v2, every method but hta):');
   const pair = await open(context, pairPage);
   const { page } = pair;
   const n = await page.evaluate(() => window.mixlens.tokens.length);
@@ -341,6 +348,53 @@ async function exportPng(page, dir) {
     return names.join(', ');
   });
   await sst.page.close();
+
+  console.log('minilm-l6-sst2 page (gradient methods):');
+  const grad = await open(context, gradientPage);
+  await check('token methods: one saliency bar each, coloured per token, signed ones on the diverging scale', async () => {
+    const gp = grad.page;
+    assert(grad.log.errors.length === 0, grad.log.errors.join('; '));
+    assert(grad.log.requests.length === 0, 'requests: ' + grad.log.requests.join(', '));
+    await showView(gp, 'method');
+    const gn = await gp.evaluate(() => window.mixlens.tokens.length);
+    assert(!(await gp.$eval('#token-scores', b => b.hidden)), 'the token scores are hidden');
+    const rows = await gp.$$eval('#token-scores .token-row', rs => rs.map(r => r.dataset.method));
+    assert(JSON.stringify(rows) === JSON.stringify(tokenMethods), 'token rows: ' + rows.join(', '));
+    const chips = await gp.$$eval('#token-scores .token-row', rs => rs.map(r => Array.from(r.querySelectorAll('.sal'))
+      .map(s => ({ bg: getComputedStyle(s).backgroundColor, score: +s.title.slice(s.title.lastIndexOf(': ') + 2) }))));
+    chips.forEach((cs, k) => assert(cs.length === gn && cs.every(c => /^rgb/.test(c.bg)), `${tokenMethods[k]}: ${cs.length} coloured tokens of ${gn}`));
+    // integrated-gradients is signed: its largest positive score orange (red > blue), a negative one purple (blue > red)
+    const rgb = c => c.bg.match(/\d+/g).map(Number);
+    const ig = chips[tokenMethods.indexOf('integrated-gradients')];
+    const top = ig.reduce((a, b) => (b.score > a.score ? b : a));
+    assert(top.score > 0 && rgb(top)[0] > rgb(top)[2], 'largest IG score not orange: ' + top.bg);
+    const low = ig.reduce((a, b) => (b.score < a.score ? b : a));
+    if (low.score < 0) assert(rgb(low)[2] > rgb(low)[0], 'most negative IG score not purple: ' + low.bg);
+    const legends = await gp.$$eval('#token-scores .legend', ls => ls.map(l => l.getAttribute('aria-label')));
+    assert(/diverging/.test(legends[tokenMethods.indexOf('integrated-gradients')]) && /viridis/.test(legends[0]), 'legends: ' + legends.join(' | '));
+    const caption = await gp.$eval('#token-scores .caption', c => c.textContent);
+    assert(/explaining class 1 "positive"/.test(caption), 'caption: ' + caption);
+    return `${rows.length} bars x ${gn} tokens; IG from ${low.score} to ${top.score}`;
+  });
+  await check('gradient matrix methods in the method view; a token chip selects its token', async () => {
+    const gp = grad.page;
+    const names = await gp.$$eval('#method-grid .method-head', hs => hs.map(h => h.dataset.method));
+    assert(JSON.stringify(names) === JSON.stringify(gradientMatrixMethods), 'matrix methods: ' + names.join(', '));
+    const L = await gp.evaluate(() => window.mixlens.data.layers);
+    assert((await gp.$$('.heatmap')).length === gradientMatrixMethods.length * L, 'heatmap count');
+    const before = await drawsOf(gp);
+    await gp.click('#token-scores .token-row[data-method="saliency"] .sal[data-index="2"]');
+    await gp.waitForFunction(a => +document.documentElement.dataset.draws > a, before);
+    assert((await gp.$eval('#token-select', s => s.value)) === '2', 'the token list did not follow');
+    const selected = await gp.$$eval('#token-scores .sal.selected', ss => ss.map(s => s.dataset.index));
+    assert(selected.length === tokenMethods.length && selected.every(i => i === '2'), 'selected chips: ' + selected.join(', '));
+    const png = await exportPng(gp, work);
+    await gp.setViewportSize({ width: 1200, height: 760 });
+    await gp.screenshot({ path: path.join(screenshots, 'view-tokens.png') });
+    assert(grad.log.errors.length === 0, grad.log.errors.join('; '));
+    return names.join(', ') + '; ' + png;
+  });
+  await grad.page.close();
 
   console.log('512-token page (all-MiniLM-L6-v2, attention and rollout):');
   const size = (fs.statSync(longPage).size / 1048576).toFixed(1);

@@ -7,16 +7,25 @@ namespace MixLens.Analysis.Corpus;
 /// <summary>
 /// The JSON of analyses, shared by <c>mixlens analyze --format json</c> and <c>mixlens analyze-corpus</c> so that both
 /// print the same numbers in the same form: compact UTF-8, floats in shortest round-trip form, scores as nested arrays
-/// <c>[L][n][n]</c> (<c>scores[l][i][j]</c>, row i = output token, column j = input token).
+/// <c>[L][n][n]</c> (<c>scores[l][i][j]</c>, row i = output token, column j = input token), or <c>[n]</c> for a
+/// token-vector method (saliency, gradient-x-input, integrated-gradients).
 /// </summary>
 public static class AnalysisJson
 {
     /// <summary>The writer options of every MixLens JSON document (non-ASCII text written as is).</summary>
     public static JsonWriterOptions Options { get; } = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    /// <summary>Writes <paramref name="scores"/> [L, n, n] as a nested array value.</summary>
+    /// <summary>Writes <paramref name="scores"/> [L, n, n] as a nested array value, or a token-vector method's [n]
+    /// (<see cref="MixingMethods.IsTokenVector"/>) as a flat array.</summary>
     public static void WriteScores(Utf8JsonWriter w, Tensor scores)
     {
+        if (scores.Rank == 1)
+        {
+            w.WriteStartArray();
+            foreach (float v in scores.Data) w.WriteNumberValue(v);
+            w.WriteEndArray();
+            return;
+        }
         int L = scores.Shape[0], n = scores.Shape[1];
         w.WriteStartArray();
         for (int l = 0; l < L; l++)
@@ -37,9 +46,12 @@ public static class AnalysisJson
     /// One result line of <c>analyze-corpus</c>, UTF-8, ending in <c>\n</c>:
     /// <c>{"line":N,"model":…,"text":…,"text_pair":…,"tokens":[n],"scores":{"method":[L][n][n],…}}</c>
     /// (<c>text_pair</c> only when the example has one; <c>scores</c> keyed by the method names of <c>analyze</c>, in
-    /// the requested order).
+    /// the requested order, a token-vector method's value <c>[n]</c>); when a method explains a classifier's class,
+    /// <c>"target"</c> and <c>"label"</c> (the predicted class) follow the scores, and <c>"steps"</c> when
+    /// <paramref name="steps"/> is given.
     /// </summary>
-    public static byte[] ResultLine(string model, ExampleAnalysis analysis)
+    /// <param name="steps">the --steps of integrated-gradients and attattr (null: their defaults, not written).</param>
+    public static byte[] ResultLine(string model, ExampleAnalysis analysis, int? steps = null)
     {
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer, Options))
@@ -59,6 +71,12 @@ public static class AnalysisJson
                 WriteScores(w, scores);
             }
             w.WriteEndObject();
+            if (analysis.Target is var (id, label))
+            {
+                w.WriteNumber("target", id);
+                w.WriteString("label", label);
+            }
+            if (steps is int m) w.WriteNumber("steps", m);
             w.WriteEndObject();
         }
         buffer.WriteByte((byte)'\n');

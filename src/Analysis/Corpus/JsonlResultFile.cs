@@ -11,7 +11,7 @@ namespace MixLens.Analysis.Corpus;
 /// least once a second and when the run ends, so an interruption (Ctrl-C, kill, crash) leaves complete lines followed
 /// by at most one incomplete last line;</item>
 /// <item>on <see cref="ExistingOutput.Resume"/>, every complete line is checked to be a result of this run (same
-/// model, same methods in the same order, line numbers increasing, and the same text as that line of the input);
+/// model, same methods in the same order, same steps, line numbers increasing, and the same text as that line of the input);
 /// then only an incomplete last line (no final <c>\n</c>) is cut off, and the run continues after the last kept
 /// line. A line that fails the check stops the run with <see cref="CorpusOutputException"/> before anything is
 /// changed;</item>
@@ -23,6 +23,7 @@ public sealed class JsonlResultFile : IResultSink
     static readonly TimeSpan SyncInterval = TimeSpan.FromSeconds(1);
 
     readonly string _model;
+    readonly int? _steps;
     readonly FileStream _stream;
     readonly int _resumeAfterLine;
     readonly Stopwatch _sinceSync = Stopwatch.StartNew();
@@ -32,10 +33,11 @@ public sealed class JsonlResultFile : IResultSink
     public int KeptResults { get; }
     public string? ResumeNote { get; }
 
-    JsonlResultFile(string path, string model, FileStream stream, int resumeAfterLine, int kept, string? note)
+    JsonlResultFile(string path, string model, int? steps, FileStream stream, int resumeAfterLine, int kept, string? note)
     {
         Location = path;
         _model = model;
+        _steps = steps;
         _stream = stream;
         _resumeAfterLine = resumeAfterLine;
         KeptResults = kept;
@@ -48,23 +50,25 @@ public sealed class JsonlResultFile : IResultSink
     /// <param name="model">the model name written in each line.</param>
     /// <param name="methods">the methods, in output order.</param>
     /// <param name="entries">the whole input (to check resumed lines against their input text).</param>
+    /// <param name="steps">the --steps of integrated-gradients and attattr, written in each line (null: their
+    /// defaults, not written); resumed lines must have the same.</param>
     /// <exception cref="CorpusOutputException">the file holds results and <paramref name="existing"/> is
     /// <see cref="ExistingOutput.Refuse"/>, or a complete line is not a result of this run.</exception>
     /// <exception cref="IOException">the file cannot be read or written.</exception>
     public static JsonlResultFile Open(string path, ExistingOutput existing, string model, IReadOnlyList<MixingMethod> methods,
-        IReadOnlyList<CorpusEntry> entries)
+        IReadOnlyList<CorpusEntry> entries, int? steps = null)
     {
         var info = new FileInfo(path);
         if (!info.Exists || info.Length == 0 || existing == ExistingOutput.Overwrite)
         {
             var fresh = new FileStream(path, FileMode.Create, FileAccess.Write, FileShare.Read);
-            return new JsonlResultFile(path, model, fresh, 0, 0, null);
+            return new JsonlResultFile(path, model, steps, fresh, 0, 0, null);
         }
         if (existing == ExistingOutput.Refuse)
             throw new CorpusOutputException(
                 $"'{path}' already holds results; pass --resume to keep them and analyse the remaining lines, or --overwrite to start again");
 
-        var (keptBytes, kept, lastLine, tornBytes) = Validate(path, model, methods, entries);
+        var (keptBytes, kept, lastLine, tornBytes) = Validate(path, model, methods, entries, steps);
         var stream = new FileStream(path, FileMode.Open, FileAccess.Write, FileShare.Read);
         string? note = null;
         if (tornBytes > 0)
@@ -74,7 +78,7 @@ public sealed class JsonlResultFile : IResultSink
             note = $"dropped the incomplete last line ({tornBytes} bytes) of an interrupted run";
         }
         stream.Seek(0, SeekOrigin.End);
-        return new JsonlResultFile(path, model, stream, lastLine, kept, note);
+        return new JsonlResultFile(path, model, steps, stream, lastLine, kept, note);
     }
 
     /// <summary>
@@ -82,7 +86,7 @@ public sealed class JsonlResultFile : IResultSink
     /// number they cover, and the length of an incomplete tail.
     /// </summary>
     static (long KeptBytes, int Kept, int LastLine, long TornBytes) Validate(string path, string model,
-        IReadOnlyList<MixingMethod> methods, IReadOnlyList<CorpusEntry> entries)
+        IReadOnlyList<MixingMethod> methods, IReadOnlyList<CorpusEntry> entries, int? steps)
     {
         var byLine = entries.ToDictionary(e => e.Line);
         var expectedMethods = methods.Select(MixingMethods.NameOf).ToArray();
@@ -101,7 +105,7 @@ public sealed class JsonlResultFile : IResultSink
                 line.Write(buffer, start, k - start);
                 start = k + 1;
                 outputLine++;
-                lastLine = CheckLine(path, outputLine, line.GetBuffer().AsSpan(0, (int)line.Length), lastLine, model, expectedMethods, byLine);
+                lastLine = CheckLine(path, outputLine, line.GetBuffer().AsSpan(0, (int)line.Length), lastLine, model, expectedMethods, steps, byLine);
                 kept++;
                 keptBytes = offset + k + 1;
                 line.SetLength(0);
@@ -113,7 +117,7 @@ public sealed class JsonlResultFile : IResultSink
     }
 
     static int CheckLine(string path, int outputLine, ReadOnlySpan<byte> bytes, int previousLine, string model,
-        string[] methods, Dictionary<int, CorpusEntry> input)
+        string[] methods, int? steps, Dictionary<int, CorpusEntry> input)
     {
         string where = $"'{path}', line {outputLine}";
         const string advice = "not resuming; give another output, or --overwrite to replace it";
@@ -132,6 +136,10 @@ public sealed class JsonlResultFile : IResultSink
             if (!writtenMethods.SequenceEqual(methods))
                 throw new CorpusOutputException(
                     $"{where} holds methods {string.Join(",", writtenMethods)}, this run asks for {string.Join(",", methods)}; {advice}");
+            int? writtenSteps = root.TryGetProperty("steps", out var st) && st.TryGetInt32(out int stv) ? stv : null;
+            if (writtenSteps != steps)
+                throw new CorpusOutputException(
+                    $"{where} was computed with {StepsText(writtenSteps)}, this run with {StepsText(steps)}; {advice}");
             if (inputLine <= previousLine)
                 throw new CorpusOutputException($"{where} is for input line {inputLine}, after line {previousLine}: not in input order; {advice}");
             if (!input.TryGetValue(inputLine, out var entry) || entry is not CorpusExample example)
@@ -150,7 +158,10 @@ public sealed class JsonlResultFile : IResultSink
 
     public bool IsDone(CorpusEntry entry) => entry.Line <= _resumeAfterLine;
 
-    public object Prepare(ExampleAnalysis analysis) => AnalysisJson.ResultLine(_model, analysis);
+    public object Prepare(ExampleAnalysis analysis) => AnalysisJson.ResultLine(_model, analysis, _steps);
+
+    /// <summary>"--steps 4", or "the default steps".</summary>
+    internal static string StepsText(int? steps) => steps is int m ? $"--steps {m}" : "the default steps";
 
     public void Commit(object prepared)
     {

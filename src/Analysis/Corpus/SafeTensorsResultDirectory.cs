@@ -7,11 +7,14 @@ namespace MixLens.Analysis.Corpus;
 /// The safetensors output of <c>analyze-corpus</c>: one file per analysed input line, <c>line-NNNNNN.safetensors</c>
 /// (the 1-based input line number, at least 6 digits), holding <c>input_ids</c> and <c>token_type_ids</c> (I64 [n]) and
 /// one F32 [L, n, n] tensor per method named as in the shared fixtures (<c>analysis.rollout</c>,
-/// <c>analysis.value_zeroing</c>, …), with metadata <c>format</c> (<c>mixlens-analyze-corpus</c>), <c>model</c>,
-/// <c>line</c>, <c>text</c>, <c>text_pair</c> (when given), <c>tokens</c> and <c>methods</c> (JSON arrays).
+/// <c>analysis.value_zeroing</c>, …; a token-vector method's [n] as <c>gradient.saliency</c>, …), with metadata
+/// <c>format</c> (<c>mixlens-analyze-corpus</c>), <c>model</c>, <c>line</c>, <c>text</c>, <c>text_pair</c> (when
+/// given), <c>tokens</c> and <c>methods</c> (JSON arrays). When a method explains a classifier's class, the file also
+/// holds <c>target</c> (I64 [1], the predicted class, as in the gradient fixtures) and the metadata <c>label</c>;
+/// with --steps, the metadata <c>steps</c>.
 /// Each file is written to a temporary name, flushed to disk and renamed (<see cref="SafeTensorsWriter.Write"/>), so a
 /// file with its final name is always complete. On <see cref="ExistingOutput.Resume"/> the lines whose file exists
-/// and belongs to this run (same model, methods and text) are skipped, and temporary files left by an interruption
+/// and belongs to this run (same model, methods, steps and text) are skipped, and temporary files left by an interruption
 /// are removed; a result file of another run stops it with <see cref="CorpusOutputException"/> before anything changes.
 /// </summary>
 public sealed class SafeTensorsResultDirectory : IResultSink
@@ -22,14 +25,16 @@ public sealed class SafeTensorsResultDirectory : IResultSink
     readonly string _directory;
     readonly string _model;
     readonly string _methodsJson;   // the "methods" metadata of every result file
+    readonly int? _steps;           // the "steps" metadata (null: the defaults, not written)
     readonly HashSet<int> _done;
 
     public string Location => _directory;
     public int KeptResults => _done.Count;
     public string? ResumeNote { get; }
 
-    SafeTensorsResultDirectory(string directory, string model, IReadOnlyList<MixingMethod> methods, HashSet<int> done, string? note)
+    SafeTensorsResultDirectory(string directory, string model, IReadOnlyList<MixingMethod> methods, int? steps, HashSet<int> done, string? note)
     {
+        _steps = steps;
         _directory = directory;
         _model = model;
         _methodsJson = MethodsJson(methods);
@@ -44,8 +49,10 @@ public sealed class SafeTensorsResultDirectory : IResultSink
     /// <exception cref="CorpusOutputException">the directory holds result files and <paramref name="existing"/> is
     /// <see cref="ExistingOutput.Refuse"/>, or a result file is not from this run.</exception>
     /// <exception cref="IOException">the directory cannot be created or read.</exception>
+    /// <param name="steps">the --steps of integrated-gradients and attattr, written as the <c>steps</c> metadata (null:
+    /// their defaults, not written); resumed files must have the same.</param>
     public static SafeTensorsResultDirectory Open(string directory, ExistingOutput existing, string model,
-        IReadOnlyList<MixingMethod> methods, IReadOnlyList<CorpusEntry> entries)
+        IReadOnlyList<MixingMethod> methods, IReadOnlyList<CorpusEntry> entries, int? steps = null)
     {
         if (File.Exists(directory)) throw new CorpusOutputException($"'{directory}' is a file, not a directory");
         Directory.CreateDirectory(directory);
@@ -60,7 +67,7 @@ public sealed class SafeTensorsResultDirectory : IResultSink
             if (existing == ExistingOutput.Resume)
             {
                 var byLine = entries.OfType<CorpusExample>().ToDictionary(e => e.Line);
-                foreach (var path in results) done.Add(CheckFile(path, model, methods, byLine));
+                foreach (var path in results) done.Add(CheckFile(path, model, methods, steps, byLine));
             }
             else
             {
@@ -71,10 +78,10 @@ public sealed class SafeTensorsResultDirectory : IResultSink
         var partial = Directory.GetFiles(directory, ".line-*.safetensors.*.tmp");
         foreach (var path in partial) File.Delete(path);
         if (partial.Length > 0) note = $"removed {partial.Length} incomplete temporary file(s) of an interrupted run";
-        return new SafeTensorsResultDirectory(directory, model, methods, done, note);
+        return new SafeTensorsResultDirectory(directory, model, methods, steps, done, note);
     }
 
-    static int CheckFile(string path, string model, IReadOnlyList<MixingMethod> methods, Dictionary<int, CorpusExample> input)
+    static int CheckFile(string path, string model, IReadOnlyList<MixingMethod> methods, int? steps, Dictionary<int, CorpusExample> input)
     {
         const string advice = "not resuming; give another --out-dir, or --overwrite to replace its result files";
         string name = Path.GetFileName(path);
@@ -96,6 +103,9 @@ public sealed class SafeTensorsResultDirectory : IResultSink
         string expectedMethods = MethodsJson(methods);
         if (Get("methods") != expectedMethods)
             throw new CorpusOutputException($"'{path}' holds methods {Get("methods")}, this run asks for {expectedMethods}; {advice}");
+        int? writtenSteps = int.TryParse(Get("steps"), out int s) ? s : null;
+        if (writtenSteps != steps)
+            throw new CorpusOutputException($"'{path}' was computed with {JsonlResultFile.StepsText(writtenSteps)}, this run with {JsonlResultFile.StepsText(steps)}; {advice}");
         if (!input.TryGetValue(line, out var example) || Get("text") != example.Text
             || (meta.TryGetValue("text_pair", out var pair) ? pair : null) != example.TextPair)
             throw new CorpusOutputException($"'{path}': its text differs from input line {line} (another input file?); {advice}");
@@ -119,6 +129,7 @@ public sealed class SafeTensorsResultDirectory : IResultSink
         };
         foreach (var (method, scores) in analysis.Scores)
             tensors.Add(TensorToWrite.Float32(CorpusAnalyzer.TensorName(method), scores.Data, scores.Shape.Select(s => (long)s).ToArray()));
+        if (analysis.Target is var (target, _)) tensors.Add(TensorToWrite.Int64("target", [target], 1));
         var metadata = new Dictionary<string, string>
         {
             ["format"] = FormatName,
@@ -129,6 +140,8 @@ public sealed class SafeTensorsResultDirectory : IResultSink
             ["methods"] = _methodsJson,
         };
         if (analysis.Example.TextPair is not null) metadata["text_pair"] = analysis.Example.TextPair;
+        if (analysis.Target is var (_, label)) metadata["label"] = label;
+        if (_steps is int steps) metadata["steps"] = steps.ToString(System.Globalization.CultureInfo.InvariantCulture);
         string path = Path.Combine(_directory, FileName(analysis.Example.Line));
         SafeTensorsWriter.Write(path, tensors, metadata);
         return path;

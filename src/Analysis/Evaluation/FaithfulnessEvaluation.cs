@@ -1,3 +1,4 @@
+using MixLens.Analysis.Methods;
 using MixLens.Engine;
 using MixLens.Engine.Heads;
 using MixLens.Engine.Model;
@@ -11,8 +12,11 @@ namespace MixLens.Analysis.Evaluation;
 /// <param name="MinTokens">sentences with fewer non-special tokens are skipped (counted).</param>
 /// <param name="MaxDegreeOfParallelism">sentences evaluated at once (null: one per core; 1: sequential). The result
 /// does not depend on it.</param>
+/// <param name="HtaMaxTokens">hta is computed only for sentences of at most this many tokens (else skipped and
+/// counted, as flow).</param>
+/// <param name="Steps">the steps of integrated-gradients and attattr (null: their defaults, 50 and 20).</param>
 public sealed record EvaluationOptions(IReadOnlyList<MixingMethod> Methods, int FlowMaxTokens = 32, int MinTokens = 3,
-    int? MaxDegreeOfParallelism = null);
+    int? MaxDegreeOfParallelism = null, int HtaMaxTokens = HiddenTokenAttribution.DefaultMaxTokens, int? Steps = null);
 
 /// <summary>One method's results over the data set.</summary>
 public sealed class MethodEvaluation(MixingMethod method)
@@ -31,7 +35,7 @@ public sealed class MethodEvaluation(MixingMethod method)
     public List<double> Sufficiency { get; } = [];
     /// <summary>Sentences whose ρ is undefined (the method's scores or the blank-out importances constant).</summary>
     public int SkippedConstant { get; set; }
-    /// <summary>Sentences over the length limit (flow only).</summary>
+    /// <summary>Sentences over the length limit (flow and hta only).</summary>
     public int SkippedTooLong { get; set; }
 
     public double SpearmanMean => Mean(Spearman);
@@ -55,7 +59,7 @@ public sealed class MethodEvaluation(MixingMethod method)
 /// prediction and its score (<see cref="PredictionScore"/>). All dictionaries are empty when the sentence has too few
 /// non-special tokens (<see cref="EvaluationOptions.MinTokens"/>); otherwise they hold every method, with null in
 /// <paramref name="Aopc"/>, <paramref name="Comprehensiveness"/> and <paramref name="Sufficiency"/> (and
-/// <paramref name="Spearman"/>) for a method skipped as too long (flow), and null in <paramref name="Spearman"/> alone
+/// <paramref name="Spearman"/>) for a method skipped as too long (flow, hta), and null in <paramref name="Spearman"/> alone
 /// where ρ is undefined (constant scores or importances). <paramref name="Comprehensiveness"/> and
 /// <paramref name="Sufficiency"/>: ERASER's (<see cref="Eraser"/>).
 /// </summary>
@@ -83,7 +87,7 @@ public sealed class EvaluationResult
 /// <summary>
 /// Faithfulness of context-mixing methods to a sequence classifier, the protocol of Mohebbi et al. 2023 ("Quantifying
 /// Context Mixing in Transformers", arXiv:2301.12971): per sentence, the [CLS] row of each method's last-layer matrix
-/// over the non-special tokens is compared with the blank-out importances (<see cref="BlankOut"/>) by Spearman's ρ
+/// (a token-vector method: the vector itself, signed scores as they are) over the non-special tokens is compared with the blank-out importances (<see cref="BlankOut"/>) by Spearman's ρ
 /// (<see cref="Spearman"/>), by AOPC (<see cref="Evaluation.Aopc"/>; Samek et al. 2017, arXiv:1509.06321; DeYoung
 /// et al. 2020, arXiv:1911.03429), and by ERASER's comprehensiveness and sufficiency (<see cref="Eraser"/>; DeYoung et
 /// al. 2020, as ferret reports them); means (and ρ's standard deviation) over the data set, plus the model's accuracy.
@@ -93,13 +97,11 @@ public sealed class EvaluationResult
 /// </summary>
 public static class FaithfulnessEvaluation
 {
-    /// <summary>The methods evaluated by default: the nine of the README's SST-2 table (all but flow, whose cost grows
-    /// fast with n, and attention-norm-res-ln, added later, which is evaluated when named in --methods).</summary>
-    public static IReadOnlyList<MixingMethod> DefaultMethods { get; } =
-    [
-        MixingMethod.Attention, MixingMethod.Rollout, MixingMethod.ValueZeroing, MixingMethod.ValueZeroingRollout,
-        MixingMethod.AttentionNorm, MixingMethod.Alti, MixingMethod.AltiRollout, MixingMethod.GlobEnc, MixingMethod.GlobEncRollout,
-    ];
+    /// <summary>The methods evaluated by default: every method but flow and hta, whose cost grows fast with n (they
+    /// are evaluated when named in --methods, up to their token limits), in the order of <see cref="MixingMethods.Names"/>.</summary>
+    public static IReadOnlyList<MixingMethod> DefaultMethods { get; } = MixingMethods.Names
+        .Select(name => MixingMethods.TryParse(name, out var m) ? m : throw new InvalidOperationException(name))
+        .Where(m => m is not (MixingMethod.Flow or MixingMethod.Hta)).ToArray();
 
     /// <summary>
     /// The metrics of one sentence given its method scores, without a model: <paramref name="score"/> answers
@@ -209,15 +211,21 @@ public static class FaithfulnessEvaluation
         var score = ModelScore(model, encoding.TypeIds, predicted);
         var scores = new Dictionary<MixingMethod, double[]?>();
         var bases = new Dictionary<MixingMethod, Tensor>();
+        // the gradient methods explain the prediction the metrics watch
+        var gradients = GradientOptions.ForText(model, encoding, predicted, options.Steps);
         foreach (var method in options.Methods)
         {
-            if (method == MixingMethod.Flow && encoding.Length > options.FlowMaxTokens)
+            if ((method == MixingMethod.Flow && encoding.Length > options.FlowMaxTokens) ||
+                (method == MixingMethod.Hta && encoding.Length > options.HtaMaxTokens))
             {
                 scores[method] = null; // too long: null in both metrics
                 continue;
             }
-            var matrix = MixingMethods.ComputeSharing(method, encoder, input, trace, bases, flowAllLayers: false);
-            scores[method] = positions.Select(j => (double)matrix[layers - 1, 0, j]).ToArray();
+            var result = MixingMethods.ComputeSharing(method, encoder, input, trace, bases, flowAllLayers: false, gradients: gradients);
+            // token map: a token-vector method's own scores, else row 0 ([CLS]) of the last layer
+            scores[method] = MixingMethods.IsTokenVector(method)
+                ? positions.Select(j => (double)result.Data[j]).ToArray()
+                : positions.Select(j => (double)result[layers - 1, 0, j]).ToArray();
         }
         var (_, rho, aopc) = EvaluateSentence(encoding.Ids, positions, maskId, p, score, scores);
         var (comprehensiveness, sufficiency) = EraserSentence(input, positions, p, ModelInputScore(model, predicted), scores);

@@ -9,6 +9,7 @@ namespace MixLens.Analysis.Visualization;
 /// j = input token, coloured by <see cref="Viridis"/> over the method's range across all layers (the same scale as
 /// the page's method view), with token labels (when n ≤ <see cref="MaxLabelledTokens"/>) and a legend giving the value
 /// scale. Horizontal runs of cells with the same 8-bit colour are merged into one rectangle to keep long inputs small.
+/// Token-vector methods (one score per token, no layers) get no heatmap.
 /// </summary>
 public static class SvgHeatmapWriter
 {
@@ -24,6 +25,7 @@ public static class SvgHeatmapWriter
         var written = new List<string>();
         foreach (var m in view.Methods)
         {
+            if (m.IsTokenVector) continue;   // one score per token: no heatmap (the page draws it as a saliency bar)
             var (lo, hi) = Range(m.Scores.Data);
             for (int l = 0; l < view.Layers; l++)
             {

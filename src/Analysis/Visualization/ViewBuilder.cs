@@ -18,10 +18,12 @@ public static class ViewBuilder
     /// <param name="text">the text; <paramref name="textPair"/> the pair text or null.</param>
     /// <param name="methods">the methods to compute, in display order (duplicates are an error).</param>
     /// <param name="flowAllLayers">flow only: every layer (true) or only the last one (false, other layers zero).</param>
-    /// <exception cref="ArgumentException">a method is listed twice.</exception>
+    /// <param name="gradients">the gradient methods' classifier, special tokens, pad id, target and steps
+    /// (<see cref="GradientOptions.ForText"/>; needed when a method explains a classifier's class).</param>
+    /// <exception cref="ArgumentException">a method is listed twice, or a gradient method lacks its options.</exception>
     /// <exception cref="EncoderInputException">the encoding cannot be fed to the model.</exception>
     public static ViewData Build(BertEncoder encoder, string model, Encoding encoding, string text, string? textPair,
-        IReadOnlyList<MixingMethod> methods, bool flowAllLayers = true)
+        IReadOnlyList<MixingMethod> methods, bool flowAllLayers = true, GradientOptions? gradients = null)
     {
         var duplicate = methods.GroupBy(m => m).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null) throw new ArgumentException($"method '{MixingMethods.NameOf(duplicate.Key)}' is listed twice", nameof(methods));
@@ -41,9 +43,18 @@ public static class ViewBuilder
             Copy(trace[l, LayerStep.Key], [n, d], keys, (long)l * n * d);
         }
 
+        (int Id, string Label)? target = null;
+        if (methods.Any(MixingMethods.NeedsClassifier) && gradients?.Classifier is { } classifier)
+        {
+            // the class explained: the one asked for, else the prediction (fixed here so that every method explains it)
+            int c = gradients.Target ?? GradientOptions.PredictedClass(encoder, classifier, input);
+            target = (c, classifier.Labels[c]);
+            gradients = gradients with { Target = c };
+        }
         var results = methods
             .Select(m => new MethodScores(MixingMethods.NameOf(m), MixingMethods.Describe(m),
-                MixingMethods.Compute(m, encoder, input, trace, flowAllLayers: flowAllLayers)))
+                MixingMethods.Compute(m, encoder, input, trace, flowAllLayers: flowAllLayers, gradients: gradients),
+                Signed: m is MixingMethod.GradientXInput or MixingMethod.IntegratedGradients))
             .ToArray();
 
         return new ViewData
@@ -60,6 +71,7 @@ public static class ViewBuilder
             Queries = new Tensor(queries, L, n, d),
             Keys = new Tensor(keys, L, n, d),
             Methods = results,
+            Target = target,
         };
     }
 

@@ -5,7 +5,7 @@ namespace MixLens.Analysis.Visualization;
 /// <summary>
 /// Everything the interactive views show for one text (n tokens, L layers, H heads, d = hidden_size,
 /// d_head = d / H): the tokens, the per-head attention probabilities (head view, model view), the query and key
-/// vectors (neuron view) and the mixing methods' matrices (method view). Built by <see cref="ViewBuilder"/>;
+/// vectors (neuron view) and the mixing methods' matrices and token scores (method view). Built by <see cref="ViewBuilder"/>;
 /// written by <see cref="HtmlViewWriter"/> and <see cref="SvgHeatmapWriter"/>.
 /// </summary>
 public sealed class ViewData
@@ -31,6 +31,9 @@ public sealed class ViewData
     public required Tensor Keys { get; init; }
     /// <summary>The requested mixing methods, in the order asked for.</summary>
     public required IReadOnlyList<MethodScores> Methods { get; init; }
+    /// <summary>The class the gradient methods explain (id and id2label name), or null when no method explains a
+    /// classifier's class.</summary>
+    public (int Id, string Label)? Target { get; init; }
 
     public int TokenCount => Tokens.Count;
 }

@@ -4,14 +4,20 @@ using System.Text.Json;
 namespace MixLens.Analysis.Visualization;
 
 /// <summary>
-/// The JSON document embedded in the page (format "mixlens-view", version 1):
+/// The JSON document embedded in the page (format "mixlens-view", version 2):
 /// <code>
-/// { "format": "mixlens-view", "version": 1, "model": "...", "text": "...", "textPair": "..." | null,
+/// { "format": "mixlens-view", "version": 2, "model": "...", "text": "...", "textPair": "..." | null,
 ///   "tokens": [n strings], "segments": [n ints, 0 = sentence A, 1 = sentence B],
 ///   "layers": L, "heads": H, "headSize": d_head,
+///   "target": { "id": c, "label": "..." } | null,
 ///   "attention": Q8 [L, H, n, n],  "query": Q16 [L, n, d],  "key": Q16 [L, n, d],
-///   "methods": [ { "name": "rollout", "description": "...", "scores": Q16 [L, n, n] }, ... ] }
+///   "methods": [ { "name": "rollout", "description": "...", "kind": "matrix", "signed": false, "scores": Q16 [L, n, n] },
+///                { "name": "saliency", "description": "...", "kind": "tokens", "signed": false, "scores": Q16 [1, n] }, ... ] }
 /// </code>
+/// A <c>"matrix"</c> method has one matrix per layer; a <c>"tokens"</c> method (saliency, gradient-x-input,
+/// integrated-gradients) one score per token, stored as a single slice [1, n]; <c>"signed"</c> asks for a diverging
+/// colour scale centred on 0. <c>"target"</c>: the class the gradient methods explain (version 1 had neither
+/// <c>"kind"</c>, <c>"signed"</c> nor <c>"target"</c>, and only matrix methods).
 /// where each Q block is a <see cref="QuantizedTensor"/>: <c>{"shape", "sliceRank": 2, "bits", "min": [slices],
 /// "max": [slices], "compression": "deflate-raw" | "none", "chunks": [L base64 strings]}</c>: the quantized bytes
 /// cut into one chunk per layer (the first axis), so the page decodes only the layers a view shows, and each chunk
@@ -24,7 +30,7 @@ namespace MixLens.Analysis.Visualization;
 public static class ViewJson
 {
     public const string Format = "mixlens-view";
-    public const int Version = 1;
+    public const int Version = 2;
     public const int AttentionBits = 8;
     public const int VectorBits = 16;
     public const int MethodBits = 16;
@@ -58,17 +64,31 @@ public static class ViewJson
         w.WriteNumber("layers", L);
         w.WriteNumber("heads", H);
         w.WriteNumber("headSize", view.HeadSize);
+        if (view.Target is var (id, label))
+        {
+            w.WriteStartObject("target");
+            w.WriteNumber("id", id);
+            w.WriteString("label", label);
+            w.WriteEndObject();
+        }
+        else
+        {
+            w.WriteNull("target");
+        }
         WriteBlock(w, "attention", QuantizedTensor.Encode(view.Attention, 2, AttentionBits, "attention"));
         WriteBlock(w, "query", QuantizedTensor.Encode(view.Queries, 2, VectorBits, "query"));
         WriteBlock(w, "key", QuantizedTensor.Encode(view.Keys, 2, VectorBits, "key"));
         w.WriteStartArray("methods");
         foreach (var m in view.Methods)
         {
-            CheckShape(m.Scores.Shape, [L, n, n], m.Name);
+            CheckShape(m.Scores.Shape, m.IsTokenVector ? [n] : [L, n, n], m.Name);
             w.WriteStartObject();
             w.WriteString("name", m.Name);
             w.WriteString("description", m.Description);
-            WriteBlock(w, "scores", QuantizedTensor.Encode(m.Scores, 2, MethodBits, m.Name));
+            w.WriteString("kind", m.IsTokenVector ? "tokens" : "matrix");
+            w.WriteBoolean("signed", m.Signed);
+            var scores = m.IsTokenVector ? new Engine.Tensor(m.Scores.Data, 1, n) : m.Scores;   // [n] as one slice [1, n]
+            WriteBlock(w, "scores", QuantizedTensor.Encode(scores, m.IsTokenVector ? 1 : 2, MethodBits, m.Name));
             w.WriteEndObject();
         }
         w.WriteEndArray();

@@ -20,6 +20,11 @@ public interface ITokenizer
     /// <summary>Id of the mask token, if any.</summary>
     int? MaskId { get; }
 
+    /// <summary>Whether <paramref name="id"/> is one of the tokenizer's special added tokens (tokenizer.json
+    /// <c>added_tokens</c> with <c>"special": true</c>: [CLS], [SEP], [PAD], [UNK], [MASK], &lt;s&gt;, …), wherever it
+    /// stands: inserted by the post-processor or found in the text (HF's <c>all_special_ids</c>).</summary>
+    bool IsSpecialToken(int id) => false;
+
     /// <summary>
     /// The longest input (in tokens, special tokens included) the tokenizer's configuration declares
     /// (tokenizer_config.json <c>model_max_length</c>), or null when it declares none or "unlimited" (HF's 1e30

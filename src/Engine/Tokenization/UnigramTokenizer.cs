@@ -70,6 +70,9 @@ public sealed class UnigramTokenizer : ITokenizer
         ?? throw new ArgumentOutOfRangeException(nameof(id), $"no token has id {id} (vocabulary size {VocabSize})");
 
     /// <inheritdoc/>
+    public bool IsSpecialToken(int id) => AddedVocabulary.Find(id)?.Special == true;
+
+    /// <inheritdoc/>
     public int? TokenToId(string token) => AddedVocabulary.Find(token)?.Id ?? Model.TokenToId(token);
 
     /// <inheritdoc/>

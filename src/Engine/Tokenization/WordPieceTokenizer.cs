@@ -74,6 +74,9 @@ public sealed class WordPieceTokenizer : ITokenizer
         ?? throw new ArgumentOutOfRangeException(nameof(id), $"no token has id {id} (vocabulary size {VocabSize})");
 
     /// <inheritdoc/>
+    public bool IsSpecialToken(int id) => AddedVocabulary.Find(id)?.Special == true;
+
+    /// <inheritdoc/>
     public int? TokenToId(string token) => AddedVocabulary.Find(token)?.Id ?? Model.TokenToId(token);
 
     /// <summary>Number of special tokens the post-processor adds to one sequence or a pair.</summary>

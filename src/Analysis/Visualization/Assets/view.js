@@ -1,10 +1,10 @@
 // MixLens views: head view, model view, neuron view and method view of one text, drawn on canvas from the JSON
-// document in #mixlens-data (format "mixlens-view" v1, written by ViewJson.cs). No network, no libraries.
+// document in #mixlens-data (format "mixlens-view" v2, written by ViewJson.cs). No network, no libraries.
 'use strict';
 (async function () {
   const t0 = performance.now();
   const data = JSON.parse(document.getElementById('mixlens-data').textContent);
-  if (data.format !== 'mixlens-view' || data.version !== 1) throw new Error('mixlens: unsupported view data ' + data.format + ' v' + data.version);
+  if (data.format !== 'mixlens-view' || data.version !== 2) throw new Error('mixlens: unsupported view data ' + data.format + ' v' + data.version);
 
   const n = data.tokens.length, L = data.layers, H = data.heads, dh = data.headSize;
   const isPair = data.segments.some(s => s === 1);
@@ -79,13 +79,18 @@
   const attention = new QTensor(data.attention, 'attention');   // [L, H, n, n]
   const query = new QTensor(data.query, 'query');               // [L, n, d]
   const key = new QTensor(data.key, 'key');                     // [L, n, d]
-  const methods = data.methods.map(m => {
-    const scores = new QTensor(m.scores, m.name);              // [L, n, n]
+  // Matrix methods ([L, n, n]: heatmaps per layer) and token methods ([1, n]: one score per token, a saliency bar).
+  const decoded = data.methods.map(m => {
+    const scores = new QTensor(m.scores, m.name);
+    const slices = scores.min.length;
     let lo = Infinity, hi = -Infinity;
-    for (let l = 0; l < L; l++) { lo = Math.min(lo, scores.min[l]); hi = Math.max(hi, scores.max[l]); }
+    for (let s = 0; s < slices; s++) { lo = Math.min(lo, scores.min[s]); hi = Math.max(hi, scores.max[s]); }
+    if (m.signed) { hi = Math.max(Math.abs(lo), Math.abs(hi)); lo = -hi; }   // a diverging scale centred on 0
     if (!(hi > lo)) hi = lo + 1;
-    return { name: m.name, description: m.description, scores, lo, hi };
+    return { name: m.name, description: m.description, kind: m.kind, signed: m.signed, scores, lo, hi };
   });
+  const methods = decoded.filter(m => m.kind === 'matrix');
+  const tokenMethods = decoded.filter(m => m.kind === 'tokens');
   const allLayers = t => Array.from({ length: L }, (_, l) => [t, l]);
   const attn = (l, h) => attention.slice(l * H + h);
 
@@ -107,6 +112,15 @@
   const lutIndex = t => (t > 0 ? (t < 1 ? Math.round(t * 255) : 255) : 0);
   const cssColour = t => { const i = 3 * lutIndex(t); return 'rgb(' + LUT[i] + ',' + LUT[i + 1] + ',' + LUT[i + 2] + ')'; };
   const textOn = t => (lutIndex(t) > 150 ? '#000' : '#fff');
+  // Diverging scale for signed scores: ColorBrewer PuOr (purple = negative, near-white = 0, orange = positive), safe
+  // under the common colour-vision deficiencies; t in [-1, 1].
+  const PUOR = [[94, 60, 153], [178, 171, 210], [247, 247, 247], [253, 184, 99], [230, 97, 1]];
+  function divergingRgb(t) {
+    const x = (Math.max(-1, Math.min(1, t)) + 1) * 2, k = Math.min(3, Math.floor(x)), f = x - k;
+    return PUOR[k].map((c, i) => Math.round(c + f * (PUOR[k + 1][i] - c)));
+  }
+  const divergingColour = t => 'rgb(' + divergingRgb(t).join(',') + ')';
+  const divergingText = t => (Math.abs(t) > 0.6 ? '#fff' : '#000');
   // One colour per head: Okabe-Ito and Paul Tol's bright/muted palettes (distinct under common colour-vision deficiencies).
   const HEAD_COLOURS = ['#0072B2', '#E69F00', '#009E73', '#CC79A7', '#56B4E9', '#D55E00', '#F0E442', '#000000',
     '#882255', '#44AA99', '#999933', '#AA4499', '#332288', '#117733', '#DDCC77', '#CC6677'];
@@ -144,18 +158,24 @@
     return c;
   }
 
-  function legend(container, lo, hi, title, width) {
+  function legend(container, lo, hi, title, width, diverging) {
     const bw = width || 160;
     const wrap = document.createElement('span');
     wrap.className = 'legend';
     wrap.setAttribute('role', 'img');
-    wrap.setAttribute('aria-label', title + ': viridis colour scale from ' + fmt(lo) + ' (dark purple) to ' + fmt(hi) + ' (yellow)');
+    wrap.setAttribute('aria-label', diverging
+      ? title + ': diverging colour scale from ' + fmt(lo) + ' (purple, negative) through 0 (white) to ' + fmt(hi) + ' (orange, positive)'
+      : title + ': viridis colour scale from ' + fmt(lo) + ' (dark purple) to ' + fmt(hi) + ' (yellow)');
     const label = document.createElement('span');
     label.textContent = title;
     const a = document.createElement('span'); a.textContent = fmt(lo);
     const bar = document.createElement('canvas');
     const ctx = sizeCanvas(bar, bw, 12);
-    for (let x = 0; x < bw; x++) { ctx.fillStyle = cssColour(x / (bw - 1)); ctx.fillRect(x, 0, 1, 12); }
+    for (let x = 0; x < bw; x++) {
+      const t = x / (bw - 1);
+      ctx.fillStyle = diverging ? divergingColour(2 * t - 1) : cssColour(t);
+      ctx.fillRect(x, 0, 1, 12);
+    }
     const b = document.createElement('span'); b.textContent = fmt(hi);
     wrap.append(label, a, bar, b);
     container.append(wrap);
@@ -536,7 +556,11 @@
   function buildMethods() {
     if (methodBuilt) return;
     methodBuilt = true;
-    if (methods.length === 0) { methodGrid.textContent = 'No methods were requested (view --methods \u2026).'; return; }
+    buildTokenScores();
+    if (methods.length === 0) {
+      if (tokenMethods.length === 0) methodGrid.textContent = 'No methods were requested (view --methods \u2026).';
+      return;
+    }
     methodGrid.style.gridTemplateColumns = '220px repeat(' + L + ', ' + (mapSize + 4) + 'px)';
     methodGrid.append(document.createElement('span'));
     for (let l = 0; l < L; l++) { const s = document.createElement('span'); s.className = 'grid-label'; s.textContent = 'layer ' + l; methodGrid.append(s); }
@@ -580,9 +604,72 @@
     });
   }
 
+  // ---- token methods: one score per token (saliency, gradient x input, integrated gradients) ----------------------
+  // A saliency bar per method over the input text: viridis over [min, max], or for signed scores the diverging scale
+  // over [-max|s|, max|s|] (orange: evidence for the target class, purple: against it).
+  const tokenBox = $('token-scores');
+  const tokenRows = [];
+  function tokenColour(m, v) {
+    if (m.signed) { const t = v / m.hi; return [divergingColour(t), divergingText(t), divergingRgb(t)]; }
+    const t = (v - m.lo) / (m.hi - m.lo), i = 3 * lutIndex(t);
+    return [cssColour(t), textOn(t), [LUT[i], LUT[i + 1], LUT[i + 2]]];
+  }
+  let tokenBuilt = false;
+  function buildTokenScores() {
+    if (tokenBuilt) return;
+    tokenBuilt = true;
+    tokenBox.hidden = tokenMethods.length === 0;
+    if (tokenMethods.length === 0) return;
+    const caption = document.createElement('span');
+    caption.className = 'caption';
+    caption.textContent = 'One score per input token' + (data.target ? ', explaining class ' + data.target.id + ' "' + data.target.label + '"' : '') +
+      '. Click a token to select it.';
+    tokenBox.append(caption);
+    for (const m of tokenMethods) {
+      const row = document.createElement('div');
+      row.className = 'token-row';
+      row.dataset.method = m.name;
+      const head = document.createElement('div');
+      head.className = 'method-head';
+      head.dataset.method = m.name;
+      const title = document.createElement('strong'); title.textContent = m.name;
+      const desc = document.createElement('span'); desc.className = 'desc'; desc.textContent = m.description;
+      head.append(title, desc, document.createElement('br'));
+      legend(head, m.lo, m.hi, '', 90, m.signed);
+      const bar = document.createElement('div');
+      bar.className = 'token-bar';
+      bar.setAttribute('role', 'list');
+      bar.setAttribute('aria-label', m.name + ': one score per token');
+      const S = m.scores.slice(0), chips = [];
+      for (let j = 0; j < n; j++) {
+        const s = document.createElement('span');
+        s.className = 'sal';
+        s.setAttribute('role', 'listitem');
+        s.textContent = tokenLabel(j);
+        s.dataset.index = String(j);
+        const [bg, fg] = tokenColour(m, S[j]);
+        s.style.background = bg;
+        s.style.color = fg;
+        s.title = tokenLabel(j) + ': ' + fmt(S[j]);
+        chips.push(s);
+        bar.append(s);
+        if (j + 1 < n && data.segments[j + 1] !== data.segments[j]) bar.append(document.createElement('br'));
+        else bar.append(document.createTextNode(' '));
+      }
+      bar.addEventListener('click', ev => { const j = ev.target.dataset && ev.target.dataset.index; if (j !== undefined) selectToken(+j); });
+      row.append(head, bar);
+      tokenBox.append(row);
+      tokenRows.push({ m, chips });
+    }
+  }
+  function drawTokenScores() {
+    for (const r of tokenRows) r.chips.forEach((c, j) => c.classList.toggle('selected', j === state.token));
+  }
+
   function drawSaliency() {
     const box = $('saliency');
     box.textContent = '';
+    box.hidden = methods.length === 0;
     if (methods.length === 0) return;
     const m = methods[state.saliencyMethod], l = state.layer, i = state.token;
     const caption = document.createElement('span');
@@ -618,6 +705,7 @@
 
   function drawMethods() {
     buildMethods();
+    drawTokenScores();
     drawSaliency();
     for (const hm of heatmaps) {
       hm.button.setAttribute('aria-pressed', String(hm.l === state.layer && hm.k === state.saliencyMethod));
@@ -634,21 +722,31 @@
       $('method-detail-caption').textContent = m.name + ', layer ' + d[1] + ' (row: output token, column: input token)';
       drawDetail($('method-detail-canvas'), m.scores.slice(d[1]), m.lo, m.hi, state.token);
     }
-    $('status').textContent = methods.length + ' methods \u00d7 ' + L + ' layers: ' + methods.map(m => m.name).join(', ') + '.';
+    $('status').textContent = methods.length + ' methods \u00d7 ' + L + ' layers: ' + methods.map(m => m.name).join(', ') +
+      (tokenMethods.length ? '; ' + tokenMethods.length + ' per-token: ' + tokenMethods.map(m => m.name).join(', ') : '') + '.';
   }
   tokenKeys($('method-detail-canvas'));
 
   // ---- PNG export -----------------------------------------------------------------------------------------------
-  function compositeOfGrid(items, cols, size, rowLabels, colLabels) {
-    const lw = 150, top = 24, cell = size + 6;
+  // A grid of heatmaps (rows x cols), then one strip per token method ([1, n] cells across the grid's width).
+  function compositeOfGrid(items, cols, size, rowLabels, colLabels, strips) {
+    const lw = 150, top = 24, cell = size + 6, stripH = 24;
+    strips = strips || [];
+    const w = lw + Math.max(1, cols) * cell, h = top + rowLabels.length * cell + strips.length * (stripH + 6);
     const out = document.createElement('canvas');
-    const ctx = sizeCanvas(out, lw + cols * cell, top + rowLabels.length * cell);
-    ctx.fillStyle = '#fff'; ctx.fillRect(0, 0, lw + cols * cell, top + rowLabels.length * cell);
+    const ctx = sizeCanvas(out, w, h);
+    ctx.fillStyle = '#fff'; ctx.fillRect(0, 0, w, h);
     ctx.font = '12px system-ui, sans-serif'; ctx.fillStyle = '#1b1b1f'; ctx.textBaseline = 'middle';
     colLabels.forEach((s, c) => ctx.fillText(s, lw + c * cell, top / 2));
     rowLabels.forEach((s, r) => ctx.fillText(s, 4, top + r * cell + size / 2, lw - 8));
     ctx.imageSmoothingEnabled = n > size;
     for (const it of items) ctx.drawImage(it.canvas, lw + it.col * cell, top + it.row * cell, size, size);
+    strips.forEach((m, r) => {
+      const y = top + rowLabels.length * cell + r * (stripH + 6), S = m.scores.slice(0), cw = (w - lw - 6) / n;
+      ctx.fillStyle = '#1b1b1f';
+      ctx.fillText(m.name, 4, y + stripH / 2, lw - 8);
+      for (let j = 0; j < n; j++) { ctx.fillStyle = tokenColour(m, S[j])[0]; ctx.fillRect(lw + j * cw, y, Math.max(1, cw - (cw > 4 ? 1 : 0)), stripH); }
+    });
     return out;
   }
   function exportCanvas() {
@@ -661,7 +759,7 @@
     }
     buildMethods();
     const items = heatmaps.map(hm => ({ canvas: hm.button.querySelector('canvas'), row: hm.k, col: hm.l }));
-    return compositeOfGrid(items, L, mapSize, methods.map(m => m.name), Array.from({ length: L }, (_, l) => 'layer ' + l));
+    return compositeOfGrid(items, L, mapSize, methods.map(m => m.name), Array.from({ length: L }, (_, l) => 'layer ' + l), tokenMethods);
   }
   $('export-png').addEventListener('click', () => render().then(() => {
     const canvas = exportCanvas();
@@ -683,7 +781,7 @@
     if (state.view === 'head') return [[attention, state.layer]];
     if (state.view === 'model') return allLayers(attention);
     if (state.view === 'neuron') return [[attention, state.layer], [query, state.layer], [key, state.layer]];
-    return [].concat(...methods.map(m => allLayers(m.scores)));
+    return [].concat(...methods.map(m => allLayers(m.scores)), tokenMethods.map(m => [m.scores, 0]));
   }
   let renderGeneration = 0, draws = 0;
   function render() {
@@ -709,14 +807,14 @@
   }
   // After the first view is up, decode the rest in the background so that switching views is instant.
   async function prefetch() {
-    for (const t of [attention, query, key].concat(methods.map(m => m.scores)))
+    for (const t of [attention, query, key].concat(decoded.map(m => m.scores)))
       for (let c = 0; c < t.chunks.length; c++) { await t.load(c); await new Promise(r => setTimeout(r, 0)); }
   }
 
   $('title').textContent = 'MixLens \u00b7 ' + data.model;
   $('subtitle').textContent = n + ' tokens, ' + L + ' layers, ' + H + ' heads \u00b7 ' + data.text + (isPair ? '  \u2016  ' + data.textPair : '');
   // Read-only hooks for tests and the console.
-  window.mixlens = { data, state, exportCanvas, methods: methods.map(m => m.name), tokens: data.tokens };
+  window.mixlens = { data, state, exportCanvas, methods: decoded.map(m => m.name), tokenMethods: tokenMethods.map(m => m.name), tokens: data.tokens };
   await showView('head', false);
   requestAnimationFrame(() => {
     const done = performance.now();
