@@ -205,4 +205,38 @@ public class ScoreFunctionEvaluationTests
         Assert.Equal(expectedCorrect, result.Correct);
         Assert.Equal((double)expectedCorrect / 4, result.Accuracy!.Value, 12);
     }
+
+    [Fact]
+    public void Run_OneLogitHead_GradientMethodsExplainTheLogitSignedByTheDecision()
+    {
+        // one logit z: the gradient methods explain z (the only output), and for the decision 0 the signed token maps
+        // are those of −z
+        using var checkpoint = SyntheticCheckpoint.RobertaClassifier(1, seed: 66);   // a head that decides both ways on Data
+        using var model = EncoderModel.Load(checkpoint.Write("roberta.", c => c.Remove("id2label")));
+        using var dir = new TempFolder();
+        var sentences = LabeledTsv.Read(Data(dir));
+        var examples = new List<ExampleEvaluation>();
+        MixingMethod[] methods = [MixingMethod.Saliency, MixingMethod.IntegratedGradients, MixingMethod.Chefer];
+        FaithfulnessEvaluation.Run(model, sentences, new EvaluationOptions(methods, Steps: 3), perExample: examples.Add);
+        var decisions = new HashSet<int>();
+        foreach (var (sentence, example) in sentences.Zip(examples))
+        {
+            if (example.NonSpecialTokens < 3) continue;
+            decisions.Add(example.Predicted);
+            var encoding = model.Tokenize(sentence.Text, truncate: true);
+            var input = EncoderInput.From(encoding);
+            var positions = Enumerable.Range(0, encoding.Length).Where(j => encoding.SpecialTokensMask[j] == 0).ToArray();
+            var ig = MixingMethods.Compute(MixingMethod.IntegratedGradients, model.Encoder, input,
+                gradients: GradientOptions.ForText(model, encoding, 0, 3));
+            double sign = example.Predicted == 0 ? -1 : 1;
+            var scores = new Dictionary<MixingMethod, double[]?> { [MixingMethod.IntegratedGradients] = positions.Select(j => sign * ig.Data[j]).ToArray() };
+            var (_, rho, aopc) = FaithfulnessEvaluation.EvaluateSentence(encoding.Ids, positions, model.Tokenizer.MaskId!.Value, example.Score,
+                FaithfulnessEvaluation.ModelScore(model, encoding.TypeIds, example.Predicted), scores);
+            Assert.Equal(aopc[MixingMethod.IntegratedGradients], example.Aopc[MixingMethod.IntegratedGradients]);
+            Assert.Equal(rho[MixingMethod.IntegratedGradients], example.Spearman[MixingMethod.IntegratedGradients]);
+            Assert.NotNull(example.Aopc[MixingMethod.Saliency]);
+            Assert.NotNull(example.Aopc[MixingMethod.Chefer]);
+        }
+        Assert.Equal([0, 1], decisions.Order());   // both decisions occur
+    }
 }

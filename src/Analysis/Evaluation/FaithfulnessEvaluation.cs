@@ -211,8 +211,12 @@ public static class FaithfulnessEvaluation
         var score = ModelScore(model, encoding.TypeIds, predicted);
         var scores = new Dictionary<MixingMethod, double[]?>();
         var bases = new Dictionary<MixingMethod, Tensor>();
-        // the gradient methods explain the prediction the metrics watch
-        var gradients = GradientOptions.ForText(model, encoding, predicted, options.Steps);
+        // The gradient methods explain the prediction the metrics watch. A one-logit sigmoid head decides class 1 (z > 0)
+        // or 0 from its single logit z: they explain z, and for the decision 0 the signed token maps (gradient x input,
+        // integrated gradients: linear in the explained output) are negated, the attributions of −z.
+        bool oneLogit = classifier.Labels.Count == 1;
+        var gradients = GradientOptions.ForText(model, encoding, oneLogit ? 0 : predicted, options.Steps);
+        double sign = oneLogit && classifier.Function == ScoreFunction.Sigmoid && predicted == 0 ? -1 : 1;
         foreach (var method in options.Methods)
         {
             if ((method == MixingMethod.Flow && encoding.Length > options.FlowMaxTokens) ||
@@ -223,9 +227,11 @@ public static class FaithfulnessEvaluation
             }
             var result = MixingMethods.ComputeSharing(method, encoder, input, trace, bases, flowAllLayers: false, gradients: gradients);
             // token map: a token-vector method's own scores, else row 0 ([CLS]) of the last layer
-            scores[method] = MixingMethods.IsTokenVector(method)
-                ? positions.Select(j => (double)result.Data[j]).ToArray()
-                : positions.Select(j => (double)result[layers - 1, 0, j]).ToArray();
+            scores[method] = method is MixingMethod.GradientXInput or MixingMethod.IntegratedGradients
+                ? positions.Select(j => sign * result.Data[j]).ToArray()
+                : MixingMethods.IsTokenVector(method)
+                    ? positions.Select(j => (double)result.Data[j]).ToArray()
+                    : positions.Select(j => (double)result[layers - 1, 0, j]).ToArray();
         }
         var (_, rho, aopc) = EvaluateSentence(encoding.Ids, positions, maskId, p, score, scores);
         var (comprehensiveness, sufficiency) = EraserSentence(input, positions, p, ModelInputScore(model, predicted), scores);
