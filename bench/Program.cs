@@ -9,6 +9,7 @@ using MixLens.Bench.Peers;
 //   gemm          GEMM suite on the encoder shapes, % of peak (bench/Kernels/GemmSuite.cs)
 //   quick         quick Stopwatch runs of the GEMM, forward, profile, peak, pool and Value Zeroing (bench/Kernels/QuickBench.cs)
 //   stopwatch     attention flow and Value Zeroing timings (bench/Analysis/StopwatchRunner.cs)
+//   tokenizers    WordPiece, byte-level BPE and Unigram against FastBertTokenizer / Microsoft.ML.Tokenizers (bench/Tokenizers/TokenizerBench.cs)
 return args.FirstOrDefault() switch
 {
     "peers" => PeersCommand.Run(args[1..]),
@@ -17,6 +18,7 @@ return args.FirstOrDefault() switch
     "gemm" => GemmSuite.Run(args[1..]),
     "quick" => RunQuick(args),
     "stopwatch" => MixLens.Bench.StopwatchRunner.Run(args[1..]),
+    "tokenizers" => MixLens.Bench.Tokenizers.TokenizerBench.Run(args[1..]),
     _ => RunBenchmarkDotNet(args),
 };
 

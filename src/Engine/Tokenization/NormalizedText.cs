@@ -22,8 +22,8 @@ public sealed class NormalizedText
 {
     int[] _chars, _starts, _ends;
     int _length;
-    // Output buffers of the transform in progress; swapped with the live ones when it ends.
-    int[] _nextChars, _nextStarts, _nextEnds;
+    // Output buffers of the transform in progress, allocated by the first transform; swapped with the live ones when it ends.
+    int[]? _nextChars, _nextStarts, _nextEnds;
     int _nextLength, _source;
 
     /// <summary>The whole original string.</summary>
@@ -46,7 +46,6 @@ public sealed class NormalizedText
         OriginalEnd = end;
         int capacity = Math.Max(end - start, 4);
         _chars = new int[capacity]; _starts = new int[capacity]; _ends = new int[capacity];
-        _nextChars = new int[capacity]; _nextStarts = new int[capacity]; _nextEnds = new int[capacity];
         for (int i = start; i < end;)
         {
             int c = original[i], width = 1;
@@ -85,7 +84,6 @@ public sealed class NormalizedText
         OriginalStart = start;
         OriginalEnd = end;
         _chars = new int[capacity]; _starts = new int[capacity]; _ends = new int[capacity];
-        _nextChars = new int[capacity]; _nextStarts = new int[capacity]; _nextEnds = new int[capacity];
     }
 
     /// <summary>
@@ -298,6 +296,11 @@ public sealed class NormalizedText
 
     void BeginTransform(int initialOffset)
     {
+        if (_nextChars is null)
+        {
+            int capacity = Math.Max(_chars.Length, 4);
+            _nextChars = new int[capacity]; _nextStarts = new int[capacity]; _nextEnds = new int[capacity];
+        }
         _nextLength = 0;
         _source = initialOffset;
     }
@@ -317,20 +320,20 @@ public sealed class NormalizedText
             start = _starts[_source]; end = _ends[_source];
             _source += 1 - change; // the replaced char, then -change removed ones
         }
-        if (_nextLength == _nextChars.Length)
+        if (_nextLength == _nextChars!.Length)
         {
             int size = _nextChars.Length * 2;
             Array.Resize(ref _nextChars, size); Array.Resize(ref _nextStarts, size); Array.Resize(ref _nextEnds, size);
         }
-        _nextChars[_nextLength] = c; _nextStarts[_nextLength] = start; _nextEnds[_nextLength] = end;
+        _nextChars[_nextLength] = c; _nextStarts![_nextLength] = start; _nextEnds![_nextLength] = end;
         _nextLength++;
     }
 
     void EndTransform()
     {
-        (_chars, _nextChars) = (_nextChars, _chars);
-        (_starts, _nextStarts) = (_nextStarts, _starts);
-        (_ends, _nextEnds) = (_nextEnds, _ends);
+        (_chars, _nextChars) = (_nextChars!, _chars);
+        (_starts, _nextStarts) = (_nextStarts!, _starts);
+        (_ends, _nextEnds) = (_nextEnds!, _ends);
         _length = _nextLength;
     }
 

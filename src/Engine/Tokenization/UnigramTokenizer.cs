@@ -79,17 +79,19 @@ public sealed class UnigramTokenizer : ITokenizer
     public Encoding Encode(string text, string? pair = null, int? maxLength = null)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var a = Tokenize(text);
-        var b = pair is null ? null : Tokenize(pair);
+        var a = Tokenize(text, TokenBuffers.First());
+        var b = pair is null ? null : Tokenize(pair, TokenBuffers.Second());
         return PostProcessing.Finish(a, b, maxLength, PostProcessor, TrimOffsets, TrimKeepsPrefixSpace);
     }
 
     /// <summary>The tokens of one text, without special tokens or truncation (HF <c>encode_single_sequence</c>).</summary>
     /// <exception cref="ArgumentNullException"><paramref name="text"/> is null.</exception>
-    public List<Token> Tokenize(string text)
+    public List<Token> Tokenize(string text) => Tokenize(text, []);
+
+    /// <summary>Appends the tokens of one text to <paramref name="tokens"/> and returns it.</summary>
+    List<Token> Tokenize(string text, List<Token> tokens)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var tokens = new List<Token>();
         var words = new List<NormalizedText>();
         AddedVocabulary.ExtractAndNormalize(text, Normalizer, tokens, (normalized, from, to) =>
         {

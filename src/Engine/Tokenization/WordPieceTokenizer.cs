@@ -91,8 +91,8 @@ public sealed class WordPieceTokenizer : ITokenizer
         if (maxLength is int limit && limit < added)
             throw new ArgumentOutOfRangeException(nameof(maxLength), $"maxLength {limit} cannot hold the {added} special tokens of a {(isPair ? "pair" : "single text")}");
 
-        var a = Tokenize(text);
-        var b = isPair ? Tokenize(pair!) : null;
+        var a = Tokenize(text, TokenBuffers.First());
+        var b = isPair ? Tokenize(pair!, TokenBuffers.Second()) : null;
         if (maxLength is int max)
         {
             var (keepA, keepB) = Truncation.LongestFirst(a.Count, b?.Count, max - added);
@@ -106,10 +106,12 @@ public sealed class WordPieceTokenizer : ITokenizer
     /// The tokens of one text, without special tokens and without truncation (HF <c>encode_single_sequence</c>).
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="text"/> is null.</exception>
-    public List<Token> Tokenize(string text)
+    public List<Token> Tokenize(string text) => Tokenize(text, []);
+
+    /// <summary>Appends the tokens of one text to <paramref name="tokens"/> and returns it.</summary>
+    List<Token> Tokenize(string text, List<Token> tokens)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var tokens = new List<Token>();
         if (text.Length == 0) return tokens;
 
         var raw = new NormalizedText(text, 0, text.Length);
