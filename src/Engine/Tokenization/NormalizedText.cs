@@ -25,6 +25,8 @@ public sealed class NormalizedText
     // Output buffers of the transform in progress, allocated by the first transform; swapped with the live ones when it ends.
     int[]? _nextChars, _nextStarts, _nextEnds;
     int _nextLength, _source;
+    // True while the chars are exactly the code points of Original[OriginalStart..OriginalEnd), each aligned to itself.
+    bool _pristine;
 
     /// <summary>The whole original string.</summary>
     public string Original { get; }
@@ -58,6 +60,7 @@ public sealed class NormalizedText
             _length++;
             i += width;
         }
+        _pristine = true;
     }
 
     /// <summary>
@@ -75,6 +78,7 @@ public sealed class NormalizedText
         Array.Copy(_starts, from, slice._starts, 0, to - from);
         Array.Copy(_ends, from, slice._ends, 0, to - from);
         slice._length = to - from;
+        slice._pristine = _pristine; // a piece of an unchanged text is the unchanged original of its span
         return slice;
     }
 
@@ -109,6 +113,18 @@ public sealed class NormalizedText
 
     /// <summary>The normalised chars.</summary>
     public ReadOnlySpan<int> Chars => _chars.AsSpan(0, _length);
+
+    /// <summary>
+    /// Whether the text is still exactly <c>Original[OriginalStart..OriginalEnd)</c> (no edit has changed it), so that
+    /// its UTF-16 form can be read from the original string without building it.
+    /// </summary>
+    internal bool IsPristine => _pristine;
+
+    /// <summary>The original start of every normalised char.</summary>
+    internal ReadOnlySpan<int> Starts => _starts.AsSpan(0, _length);
+
+    /// <summary>The original end of every normalised char.</summary>
+    internal ReadOnlySpan<int> Ends => _ends.AsSpan(0, _length);
 
     /// <summary>The original span of the normalised char at index i.</summary>
     public (int Start, int End) Alignment(int i) => (_starts[i], _ends[i]);
@@ -148,13 +164,20 @@ public sealed class NormalizedText
             _chars[n] = _chars[i]; _starts[n] = _starts[i]; _ends[n] = _ends[i];
             n++;
         }
+        if (n != _length) _pristine = false;
         _length = n;
     }
 
     /// <summary>Replaces every char by <paramref name="map"/>(char), spans unchanged (HF <c>map</c>).</summary>
     public void Map(Func<int, int> map)
     {
-        for (int i = 0; i < _length; i++) _chars[i] = map(_chars[i]);
+        for (int i = 0; i < _length; i++)
+        {
+            int c = _chars[i], mapped = map(c);
+            if (mapped == c) continue;
+            _chars[i] = mapped;
+            _pristine = false;
+        }
     }
 
     /// <summary>Rust <c>char::to_lowercase</c> on every char; extra chars of one char are inserted after it (HF <c>lowercase</c>).</summary>
@@ -165,7 +188,7 @@ public sealed class NormalizedText
         if (ascii)
         {
             for (int i = 0; i < _length; i++)
-                if ((uint)(_chars[i] - 'A') <= 'Z' - 'A') _chars[i] += 32;
+                if ((uint)(_chars[i] - 'A') <= 'Z' - 'A') { _chars[i] += 32; _pristine = false; }
             return;
         }
         Span<int> lower = stackalloc int[2];
@@ -335,6 +358,7 @@ public sealed class NormalizedText
         (_starts, _nextStarts) = (_nextStarts!, _starts);
         (_ends, _nextEnds) = (_nextEnds!, _ends);
         _length = _nextLength;
+        _pristine = false;
     }
 
     // Decompositions, computed on first use: BMP in an array (NoDecomposition marks "decomposes to itself"; writes

@@ -21,94 +21,160 @@ public sealed class PrecompiledNormalizer : INormalizer
     /// <summary>The charsmap.</summary>
     public PrecompiledCharsmap Charsmap { get; }
 
-    // Lookups by the grapheme/char string (null result stored as NoMatch).
-    readonly ConcurrentDictionary<string, string> _cache = new(StringComparer.Ordinal);
-    const string NoMatch = "\uFFFF\uFFFFno-match";
+    // Lookups by the grapheme/char text: the replacement's code points (empty: delete), or NoMatch.
+    readonly ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
+    readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _cacheLookup;
+    int _cacheCount;
+    static readonly int[] NoMatch = [-1];
     const int CacheCapacity = 100_000;
+    // The lookup of each ASCII char alone (a one-char grapheme), or null when it has no key.
+    readonly int[]?[] _ascii = new int[]?[128];
 
     /// <summary>Wraps a charsmap.</summary>
-    public PrecompiledNormalizer(PrecompiledCharsmap charsmap) => Charsmap = charsmap ?? throw new ArgumentNullException(nameof(charsmap));
+    public PrecompiledNormalizer(PrecompiledCharsmap charsmap)
+    {
+        Charsmap = charsmap ?? throw new ArgumentNullException(nameof(charsmap));
+        _cacheLookup = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
+        for (int c = 0; c < 128; c++)
+        {
+            var result = Lookup([(char)c]);
+            _ascii[c] = ReferenceEquals(result, NoMatch) ? null : result;
+        }
+    }
 
     /// <inheritdoc/>
     public void Normalize(NormalizedText text)
     {
         if (text.Length == 0) return;
-        string s = text.ToString();
-        var chars = new List<int>(text.Length + 8);
-        var changes = new List<int>(text.Length + 8);
+        // The text in UTF-16: read from the original string while no edit has changed it.
+        ReadOnlySpan<char> s = text.IsPristine
+            ? text.Original.AsSpan(text.OriginalStart, text.OriginalEnd - text.OriginalStart)
+            : text.ToString();
+        var output = Output.Get(text.Length + 8);
         bool modified = false;
         int charIndex = 0; // code point index of the grapheme start in text
         for (int at = 0; at < s.Length;)
         {
-            int length = StringInfo.GetNextTextElementLength(s.AsSpan(at));
+            int c = s[at];
+            // An ASCII char followed by an ASCII char (or the end) is a grapheme of its own, except CR before LF.
+            if (c < 0x80 && (at + 1 == s.Length || (s[at + 1] < 0x80 && !(c == '\r' && s[at + 1] == '\n'))))
+            {
+                if (_ascii[c] is { } mapped)
+                {
+                    modified = true;
+                    output.Replace(1, mapped);
+                }
+                else output.Add(c, 0);
+                at++;
+                charIndex++;
+                continue;
+            }
+
+            int length = StringInfo.GetNextTextElementLength(s[at..]);
             if (length <= 0) length = 1;
-            string grapheme = s.Substring(at, length);
+            var grapheme = s.Slice(at, length);
             int graphemeChars = CountCodePoints(grapheme);
-            if (Utf8Length(grapheme) < 6 && Transform(grapheme) is { } whole)
+            if (System.Text.Encoding.UTF8.GetByteCount(grapheme) < 6 && Transform(grapheme) is { } whole)
             {
                 modified = true;
-                Replace(chars, changes, graphemeChars, whole);
+                output.Replace(graphemeChars, whole);
             }
             else
             {
-                for (int i = 0; i < grapheme.Length;)
+                int k = 0;
+                for (int i = 0; i < grapheme.Length; k++)
                 {
-                    int width = char.IsSurrogatePair(grapheme, i) ? 2 : 1;
-                    string part = grapheme.Substring(i, width);
-                    if (Transform(part) is { } replacement)
+                    int width = i + 1 < grapheme.Length && char.IsSurrogatePair(grapheme[i], grapheme[i + 1]) ? 2 : 1;
+                    if (Transform(grapheme.Slice(i, width)) is { } replacement)
                     {
                         modified = true;
-                        Replace(chars, changes, 1, replacement);
+                        output.Replace(1, replacement);
                     }
-                    else
-                    {
-                        chars.Add(text[charIndex + CountCodePoints(grapheme.AsSpan(0, i))]);
-                        changes.Add(0);
-                    }
+                    else output.Add(text[charIndex + k], 0);
                     i += width;
                 }
             }
             charIndex += graphemeChars;
             at += length;
         }
-        if (modified) text.Transform(chars.ToArray(), changes.ToArray());
+        if (modified) text.Transform(output.Chars, output.Changes);
     }
 
-    /// <summary>HF <c>replace</c>: appends the new chars of a part of <paramref name="oldCount"/> chars.</summary>
-    static void Replace(List<int> chars, List<int> changes, int oldCount, string replacement)
+    /// <summary>The replacement's code points for a grapheme or char, or null when no key is a prefix of it.</summary>
+    int[]? Transform(ReadOnlySpan<char> part)
     {
-        int start = chars.Count;
-        for (int i = 0; i < replacement.Length; i += char.IsSurrogatePair(replacement, i) ? 2 : 1)
+        if (!_cacheLookup.TryGetValue(part, out var result))
         {
-            chars.Add(char.ConvertToUtf32(replacement, i));
-            changes.Add(0);
+            result = Lookup(part);
+            if (Interlocked.Increment(ref _cacheCount) <= CacheCapacity) _cache.TryAdd(part.ToString(), result);
         }
-        int diff = chars.Count - start - oldCount;
-        if (diff > 0)
-            for (int k = changes.Count - diff; k < changes.Count; k++) changes[k] = 1;
-        else if (diff < 0 && changes.Count > 0)
-            changes[^1] += diff;
+        return ReferenceEquals(result, NoMatch) ? null : result;
     }
 
-    string? Transform(string part)
+    int[] Lookup(ReadOnlySpan<char> part)
     {
-        if (_cache.TryGetValue(part, out var cached)) return ReferenceEquals(cached, NoMatch) ? null : cached;
         Span<byte> utf8 = stackalloc byte[64];
-        string? result;
-        int n = System.Text.Encoding.UTF8.GetMaxByteCount(part.Length) <= utf8.Length
-            ? System.Text.Encoding.UTF8.GetBytes(part, utf8)
-            : -1;
-        result = n >= 0 ? Charsmap.Lookup(utf8[..n]) : Charsmap.Lookup(System.Text.Encoding.UTF8.GetBytes(part));
-        if (_cache.Count < CacheCapacity) _cache.TryAdd(part, result ?? NoMatch);
-        return result;
+        string? replacement = System.Text.Encoding.UTF8.GetMaxByteCount(part.Length) <= utf8.Length
+            ? Charsmap.Lookup(utf8[..System.Text.Encoding.UTF8.GetBytes(part, utf8)])
+            : Charsmap.Lookup(System.Text.Encoding.UTF8.GetBytes(part.ToString()));
+        if (replacement is null) return NoMatch;
+        var codePoints = new List<int>(replacement.Length);
+        for (int i = 0; i < replacement.Length; i += char.IsSurrogatePair(replacement, i) ? 2 : 1)
+            codePoints.Add(char.ConvertToUtf32(replacement, i));
+        return codePoints.ToArray();
     }
-
-    static int Utf8Length(string s) => System.Text.Encoding.UTF8.GetByteCount(s);
 
     static int CountCodePoints(ReadOnlySpan<char> s)
     {
         int n = 0;
         for (int i = 0; i < s.Length; i += i + 1 < s.Length && char.IsSurrogatePair(s[i], s[i + 1]) ? 2 : 1) n++;
         return n;
+    }
+
+    /// <summary>The new chars and change tags of one normalisation (per-thread, reused).</summary>
+    sealed class Output
+    {
+        [ThreadStatic] static Output? t_instance;
+        int[] _chars = new int[256], _changes = new int[256];
+        int _count;
+
+        public static Output Get(int capacity)
+        {
+            var output = t_instance ??= new Output();
+            if (output._chars.Length < capacity || output._chars.Length > (1 << 20) && capacity < (1 << 16))
+            {
+                output._chars = new int[Math.Max(capacity, 256)];
+                output._changes = new int[output._chars.Length];
+            }
+            output._count = 0;
+            return output;
+        }
+
+        public ReadOnlySpan<int> Chars => _chars.AsSpan(0, _count);
+        public ReadOnlySpan<int> Changes => _changes.AsSpan(0, _count);
+
+        public void Add(int c, int change)
+        {
+            if (_count == _chars.Length)
+            {
+                Array.Resize(ref _chars, 2 * _count);
+                Array.Resize(ref _changes, 2 * _count);
+            }
+            _chars[_count] = c;
+            _changes[_count] = change;
+            _count++;
+        }
+
+        /// <summary>HF <c>replace</c>: appends the new chars of a part of <paramref name="oldCount"/> chars.</summary>
+        public void Replace(int oldCount, int[] replacement)
+        {
+            int start = _count;
+            foreach (int c in replacement) Add(c, 0);
+            int diff = _count - start - oldCount;
+            if (diff > 0)
+                for (int k = _count - diff; k < _count; k++) _changes[k] = 1;
+            else if (diff < 0 && _count > 0)
+                _changes[_count - 1] += diff;
+        }
     }
 }

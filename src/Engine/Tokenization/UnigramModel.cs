@@ -21,11 +21,16 @@ public sealed class UnigramModel
     readonly string[] _pieces;
     readonly double[] _scores;
     readonly Dictionary<string, int> _ids;
-    // Trie over code points: (node << 21 | code point) -> child node; a node's piece id or -1.
-    readonly Dictionary<long, int> _edges = new();
-    readonly List<int> _nodeIds = [-1];
+    readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _idLookup;
+    // The pieces in a double-array trie over their UTF-16 code units.
+    readonly DoubleArrayTrie _trie;
+    // Word cache by the word's UTF-16 text; stops growing at CacheCapacity words, longer words than
+    // MaxCachedWordLength are not cached.
     readonly ConcurrentDictionary<string, Piece[]> _cache = new(StringComparer.Ordinal);
+    readonly ConcurrentDictionary<string, Piece[]>.AlternateLookup<ReadOnlySpan<char>> _cacheLookup;
+    int _cacheCount;
     const int CacheCapacity = 10_000;
+    const int MaxCachedWordLength = 256;
     const double UnknownPenalty = 10.0;
 
     /// <summary>One token of a word: its id, string and chars [Start, End) (code point indices into the word).</summary>
@@ -61,30 +66,13 @@ public sealed class UnigramModel
             _ids[piece] = i; // a repeated piece: the last id wins, as HF's token_to_ids
             min = Math.Min(min, score);
         }
-        foreach (var (piece, id) in _ids) Insert(piece, id);
+        _idLookup = _ids.GetAlternateLookup<ReadOnlySpan<char>>();
+        _cacheLookup = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
+        _trie = new DoubleArrayTrie(_ids);
         MinScore = min;
         UnkId = unkId;
         ByteFallback = byteFallback;
     }
-
-    void Insert(string piece, int id)
-    {
-        int node = 0;
-        for (int i = 0; i < piece.Length; i += char.IsSurrogatePair(piece, i) ? 2 : 1)
-        {
-            long key = ((long)node << 21) | (long)(uint)CodePoint(piece, i);
-            if (!_edges.TryGetValue(key, out int child))
-            {
-                child = _nodeIds.Count;
-                _nodeIds.Add(-1);
-                _edges[key] = child;
-            }
-            node = child;
-        }
-        _nodeIds[node] = id;
-    }
-
-    static int CodePoint(string s, int i) => char.IsSurrogatePair(s, i) ? char.ConvertToUtf32(s[i], s[i + 1]) : s[i];
 
     /// <summary>The piece string of an id, or null.</summary>
     public string? IdToToken(int id) => (uint)id < (uint)_pieces.Length ? _pieces[id] : null;
@@ -99,65 +87,111 @@ public sealed class UnigramModel
     /// <exception cref="TokenizerException">The word has a char no piece covers and the model has no unk id.</exception>
     public Piece[] Tokenize(string word)
     {
-        if (_cache.TryGetValue(word, out var cached)) return cached;
+        ArgumentNullException.ThrowIfNull(word);
+        return Tokenize(word.AsSpan());
+    }
+
+    /// <summary>
+    /// The tokens of one word given as code points (cached by its UTF-16 text, looked up without allocating);
+    /// the same as <see cref="Tokenize(string)"/> of the string they spell.
+    /// </summary>
+    /// <exception cref="TokenizerException">The word has a char no piece covers and the model has no unk id.</exception>
+    public Piece[] Tokenize(ReadOnlySpan<int> word)
+    {
+        char[]? rented = null;
+        Span<char> utf16 = word.Length <= 128 ? stackalloc char[2 * word.Length] : (rented = System.Buffers.ArrayPool<char>.Shared.Rent(2 * word.Length));
+        int length = 0;
+        foreach (int c in word)
+        {
+            if (c < 0x10000) utf16[length++] = (char)c;
+            else
+            {
+                utf16[length++] = (char)(0xD800 + ((c - 0x10000) >> 10));
+                utf16[length++] = (char)(0xDC00 + ((c - 0x10000) & 0x3FF));
+            }
+        }
+        try
+        {
+            return Tokenize(utf16[..length]);
+        }
+        finally
+        {
+            if (rented is not null) System.Buffers.ArrayPool<char>.Shared.Return(rented);
+        }
+    }
+
+    Piece[] Tokenize(ReadOnlySpan<char> word)
+    {
+        if (_cacheLookup.TryGetValue(word, out var cached)) return cached;
         var pieces = Encode(word);
-        if (_cache.Count < CacheCapacity) _cache.TryAdd(word, pieces);
+        if (word.Length <= MaxCachedWordLength && Interlocked.Increment(ref _cacheCount) <= CacheCapacity)
+            _cache.TryAdd(word.ToString(), pieces);
         return pieces;
     }
 
-    Piece[] Encode(string word)
+    /// <summary>
+    /// Viterbi over the word's UTF-16 positions (only those at code point boundaries): from each start, the trie
+    /// gives the pieces beginning there, shortest first; a piece replaces the best path to its end only when strictly
+    /// better (the first path to reach a position is taken).
+    /// </summary>
+    Piece[] Encode(ReadOnlySpan<char> word)
     {
-        var chars = new List<int>(word.Length);
-        var utf16Starts = new List<int>(word.Length + 1);
-        for (int i = 0; i < word.Length; i += char.IsSurrogatePair(word, i) ? 2 : 1)
-        {
-            utf16Starts.Add(i);
-            chars.Add(CodePoint(word, i));
-        }
-        utf16Starts.Add(word.Length);
-        int n = chars.Count;
-        var bestScore = new double[n + 1];
-        var startsAt = new int[n + 1];
-        var bestId = new int[n + 1];
-        Array.Fill(startsAt, -1);
+        int n = word.Length;
+        if (n == 0) return [];
+        var lattice = Lattice.Get(n + 1);
+        var bestScore = lattice.BestScore.AsSpan(0, n + 1);
+        var startsAt = lattice.StartsAt.AsSpan(0, n + 1);
+        var bestId = lattice.BestId.AsSpan(0, n + 1);
+        startsAt.Fill(-1);
+        bestScore[0] = 0;
         double unkScore = MinScore - UnknownPenalty;
+        var trie = _trie;
+        var scores = _scores;
+        bool hasPairs = false;
 
-        for (int start = 0; start < n; start++)
+        for (int start = 0; start < n;)
         {
+            int width = start + 1 < n && char.IsSurrogatePair(word[start], word[start + 1]) ? 2 : 1;
+            hasPairs |= width == 2;
             double tillHere = bestScore[start];
             bool hasSingle = false;
-            int node = 0;
+            int node = DoubleArrayTrie.Root;
             for (int end = start; end < n; end++)
             {
-                if (!_edges.TryGetValue(((long)node << 21) | (long)(uint)chars[end], out node)) break;
-                int id = _nodeIds[node];
+                node = trie.Child(node, word[end]);
+                if (node < 0) break;
+                int id = trie.Value(node);
                 if (id < 0) continue;
                 int target = end + 1;
-                double candidate = _scores[id] + tillHere;
+                // A piece ending inside a surrogate pair is no path (a lone-surrogate piece cannot split a char).
+                if (target < n && char.IsLowSurrogate(word[target]) && char.IsHighSurrogate(word[end])) continue;
+                double candidate = scores[id] + tillHere;
                 if (startsAt[target] < 0 || candidate > bestScore[target])
                 {
                     bestScore[target] = candidate;
                     startsAt[target] = start;
                     bestId[target] = id;
                 }
-                if (end == start) hasSingle = true;
+                if (target == start + width) hasSingle = true;
             }
             if (!hasSingle)
             {
-                int target = start + 1;
+                int target = start + width;
                 double candidate = unkScore + tillHere;
                 if (startsAt[target] < 0 || candidate > bestScore[target])
                 {
-                    int unk = UnkId ?? throw new TokenizerException($"the Unigram model has no unk_id, but no piece covers the char U+{chars[start]:X4}");
+                    int unk = UnkId ?? throw new TokenizerException($"the Unigram model has no unk_id, but no piece covers the char U+{(width == 2 ? char.ConvertToUtf32(word[start], word[start + 1]) : word[start]):X4}");
                     bestScore[target] = candidate;
                     startsAt[target] = start;
                     bestId[target] = unk;
                 }
             }
+            start += width;
         }
 
-        // Backtrack, fusing consecutive unknowns.
-        var result = new List<Piece>();
+        // Backtrack, fusing consecutive unknowns; pieces come out last first.
+        var result = lattice.Pieces;
+        result.Clear();
         int endAt = n, unkEnd = -1;
         while (endAt > 0)
         {
@@ -169,27 +203,43 @@ public sealed class UnigramModel
             }
             else
             {
-                if (unkEnd >= 0) { AddUnknown(endAt, unkEnd); unkEnd = -1; }
-                result.Add(new Piece(id, word[utf16Starts[start]..utf16Starts[endAt]], start, endAt));
+                if (unkEnd >= 0) { AddUnknown(word, endAt, unkEnd, result); unkEnd = -1; }
+                result.Add(new Piece(id, _pieces[id], start, endAt));
             }
             endAt = start;
         }
-        if (unkEnd >= 0) AddUnknown(0, unkEnd);
-        result.Reverse();
-        return result.ToArray();
+        if (unkEnd >= 0) AddUnknown(word, 0, unkEnd, result);
 
-        void AddUnknown(int from, int to)
+        // In text order, with UTF-16 positions turned into code point indices.
+        var pieces = new Piece[result.Count];
+        for (int i = 0; i < pieces.Length; i++)
         {
-            string surface = word[utf16Starts[from]..utf16Starts[to]];
-            if (_ids.TryGetValue(surface, out int known)) { result.Add(new Piece(known, surface, from, to)); return; }
-            if (ByteFallback && ByteIds(surface) is { } bytes)
-            {
-                // Added in reverse (the list is reversed at the end).
-                for (int k = bytes.Length - 1; k >= 0; k--) result.Add(new Piece(bytes[k].Id, bytes[k].Value, from, to));
-                return;
-            }
-            result.Add(new Piece(UnkId!.Value, surface, from, to));
+            var p = result[result.Count - 1 - i];
+            pieces[i] = hasPairs ? p with { Start = CodePointIndex(word, p.Start), End = CodePointIndex(word, p.End) } : p;
         }
+        return pieces;
+    }
+
+    /// <summary>Adds an unknown run [from, to) (UTF-16 positions): a known piece if its text is one, else its byte
+    /// pieces with byte fallback, else the unk piece with the surface text. Added in reverse order.</summary>
+    void AddUnknown(ReadOnlySpan<char> word, int from, int to, List<Piece> result)
+    {
+        var surfaceSpan = word[from..to];
+        if (_idLookup.TryGetValue(surfaceSpan, out string? knownPiece, out int known)) { result.Add(new Piece(known, knownPiece, from, to)); return; }
+        string surface = surfaceSpan.ToString();
+        if (ByteFallback && ByteIds(surface) is { } bytes)
+        {
+            for (int k = bytes.Length - 1; k >= 0; k--) result.Add(new Piece(bytes[k].Id, bytes[k].Value, from, to));
+            return;
+        }
+        result.Add(new Piece(UnkId!.Value, surface, from, to));
+    }
+
+    static int CodePointIndex(ReadOnlySpan<char> word, int utf16Index)
+    {
+        int n = 0;
+        for (int i = 0; i < utf16Index; i += i + 1 < word.Length && char.IsSurrogatePair(word[i], word[i + 1]) ? 2 : 1) n++;
+        return n;
     }
 
     (int Id, string Value)[]? ByteIds(string surface)
@@ -200,8 +250,144 @@ public sealed class UnigramModel
         {
             string name = $"<0x{bytes[k]:X2}>";
             if (!_ids.TryGetValue(name, out int id)) return null;
-            result[k] = (id, name);
+            result[k] = (id, _pieces[id]);
         }
         return result;
+    }
+
+    /// <summary>Per-thread Viterbi arrays (grown on demand).</summary>
+    sealed class Lattice
+    {
+        [ThreadStatic] static Lattice? t_instance;
+        public double[] BestScore = new double[64];
+        public int[] StartsAt = new int[64], BestId = new int[64];
+        public readonly List<Piece> Pieces = new(16);
+
+        public static Lattice Get(int size)
+        {
+            var lattice = t_instance ??= new Lattice();
+            if (lattice.StartsAt.Length < size)
+            {
+                int capacity = Math.Max(size, 2 * lattice.StartsAt.Length);
+                lattice.BestScore = new double[capacity];
+                lattice.StartsAt = new int[capacity];
+                lattice.BestId = new int[capacity];
+            }
+            return lattice;
+        }
+    }
+}
+
+/// <summary>
+/// A double-array trie (Aoe 1989; the layout of darts and SentencePiece) over UTF-16 code units: the child of node
+/// s by unit c is t = base[s] + c when check[t] = s. Each node also holds the id of the key ending there (or -1).
+/// Built once from sorted keys, placing each node's children at the first base where all their slots are free.
+/// </summary>
+internal sealed class DoubleArrayTrie
+{
+    /// <summary>The root node.</summary>
+    public const int Root = 0;
+    Unit[] _units;
+
+    struct Unit
+    {
+        public int Base, Check, Value;
+    }
+
+    /// <summary>Builds the trie of the keys (each non-empty) with their ids.</summary>
+    public DoubleArrayTrie(IEnumerable<KeyValuePair<string, int>> entries)
+    {
+        var keys = entries.OrderBy(e => e.Key, StringComparer.Ordinal).ToArray();
+        _units = new Unit[Math.Max(1024, 4 * keys.Length)];
+        for (int i = 0; i < _units.Length; i++) _units[i] = new Unit { Check = -1, Value = -1 };
+        _units[Root].Check = Root; // taken
+        _nextCheck = 1;
+        Place(Root, keys, 0, keys.Length, 0);
+    }
+
+    /// <summary>The child of <paramref name="node"/> by <paramref name="c"/>, or -1.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public int Child(int node, char c)
+    {
+        var units = _units;
+        uint t = (uint)(units[node].Base + c);
+        return t < (uint)units.Length && units[t].Check == node ? (int)t : -1;
+    }
+
+    /// <summary>The id of the key ending at <paramref name="node"/>, or -1.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    public int Value(int node) => _units[node].Value;
+
+    int _nextCheck;
+
+    void Place(int node, KeyValuePair<string, int>[] keys, int lo, int hi, int depth)
+    {
+        if (lo < hi && keys[lo].Key.Length == depth)
+        {
+            _units[node].Value = keys[lo].Value;
+            lo++;
+        }
+        if (lo == hi) return;
+
+        // The children's labels (the units at depth, grouped since the keys are sorted).
+        var labels = new List<char>();
+        for (int i = lo; i < hi; i++)
+        {
+            char c = keys[i].Key[depth];
+            if (labels.Count == 0 || labels[^1] != c) labels.Add(c);
+        }
+        int b = FindBase(labels);
+        _units[node].Base = b;
+        foreach (char c in labels) _units[b + c].Check = node;
+
+        for (int i = lo; i < hi;)
+        {
+            char c = keys[i].Key[depth];
+            int j = i + 1;
+            while (j < hi && keys[j].Key[depth] == c) j++;
+            Place(b + c, keys, i, j, depth + 1);
+            i = j;
+        }
+    }
+
+    /// <summary>darts-clone's search: the first base b ≥ 1 with every slot b + label free, starting at the first free
+    /// slot; the start moves on once the slots before a found base are 95% taken.</summary>
+    int FindBase(List<char> labels)
+    {
+        int first = labels[0];
+        int pos = Math.Max(_nextCheck, first + 1) - 1;
+        int taken = 0;
+        bool seenFree = false;
+        while (true)
+        {
+            pos++;
+            Ensure(pos);
+            if (_units[pos].Check >= 0)
+            {
+                taken++;
+                continue;
+            }
+            if (!seenFree)
+            {
+                _nextCheck = pos;
+                seenFree = true;
+            }
+            int b = pos - first;
+            Ensure(b + labels[^1]);
+            bool fits = true;
+            for (int k = 1; k < labels.Count && fits; k++) fits = _units[b + labels[k]].Check < 0;
+            if (!fits) continue;
+            if ((double)taken / (pos - _nextCheck + 1) >= 0.95) _nextCheck = pos;
+            return b;
+        }
+    }
+
+    void Ensure(int index)
+    {
+        if (index < _units.Length) return;
+        int old = _units.Length;
+        int size = Math.Max(index + 1, 2 * old);
+        Array.Resize(ref _units, size);
+        for (int i = old; i < size; i++) _units[i] = new Unit { Check = -1, Value = -1 };
     }
 }

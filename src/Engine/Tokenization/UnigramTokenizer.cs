@@ -92,20 +92,77 @@ public sealed class UnigramTokenizer : ITokenizer
     List<Token> Tokenize(string text, List<Token> tokens)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var words = new List<NormalizedText>();
-        AddedVocabulary.ExtractAndNormalize(text, Normalizer, tokens, (normalized, from, to) =>
-        {
-            words.Clear();
-            PreTokenizer.PreTokenize(normalized, from, to, words);
-            foreach (var word in words)
-            {
-                foreach (var piece in Model.Tokenize(word.ToString()))
-                {
-                    var (start, end) = word.OriginalSpan(piece.Start, piece.End);
-                    tokens.Add(new Token(piece.Id, piece.Value, start, end));
-                }
-            }
-        });
+        AddedVocabulary.ExtractAndNormalize(text, Normalizer, tokens, (normalized, from, to) => TokenizePiece(normalized, from, to, tokens));
         return tokens;
+    }
+
+    /// <summary>
+    /// Pre-tokenises chars [from, to) of a normalised text as <see cref="PreTokenizer"/> does (whitespace split, the
+    /// '▁' mapping, prepending and splitting before each '▁') without building a text per word, and appends the
+    /// tokens of every word.
+    /// </summary>
+    void TokenizePiece(NormalizedText normalized, int from, int to, List<Token> tokens)
+    {
+        var chars = normalized.Chars;
+        if (!PreTokenizer.WhitespaceSplit)
+        {
+            if (to > from) TokenizeWord(normalized, from, to, tokens);
+            return;
+        }
+        int i = from;
+        while (i < to)
+        {
+            while (i < to && CharProperties.IsWhitespace(chars[i])) i++;
+            int start = i;
+            while (i < to && !CharProperties.IsWhitespace(chars[i])) i++;
+            if (i > start) TokenizeWord(normalized, start, i, tokens);
+        }
+    }
+
+    /// <summary>
+    /// One word, chars [from, to) (not empty): Metaspace's view of it is the replacement char when prepended
+    /// (with the span of the word's first char, as HF's <c>prepend</c>), then the word's chars with ' ' mapped to
+    /// the replacement; with <c>split</c> it is cut before every replacement char after the first position.
+    /// </summary>
+    void TokenizeWord(NormalizedText normalized, int from, int to, List<Token> tokens)
+    {
+        var chars = normalized.Chars;
+        int replacement = PreTokenizer.Replacement;
+        int first = chars[from] == ' ' ? replacement : chars[from];
+        bool prepend = PreTokenizer.PrependScheme switch
+        {
+            MetaspacePreTokenizer.Prepend.Always => true,
+            MetaspacePreTokenizer.Prepend.First => normalized.Alignment(from).Start == 0,
+            _ => false,
+        } && first != replacement;
+        int shift = prepend ? 1 : 0;
+        int length = to - from + shift;
+
+        int[]? rented = null;
+        Span<int> view = length <= 256 ? stackalloc int[length] : (rented = System.Buffers.ArrayPool<int>.Shared.Rent(length));
+        if (prepend) view[0] = replacement;
+        for (int k = from; k < to; k++) view[k - from + shift] = chars[k] == ' ' ? replacement : chars[k];
+        var starts = normalized.Starts;
+        var ends = normalized.Ends;
+        try
+        {
+            int start = 0;
+            for (int i = 1; i <= length; i++)
+            {
+                if (i < length && (!PreTokenizer.Split || view[i] != replacement)) continue;
+                foreach (var piece in Model.Tokenize(view[start..i]))
+                {
+                    // View position v is normalised char from + v - shift; the prepended char (v = 0) is char from.
+                    int a = Math.Max(from + start + piece.Start - shift, from);
+                    int b = Math.Max(from + start + piece.End - 1 - shift, from);
+                    tokens.Add(new Token(piece.Id, piece.Value, starts[a], ends[b]));
+                }
+                start = i;
+            }
+        }
+        finally
+        {
+            if (rented is not null) System.Buffers.ArrayPool<int>.Shared.Return(rented);
+        }
     }
 }
