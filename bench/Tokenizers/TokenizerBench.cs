@@ -21,8 +21,9 @@ namespace MixLens.Bench.Tokenizers;
 /// MixLens runs its full <c>Encode</c> (ids, token strings, UTF-16 offsets, type ids, special tokens). The ML
 /// tokenizers are timed twice: <c>EncodeToIds</c> and <c>EncodeToTokens</c> (ids, strings and offsets, the
 /// comparable output). One pass = every corpus line once; engines alternate pass by pass, after warm-up passes, so
-/// load changes on the shared machine hit all of them alike. Reported: median and minimum pass time, the ratio
-/// peer / MixLens (above 1: MixLens is faster), bytes allocated per pass, and how many lines each engine gets exactly
+/// load changes on the shared machine hit all of them alike. Reported: median and minimum pass time (wall clock),
+/// median thread CPU time per pass (robust to other processes on the machine), the ratios peer / MixLens of both
+/// medians (above 1: MixLens is faster), bytes allocated per pass, and how many lines each engine gets exactly
 /// right (MixLens: ids, tokens and offsets; the peers: ids, specials left out where the peer does not add them).
 /// Run: <c>dotnet run -c Release --project bench -- tokenizers [bert] [roberta] [t5] [--rounds N] [--mixlens-only]</c>
 /// (--mixlens-only: MixLens alone, e.g. under dotnet-trace).
@@ -170,6 +171,7 @@ public static class TokenizerBench
         var texts = lines.Select(l => l.Text).ToArray();
         long chars = texts.Sum(t => (long)t.Length);
         var times = engines.Select(_ => new List<double>()).ToArray();
+        var cpuTimes = engines.Select(_ => new List<double>()).ToArray();
         var allocated = new long[engines.Length];
         var tokens = new long[engines.Length];
 
@@ -189,25 +191,28 @@ public static class TokenizerBench
                 var encode = engines[e].Engine.Encode;
                 long before = GC.GetAllocatedBytesForCurrentThread();
                 long count = 0;
+                double cpu = CpuClock.ThreadSeconds();
                 var watch = Stopwatch.StartNew();
                 foreach (var t in texts) count += encode(t);
                 watch.Stop();
+                cpuTimes[e].Add((CpuClock.ThreadSeconds() - cpu) * 1e3);
                 allocated[e] = GC.GetAllocatedBytesForCurrentThread() - before;
                 tokens[e] = count;
                 times[e].Add(watch.Elapsed.TotalMilliseconds);
             }
         }
 
-        double mixlensMedian = Stats.Median(times[0]);
+        double mixlensMedian = Stats.Median(times[0]), mixlensCpu = Stats.Median(cpuTimes[0]);
         Console.WriteLine();
         Console.WriteLine($"{title}: {texts.Length} lines, {chars} UTF-16 chars; load average {MachineInfo.LoadAverage()}");
-        Console.WriteLine($"| engine | median ms/pass | min ms/pass | MB/s | peer/MixLens (median) | MB allocated/pass | tokens/pass | exact lines |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| engine | median ms/pass | min ms/pass | median thread CPU ms/pass | peer/MixLens (median wall) | peer/MixLens (median CPU) | MB allocated/pass | tokens/pass | exact lines |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
         for (int e = 0; e < engines.Length; e++)
         {
-            double median = Stats.Median(times[e]);
+            double median = Stats.Median(times[e]), cpu = Stats.Median(cpuTimes[e]);
             string ratio = e == 0 ? "1" : $"{median / mixlensMedian:F2}";
-            Console.WriteLine($"| {engines[e].Engine.Name} | {median:F1} | {times[e].Min():F1} | {chars * 2 / 1e6 / (median / 1e3):F1} | {ratio} | {allocated[e] / 1e6:F1} | {tokens[e]} | {engines[e].Exact}/{lines.Count} |");
+            string cpuRatio = e == 0 ? "1" : $"{cpu / mixlensCpu:F2}";
+            Console.WriteLine($"| {engines[e].Engine.Name} | {median:F1} | {times[e].Min():F1} | {cpu:F1} | {ratio} | {cpuRatio} | {allocated[e] / 1e6:F1} | {tokens[e]} | {engines[e].Exact}/{lines.Count} |");
         }
     }
 }

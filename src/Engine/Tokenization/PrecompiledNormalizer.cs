@@ -56,10 +56,12 @@ public sealed class PrecompiledNormalizer : INormalizer
         for (int at = 0; at < s.Length;)
         {
             int c = s[at];
-            // An ASCII char followed by an ASCII char (or the end) is a grapheme of its own, except CR before LF.
-            if (c < 0x80 && (at + 1 == s.Length || (s[at + 1] < 0x80 && !(c == '\r' && s[at + 1] == '\n'))))
+            // A BMP char that is a grapheme of its own (by what may follow it and what does follow it) is looked up
+            // alone, from a table (ASCII) or a per-char cache.
+            if (!char.IsSurrogate((char)c) && (at + 1 == s.Length || (!char.IsSurrogate(s[at + 1]) && Graphemes.BreaksBefore(s[at + 1])))
+                && Graphemes.BreaksAfter((char)c))
             {
-                if (_ascii[c] is { } mapped)
+                if ((c < 0x80 ? _ascii[c] : TransformBmp((char)c)) is { } mapped)
                 {
                     modified = true;
                     output.Replace(1, mapped);
@@ -100,6 +102,18 @@ public sealed class PrecompiledNormalizer : INormalizer
         if (modified) text.Transform(output.Chars, output.Changes);
     }
 
+    /// <summary><see cref="Transform"/> of one BMP char, through a per-char table filled on first use.</summary>
+    int[]? TransformBmp(char c)
+    {
+        var table = _bmp ??= new int[]?[0x10000];
+        var result = table[c];
+        if (result is null) table[c] = result = Lookup([c]);
+        return ReferenceEquals(result, NoMatch) ? null : result;
+    }
+
+    // The lookup of every BMP char met alone (NoMatch: no key), filled on first use (racing threads write the same).
+    int[]?[]? _bmp;
+
     /// <summary>The replacement's code points for a grapheme or char, or null when no key is a prefix of it.</summary>
     int[]? Transform(ReadOnlySpan<char> part)
     {
@@ -129,6 +143,51 @@ public sealed class PrecompiledNormalizer : INormalizer
         int n = 0;
         for (int i = 0; i < s.Length; i += i + 1 < s.Length && char.IsSurrogatePair(s[i], s[i + 1]) ? 2 : 1) n++;
         return n;
+    }
+
+    /// <summary>
+    /// Which BMP chars end or start a grapheme whatever their neighbour, by .NET's own segmentation
+    /// (<see cref="StringInfo.GetNextTextElementLength(ReadOnlySpan{char})"/>, the reference the slow path uses), tried
+    /// once per char and remembered:
+    /// <list type="bullet">
+    /// <item><see cref="BreaksBefore"/>(d): "a" + d is two graphemes, so d is not Extend, ZWJ or SpacingMark (GB9,
+    /// GB9a), the only classes that join any char before them (the rules that join other classes look back at a
+    /// specific char: Hangul, CR, regional indicators, a linker or ZWJ);</item>
+    /// <item><see cref="BreaksAfter"/>(c): c followed by one char of each class that could still join it (a letter,
+    /// LF, Hangul L, V, T, LV and LVT, an Indic consonant, BMP pictographs) is two graphemes each time, so c is not
+    /// Prepend, CR, Hangul, a linker or ZWJ that would join them (GB3, GB6–GB9c, GB11).</item>
+    /// </list>
+    /// Then c followed by such a d is a grapheme of one char.
+    /// </summary>
+    static class Graphemes
+    {
+        const byte Known = 1, Before = 2, After = 4;
+        static readonly byte[] s_flags = new byte[0x10000];
+        static readonly string[] s_followers = ["a", "\n", "\u1100", "\u1161", "\u11A8", "\uAC00", "\uAC01", "\u0915", "\u00A9", "\u2600", "\u3042"];
+
+        public static bool BreaksBefore(char d) => (Flags(d) & Before) != 0;
+
+        public static bool BreaksAfter(char c) => (Flags(c) & After) != 0;
+
+        static byte Flags(char c)
+        {
+            byte flags = s_flags[c];
+            if (flags != 0) return flags;
+            flags = Known;
+            Span<char> pair = stackalloc char[2];
+            pair[0] = 'a';
+            pair[1] = c;
+            if (StringInfo.GetNextTextElementLength(pair) == 1) flags |= Before;
+            pair[0] = c;
+            bool after = true;
+            foreach (string follower in s_followers)
+            {
+                pair[1] = follower[0];
+                after &= StringInfo.GetNextTextElementLength(pair) == 1;
+            }
+            if (after) flags |= After;
+            return s_flags[c] = flags;
+        }
     }
 
     /// <summary>The new chars and change tags of one normalisation (per-thread, reused).</summary>
