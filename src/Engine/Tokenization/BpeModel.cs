@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text;
 using System.Runtime.CompilerServices;
 
@@ -10,7 +9,7 @@ namespace MixLens.Engine.Tokenization;
 /// adjacent pairs are merged, always the pair with the lowest merge rank first and, among equal ranks, the leftmost
 /// (the order of HF's priority queue of <c>(rank, position)</c>), until no adjacent pair has a merge.
 /// A char missing from the vocabulary becomes <see cref="UnkToken"/> (fused with its unknown neighbours when
-/// <see cref="FuseUnk"/>), or is dropped when there is no unk token, as HF does. Results are cached per word.
+/// <see cref="FuseUnk"/>), or is dropped when there is no unk token, as HF does. Results are cached per word (<see cref="WordCache{T}"/>).
 /// Instances are safe to use from several threads.
 /// Source: tokenizers/src/models/bpe/model.rs (<c>merge_word</c>, <c>tokenize</c>), word.rs (<c>merge_all</c>);
 /// Sennrich et al. 2016, "Neural Machine Translation of Rare Words with Subword Units".
@@ -24,14 +23,10 @@ public sealed class BpeModel
     readonly PairTable _merges;
     // The id of each byte's alphabet char, when the model is plain byte-level (IsByteLevel), else null.
     readonly int[]? _byteIds;
-    // Word caches: by the byte-level form (Tokenize) and by the word's own text (TokenizeByteLevel). Each stops growing
-    // at CacheCapacity words; words longer than MaxCachedWordLength chars are not cached (as HF's MAX_LENGTH).
-    readonly ConcurrentDictionary<string, Piece[]> _cache = new(StringComparer.Ordinal);
-    readonly ConcurrentDictionary<string, Piece[]> _wordCache = new(StringComparer.Ordinal);
-    readonly ConcurrentDictionary<string, Piece[]>.AlternateLookup<ReadOnlySpan<char>> _wordLookup;
-    int _cacheCount, _wordCacheCount;
-    const int CacheCapacity = 10_000;
-    const int MaxCachedWordLength = 256;
+    // Word caches: by the byte-level form (Tokenize) and by the word's own text (TokenizeByteLevel).
+    readonly WordCache<Piece[]> _cache = new(CacheCapacity);
+    readonly WordCache<Piece[]> _wordCache = new(CacheCapacity);
+    const int CacheCapacity = 16_384;
     // Words of at most this many symbols merge by scanning their pairs; longer ones through a priority queue.
     const int ScanLimit = 48;
 
@@ -88,7 +83,6 @@ public sealed class BpeModel
         ByteFallback = byteFallback;
 
         _vocabLookup = _vocab.GetAlternateLookup<ReadOnlySpan<char>>();
-        _wordLookup = _wordCache.GetAlternateLookup<ReadOnlySpan<char>>();
         _merges = new PairTable(merges.Count);
         int prefixLength = ContinuingSubwordPrefix.Length;
         for (int rank = 0; rank < merges.Count; rank++)
@@ -123,9 +117,9 @@ public sealed class BpeModel
     /// <summary>The tokens of one word (a string of vocabulary chars); cached.</summary>
     public Piece[] Tokenize(string word)
     {
-        if (_cache.TryGetValue(word, out var cached)) return cached;
+        if (_cache.Find(word) is { } cached) return cached;
         var pieces = MergeWord(word);
-        if (word.Length <= MaxCachedWordLength && Interlocked.Increment(ref _cacheCount) <= CacheCapacity) _cache.TryAdd(word, pieces);
+        _cache.Add(word, pieces);
         return pieces;
     }
 
@@ -150,7 +144,7 @@ public sealed class BpeModel
         char[]? rented = null;
         Span<char> key = word.Length <= 128 ? stackalloc char[2 * word.Length] : (rented = System.Buffers.ArrayPool<char>.Shared.Rent(2 * word.Length));
         int keyLength = 0;
-        bool cacheable = word.Length <= MaxCachedWordLength;
+        bool cacheable = word.Length <= WordCache<Piece[]>.MaxWordLength;
         foreach (int c in word)
         {
             if (c < 0x10000)
@@ -168,9 +162,9 @@ public sealed class BpeModel
         try
         {
             var text = key[..keyLength];
-            if (cacheable && _wordLookup.TryGetValue(text, out var cached)) return cached;
+            if (cacheable && _wordCache.Find(text) is { } cached) return cached;
             var pieces = MergeBytes(word, text);
-            if (cacheable && Interlocked.Increment(ref _wordCacheCount) <= CacheCapacity) _wordCache.TryAdd(new string(text), pieces);
+            if (cacheable) _wordCache.Add(text, pieces);
             return pieces;
         }
         finally

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Globalization;
 using System.Text;
 
@@ -21,12 +20,9 @@ public sealed class PrecompiledNormalizer : INormalizer
     /// <summary>The charsmap.</summary>
     public PrecompiledCharsmap Charsmap { get; }
 
-    // Lookups by the grapheme/char text: the replacement's code points (empty: delete), or NoMatch.
-    readonly ConcurrentDictionary<string, int[]> _cache = new(StringComparer.Ordinal);
-    readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _cacheLookup;
-    int _cacheCount;
+    // The code points of the replacement at each offset of the charsmap's blob (empty: delete), decoded on first use.
+    readonly int[]?[] _replacements;
     static readonly int[] NoMatch = [-1];
-    const int CacheCapacity = 100_000;
     // The lookup of each ASCII char alone (a one-char grapheme), or null when it has no key.
     readonly int[]?[] _ascii = new int[]?[128];
 
@@ -34,7 +30,7 @@ public sealed class PrecompiledNormalizer : INormalizer
     public PrecompiledNormalizer(PrecompiledCharsmap charsmap)
     {
         Charsmap = charsmap ?? throw new ArgumentNullException(nameof(charsmap));
-        _cacheLookup = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
+        _replacements = new int[]?[charsmap.ReplacementsLength + 1];
         for (int c = 0; c < 128; c++)
         {
             var result = Lookup([(char)c]);
@@ -87,7 +83,7 @@ public sealed class PrecompiledNormalizer : INormalizer
                 for (int i = 0; i < grapheme.Length; k++)
                 {
                     int width = i + 1 < grapheme.Length && char.IsSurrogatePair(grapheme[i], grapheme[i + 1]) ? 2 : 1;
-                    if (Transform(grapheme.Slice(i, width)) is { } replacement)
+                    if ((width == 1 ? TransformBmp(grapheme[i]) : Transform(grapheme.Slice(i, 2))) is { } replacement)
                     {
                         modified = true;
                         output.Replace(1, replacement);
@@ -114,28 +110,28 @@ public sealed class PrecompiledNormalizer : INormalizer
     // The lookup of every BMP char met alone (NoMatch: no key), filled on first use (racing threads write the same).
     int[]?[]? _bmp;
 
-    /// <summary>The replacement's code points for a grapheme or char, or null when no key is a prefix of it.</summary>
+    /// <summary>The replacement's code points for a grapheme or char (under 6 UTF-8 bytes, or one char), or null
+    /// when no key is a prefix of it.</summary>
     int[]? Transform(ReadOnlySpan<char> part)
     {
-        if (!_cacheLookup.TryGetValue(part, out var result))
-        {
-            result = Lookup(part);
-            if (Interlocked.Increment(ref _cacheCount) <= CacheCapacity) _cache.TryAdd(part.ToString(), result);
-        }
+        var result = Lookup(part);
         return ReferenceEquals(result, NoMatch) ? null : result;
     }
 
     int[] Lookup(ReadOnlySpan<char> part)
     {
-        Span<byte> utf8 = stackalloc byte[64];
-        string? replacement = System.Text.Encoding.UTF8.GetMaxByteCount(part.Length) <= utf8.Length
-            ? Charsmap.Lookup(utf8[..System.Text.Encoding.UTF8.GetBytes(part, utf8)])
-            : Charsmap.Lookup(System.Text.Encoding.UTF8.GetBytes(part.ToString()));
-        if (replacement is null) return NoMatch;
+        Span<byte> utf8 = stackalloc byte[16];
+        int offset = System.Text.Encoding.UTF8.GetMaxByteCount(part.Length) <= utf8.Length
+            ? Charsmap.LookupOffset(utf8[..System.Text.Encoding.UTF8.GetBytes(part, utf8)])
+            : Charsmap.LookupOffset(System.Text.Encoding.UTF8.GetBytes(part.ToString()));
+        if (offset < 0) return NoMatch;
+        var result = _replacements[offset];
+        if (result is not null) return result;
+        string replacement = Charsmap.Replacement(offset)!;
         var codePoints = new List<int>(replacement.Length);
         for (int i = 0; i < replacement.Length; i += char.IsSurrogatePair(replacement, i) ? 2 : 1)
             codePoints.Add(char.ConvertToUtf32(replacement, i));
-        return codePoints.ToArray();
+        return _replacements[offset] = codePoints.ToArray();
     }
 
     static int CountCodePoints(ReadOnlySpan<char> s)

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text;
 
 namespace MixLens.Engine.Tokenization;
@@ -12,7 +11,7 @@ namespace MixLens.Engine.Tokenization;
 /// no single-char piece may also be taken as unknown at <c>min_score − 10</c>; consecutive unknowns are fused
 /// into one unk token whose string is their surface text. With byte fallback, an unknown run becomes the
 /// <c>&lt;0xXX&gt;</c> pieces of its UTF-8 bytes instead (all with the run's span).
-/// Scores are float64, as in HF. Results are cached per word; instances are safe to use from several threads.
+/// Scores are float64, as in HF. Results are cached per word (<see cref="WordCache{T}"/>); instances are safe to use from several threads.
 /// Source: tokenizers/src/models/unigram/model.rs (<c>encode_optimized</c>, <c>tokenize</c>, <c>K_UNK_PENALTY</c>);
 /// Kudo 2018, "Subword Regularization" §3.
 /// </summary>
@@ -23,13 +22,9 @@ public sealed class UnigramModel
     readonly Dictionary<string, int> _ids;
     // The pieces in a double-array trie over their UTF-16 code units.
     readonly DoubleArrayTrie _trie;
-    // Word cache by the word's UTF-16 text; stops growing at CacheCapacity words, longer words than
-    // MaxCachedWordLength are not cached.
-    readonly ConcurrentDictionary<string, Piece[]> _cache = new(StringComparer.Ordinal);
-    readonly ConcurrentDictionary<string, Piece[]>.AlternateLookup<ReadOnlySpan<char>> _cacheLookup;
-    int _cacheCount;
-    const int CacheCapacity = 10_000;
-    const int MaxCachedWordLength = 256;
+    // The pieces of recent words, by the word's UTF-16 text.
+    readonly WordCache<Piece[]> _cache = new(CacheCapacity);
+    const int CacheCapacity = 16_384;
     const double UnknownPenalty = 10.0;
 
     /// <summary>One token of a word: its id, string and chars [Start, End) (code point indices into the word).</summary>
@@ -65,7 +60,6 @@ public sealed class UnigramModel
             _ids[piece] = i; // a repeated piece: the last id wins, as HF's token_to_ids
             min = Math.Min(min, score);
         }
-        _cacheLookup = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
         _trie = new DoubleArrayTrie(_ids);
         MinScore = min;
         UnkId = unkId;
@@ -120,10 +114,9 @@ public sealed class UnigramModel
 
     Piece[] Tokenize(ReadOnlySpan<char> word)
     {
-        if (_cacheLookup.TryGetValue(word, out var cached)) return cached;
+        if (_cache.Find(word) is { } cached) return cached;
         var pieces = Encode(word);
-        if (word.Length <= MaxCachedWordLength && Interlocked.Increment(ref _cacheCount) <= CacheCapacity)
-            _cache.TryAdd(word.ToString(), pieces);
+        _cache.Add(word, pieces);
         return pieces;
     }
 
