@@ -168,6 +168,43 @@ public sealed class NormalizedText
         _length = n;
     }
 
+    /// <summary>
+    /// <see cref="Filter"/> and <see cref="Map"/> in one pass, with the operation inlined (a struct): each char is
+    /// replaced by <c>map.Map(char)</c>, or dropped when that is negative; kept chars keep their spans.
+    /// </summary>
+    internal void FilterMap<TMap>(ref TMap map) where TMap : struct, ICharMap
+    {
+        int n = 0;
+        bool changed = false;
+        var chars = _chars;
+        var starts = _starts;
+        var ends = _ends;
+        for (int i = 0; i < _length; i++)
+        {
+            int c = chars[i];
+            int mapped = map.Map(c);
+            if (mapped < 0)
+            {
+                changed = true;
+                continue;
+            }
+            changed |= mapped != c;
+            chars[n] = mapped; starts[n] = starts[i]; ends[n] = ends[i];
+            n++;
+        }
+        _length = n;
+        if (changed) _pristine = false;
+    }
+
+    /// <summary>Whether every char is ASCII (read from the original string while the text is unchanged).</summary>
+    internal bool IsAscii()
+    {
+        if (_pristine) return System.Text.Ascii.IsValid(Original.AsSpan(OriginalStart, OriginalEnd - OriginalStart));
+        foreach (int c in Chars)
+            if (c >= 0x80) return false;
+        return true;
+    }
+
     /// <summary>Replaces every char by <paramref name="map"/>(char), spans unchanged (HF <c>map</c>).</summary>
     public void Map(Func<int, int> map)
     {
@@ -457,4 +494,11 @@ public sealed class NormalizedText
         sb.Append((char)(0xD800 + ((c - 0x10000) >> 10)));
         sb.Append((char)(0xDC00 + ((c - 0x10000) & 0x3FF)));
     }
+}
+
+/// <summary>A per-char operation of <see cref="NormalizedText.FilterMap{TMap}"/>.</summary>
+internal interface ICharMap
+{
+    /// <summary>The char that replaces <paramref name="c"/>, or a negative value to drop it.</summary>
+    int Map(int c);
 }
