@@ -80,7 +80,7 @@ public sealed class UnigramModel
     public Piece[] Tokenize(string word)
     {
         ArgumentNullException.ThrowIfNull(word);
-        return Tokenize(word.AsSpan());
+        return TokenizeUtf16(word.AsSpan());
     }
 
     /// <summary>
@@ -104,7 +104,7 @@ public sealed class UnigramModel
         }
         try
         {
-            return Tokenize(utf16[..length]);
+            return TokenizeUtf16(utf16[..length]);
         }
         finally
         {
@@ -112,7 +112,9 @@ public sealed class UnigramModel
         }
     }
 
-    Piece[] Tokenize(ReadOnlySpan<char> word)
+    /// <summary>The tokens of one word given in UTF-16 (cached); <see cref="Piece.Start"/> and <see cref="Piece.End"/>
+    /// count code points.</summary>
+    internal Piece[] TokenizeUtf16(ReadOnlySpan<char> word)
     {
         if (_cache.Find(word) is { } cached) return cached;
         var pieces = Encode(word);

@@ -138,31 +138,41 @@ public sealed class UnigramTokenizer : ITokenizer
         int shift = prepend ? 1 : 0;
         int length = to - from + shift;
 
-        int[]? rented = null;
-        Span<int> view = length <= 256 ? stackalloc int[length] : (rented = System.Buffers.ArrayPool<int>.Shared.Rent(length));
-        if (prepend) view[0] = replacement;
-        for (int k = from; k < to; k++) view[k - from + shift] = chars[k] == ' ' ? replacement : chars[k];
+        // The view in UTF-16, cut into subwords as it is written: a subword ends before each replacement char.
+        char[]? rented = null;
+        Span<char> utf16 = length <= 128 ? stackalloc char[2 * length] : (rented = System.Buffers.ArrayPool<char>.Shared.Rent(2 * length));
         var starts = normalized.Starts;
         var ends = normalized.Ends;
         try
         {
-            int start = 0;
-            for (int i = 1; i <= length; i++)
+            int used = 0, subwordUnits = 0, subwordStart = 0; // UTF-16 end, UTF-16 start and view start of the subword
+            for (int v = 0; v <= length; v++)
             {
-                if (i < length && (!PreTokenizer.Split || view[i] != replacement)) continue;
-                foreach (var piece in Model.Tokenize(view[start..i]))
+                int c = v == length ? -1 : v < shift ? replacement : chars[from + v - shift] == ' ' ? replacement : chars[from + v - shift];
+                if (v == length || (v > 0 && c == replacement && PreTokenizer.Split))
                 {
-                    // View position v is normalised char from + v - shift; the prepended char (v = 0) is char from.
-                    int a = Math.Max(from + start + piece.Start - shift, from);
-                    int b = Math.Max(from + start + piece.End - 1 - shift, from);
-                    tokens.Add(new Token(piece.Id, piece.Value, starts[a], ends[b]));
+                    foreach (var piece in Model.TokenizeUtf16(utf16[subwordUnits..used]))
+                    {
+                        // View position p is normalised char from + p - shift; the prepended char (p = 0) is char from.
+                        int a = Math.Max(from + subwordStart + piece.Start - shift, from);
+                        int b = Math.Max(from + subwordStart + piece.End - 1 - shift, from);
+                        tokens.Add(new Token(piece.Id, piece.Value, starts[a], ends[b]));
+                    }
+                    if (v == length) break;
+                    subwordUnits = used;
+                    subwordStart = v;
                 }
-                start = i;
+                if (c < 0x10000) utf16[used++] = (char)c;
+                else
+                {
+                    utf16[used++] = (char)(0xD800 + ((c - 0x10000) >> 10));
+                    utf16[used++] = (char)(0xDC00 + ((c - 0x10000) & 0x3FF));
+                }
             }
         }
         finally
         {
-            if (rented is not null) System.Buffers.ArrayPool<int>.Shared.Return(rented);
+            if (rented is not null) System.Buffers.ArrayPool<char>.Shared.Return(rented);
         }
     }
 }
