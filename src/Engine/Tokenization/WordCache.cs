@@ -21,6 +21,9 @@ internal sealed class WordCache<T> where T : class
     }
 
     readonly Entry?[] _slots;
+    // The hash of each slot's word (0: empty), checked before the entry is read: a word not in the cache, or in the
+    // other slot, costs no visit to an entry. Only a filter: the key comparison decides.
+    readonly uint[] _tags;
     readonly int _setMask;
 
     /// <summary>Longest word (UTF-16 units) that is cached; longer words are recomputed every time (HF: MAX_LENGTH).</summary>
@@ -32,6 +35,7 @@ internal sealed class WordCache<T> where T : class
         int sets = 1;
         while (2 * sets < capacity) sets <<= 1;
         _slots = new Entry?[2 * sets];
+        _tags = new uint[2 * sets];
         _setMask = sets - 1;
     }
 
@@ -41,13 +45,20 @@ internal sealed class WordCache<T> where T : class
     /// <summary>The cached value of the word, or null.</summary>
     public T? Find(ReadOnlySpan<char> word)
     {
-        int set = (int)(Hash(word) & (uint)_setMask) << 1;
+        uint hash = Hash(word);
+        int set = (int)((hash >> 1) & (uint)_setMask) << 1;
+        var tags = _tags;
+        if (tags[set] == hash)
+        {
+            var first = _slots[set];
+            if (first is not null && word.SequenceEqual(first.Key)) return first.Value;
+        }
+        if (tags[set + 1] != hash) return null;
         var slots = _slots;
-        var entry = slots[set];
-        if (entry is not null && word.SequenceEqual(entry.Key)) return entry.Value;
-        entry = slots[set + 1];
+        var entry = slots[set + 1];
         if (entry is null || !word.SequenceEqual(entry.Key)) return null;
         // Met again: promoted to the protected slot.
+        (tags[set], tags[set + 1]) = (hash, tags[set]);
         slots[set + 1] = slots[set];
         slots[set] = entry;
         return entry.Value;
@@ -57,10 +68,12 @@ internal sealed class WordCache<T> where T : class
     public void Add(ReadOnlySpan<char> word, T value)
     {
         if (word.Length > MaxWordLength) return;
-        int set = (int)(Hash(word) & (uint)_setMask) << 1;
+        uint hash = Hash(word);
+        int set = (int)((hash >> 1) & (uint)_setMask) << 1;
         var entry = new Entry(word.ToString(), value);
-        if (_slots[set] is null) _slots[set] = entry;
-        else _slots[set + 1] = entry;
+        int slot = _slots[set] is null ? set : set + 1;
+        _slots[slot] = entry;
+        _tags[slot] = hash;
     }
 
     /// <summary>A multiplicative hash of the UTF-16 units, four at a time.</summary>
@@ -72,6 +85,6 @@ internal sealed class WordCache<T> where T : class
         var blocks = MemoryMarshal.Cast<char, ulong>(word);
         foreach (ulong block in blocks) h = (h ^ block) * Multiplier;
         for (int i = blocks.Length * 4; i < word.Length; i++) h = (h ^ word[i]) * Multiplier;
-        return (uint)(h >> 32) ^ (uint)h;
+        return ((uint)(h >> 32) ^ (uint)h) | 1; // never 0, the tag of an empty slot
     }
 }
