@@ -99,10 +99,17 @@ internal sealed class DoubleArrayTrie
     /// <summary>The id of the key <paramref name="key"/>, or -1.</summary>
     public int Find(ReadOnlySpan<char> key)
     {
+        int node = FindNode(key);
+        return node < 0 ? -1 : Value(node);
+    }
+
+    /// <summary>The node reached by <paramref name="key"/> from the root, or -1.</summary>
+    public int FindNode(ReadOnlySpan<char> key)
+    {
         int node = Root;
         foreach (char c in key)
             if ((node = Child(node, c)) < 0) return -1;
-        return Value(node);
+        return node;
     }
 
     int _nextCheck;

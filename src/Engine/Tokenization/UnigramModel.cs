@@ -22,6 +22,8 @@ public sealed class UnigramModel
     readonly Dictionary<string, int> _ids;
     // The pieces in a double-array trie over their UTF-16 code units.
     readonly DoubleArrayTrie _trie;
+    // The score of the piece ending at each trie node (read during the walk: one array instead of id, then score).
+    readonly double[] _nodeScores;
     // The pieces of recent words, by the word's UTF-16 text.
     readonly WordCache<Piece[]> _cache = new(CacheCapacity);
     const int CacheCapacity = 16_384;
@@ -61,6 +63,8 @@ public sealed class UnigramModel
             min = Math.Min(min, score);
         }
         _trie = new DoubleArrayTrie(_ids);
+        _nodeScores = new double[_trie.Units.Length];
+        foreach (var (piece, id) in _ids) _nodeScores[_trie.FindNode(piece)] = _scores[id];
         MinScore = min;
         UnkId = unkId;
         ByteFallback = byteFallback;
@@ -141,7 +145,7 @@ public sealed class UnigramModel
         var units = _trie.Units;
         var codes = _trie.Codes;
         var values = _trie.Values;
-        var scores = _scores;
+        var nodeScores = _nodeScores;
         bool hasPairs = false;
 
         for (int start = 0; start < n;)
@@ -160,16 +164,15 @@ public sealed class UnigramModel
                 if (t >= (uint)units.Length || units[t].Check != node) break;
                 node = (int)t;
                 if ((units[node].Base & DoubleArrayTrie.HasValue) == 0) continue;
-                int id = values[node];
                 int target = end + 1;
                 // A piece ending inside a surrogate pair is no path (a lone-surrogate piece cannot split a char).
                 if (target < n && char.IsLowSurrogate(word[target]) && char.IsHighSurrogate(word[end])) continue;
-                double candidate = scores[id] + tillHere;
+                double candidate = nodeScores[node] + tillHere;
                 if (startsAt[target] < 0 || candidate > bestScore[target])
                 {
                     bestScore[target] = candidate;
                     startsAt[target] = start;
-                    bestId[target] = id;
+                    bestId[target] = ~node; // a trie node (its piece id is looked up once, when backtracking)
                 }
                 if (target == start + width) hasSingle = true;
             }
@@ -195,7 +198,7 @@ public sealed class UnigramModel
         while (endAt > 0)
         {
             int start = startsAt[endAt];
-            int id = bestId[endAt];
+            int id = bestId[endAt] < 0 ? values[~bestId[endAt]] : bestId[endAt];
             if (UnkId is int u && id == u)
             {
                 if (unkEnd < 0) unkEnd = endAt;
