@@ -23,8 +23,10 @@ public sealed class PrecompiledNormalizer : INormalizer
     // The code points of the replacement at each offset of the charsmap's blob (empty: delete), decoded on first use.
     readonly int[]?[] _replacements;
     static readonly int[] NoMatch = [-1];
-    // The lookup of each ASCII char alone (a one-char grapheme), or null when it has no key.
+    // The lookup of each ASCII char alone (a one-char grapheme), or null when it has no key; and the ASCII chars
+    // without a key other than CR (which may be joined by LF), searched for in runs.
     readonly int[]?[] _ascii = new int[]?[128];
+    readonly System.Buffers.SearchValues<char> _plainAscii;
 
     /// <summary>Wraps a charsmap.</summary>
     public PrecompiledNormalizer(PrecompiledCharsmap charsmap)
@@ -36,6 +38,7 @@ public sealed class PrecompiledNormalizer : INormalizer
             var result = Lookup([(char)c]);
             _ascii[c] = ReferenceEquals(result, NoMatch) ? null : result;
         }
+        _plainAscii = System.Buffers.SearchValues.Create(Enumerable.Range(0, 128).Where(c => _ascii[c] is null && c != '\r').Select(c => (char)c).ToArray());
     }
 
     /// <inheritdoc/>
@@ -47,11 +50,26 @@ public sealed class PrecompiledNormalizer : INormalizer
             ? text.Original.AsSpan(text.OriginalStart, text.OriginalEnd - text.OriginalStart)
             : text.ToString();
         var output = Output.Get(text.Length + 8);
+        var chars = text.Chars;
         bool modified = false;
         int charIndex = 0; // code point index of the grapheme start in text
+        int pending = 0;   // chars [pending, charIndex) are unchanged and not yet written to the output
         for (int at = 0; at < s.Length;)
         {
             int c = s[at];
+            if (c < 0x80)
+            {
+                // A run of ASCII chars without a key (not CR): all but its last are graphemes of their own (the last
+                // may be joined by what follows the run) and stay as they are.
+                int run = s[at..].IndexOfAnyExcept(_plainAscii);
+                int skip = run < 0 ? s.Length - at : run - 1;
+                if (skip > 0)
+                {
+                    at += skip;
+                    charIndex += skip;
+                    continue;
+                }
+            }
             // A BMP char that is a grapheme of its own (by what may follow it and what does follow it) is looked up
             // alone, from a table (ASCII) or a per-char cache.
             if (!char.IsSurrogate((char)c) && (at + 1 == s.Length || (!char.IsSurrogate(s[at + 1]) && Graphemes.BreaksBefore(s[at + 1])))
@@ -60,9 +78,10 @@ public sealed class PrecompiledNormalizer : INormalizer
                 if ((c < 0x80 ? _ascii[c] : TransformBmp((char)c)) is { } mapped)
                 {
                     modified = true;
+                    output.AddUnchanged(chars[pending..charIndex]);
                     output.Replace(1, mapped);
+                    pending = charIndex + 1;
                 }
-                else output.Add(c, 0);
                 at++;
                 charIndex++;
                 continue;
@@ -75,7 +94,9 @@ public sealed class PrecompiledNormalizer : INormalizer
             if (System.Text.Encoding.UTF8.GetByteCount(grapheme) < 6 && Transform(grapheme) is { } whole)
             {
                 modified = true;
+                output.AddUnchanged(chars[pending..charIndex]);
                 output.Replace(graphemeChars, whole);
+                pending = charIndex + graphemeChars;
             }
             else
             {
@@ -86,16 +107,19 @@ public sealed class PrecompiledNormalizer : INormalizer
                     if ((width == 1 ? TransformBmp(grapheme[i]) : Transform(grapheme.Slice(i, 2))) is { } replacement)
                     {
                         modified = true;
+                        output.AddUnchanged(chars[pending..(charIndex + k)]);
                         output.Replace(1, replacement);
+                        pending = charIndex + k + 1;
                     }
-                    else output.Add(text[charIndex + k], 0);
                     i += width;
                 }
             }
             charIndex += graphemeChars;
             at += length;
         }
-        if (modified) text.Transform(output.Chars, output.Changes);
+        if (!modified) return;
+        output.AddUnchanged(chars[pending..]);
+        text.Transform(output.Chars, output.Changes);
     }
 
     /// <summary><see cref="Transform"/> of one BMP char, through a per-char table filled on first use.</summary>
@@ -207,6 +231,12 @@ public sealed class PrecompiledNormalizer : INormalizer
 
         public ReadOnlySpan<int> Chars => _chars.AsSpan(0, _count);
         public ReadOnlySpan<int> Changes => _changes.AsSpan(0, _count);
+
+        /// <summary>Appends unchanged chars (change 0).</summary>
+        public void AddUnchanged(ReadOnlySpan<int> chars)
+        {
+            foreach (int c in chars) Add(c, 0);
+        }
 
         public void Add(int c, int change)
         {
