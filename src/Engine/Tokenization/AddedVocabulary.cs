@@ -78,7 +78,8 @@ public sealed class AddedVocabulary
     /// with <paramref name="normalizer"/>, cuts the normalised added tokens out of it, and hands every other piece
     /// (a normalised text and its char range) to <paramref name="tokenizePiece"/>, which appends its tokens to
     /// <paramref name="tokens"/>. Added tokens are appended as they come (their string is the matched text,
-    /// whitespace taken by lstrip/rstrip included), so the tokens stay in text order.
+    /// whitespace taken by lstrip/rstrip included), so the tokens stay in text order. The normalised text handed to
+    /// <paramref name="tokenizePiece"/> is this thread's reusable one: valid during that call only.
     /// </summary>
     public void ExtractAndNormalize(string text, INormalizer? normalizer, List<Token> tokens, Action<NormalizedText, int, int> tokenizePiece)
     {
@@ -103,7 +104,7 @@ public sealed class AddedVocabulary
     /// <summary>Normalises text[start..end), cuts the normalised added tokens out of it and tokenises the rest.</summary>
     void NormalizePiece(string text, int start, int end, INormalizer? normalizer, List<Token> tokens, Action<NormalizedText, int, int> tokenizePiece)
     {
-        var normalized = new NormalizedText(text, start, end);
+        var normalized = NormalizedText.Reuse(text, start, end); // this piece's alone: tokenised before the next one
         normalizer?.Normalize(normalized);
         if (normalized.Length == 0) return;
         if (!HasNormalizedTokens || !_normalizedMatcher.MayOccurIn(normalized.Chars))

@@ -29,11 +29,11 @@ public sealed class NormalizedText
     bool _pristine;
 
     /// <summary>The whole original string.</summary>
-    public string Original { get; }
+    public string Original { get; private set; }
     /// <summary>Start of the original range this text was made from (UTF-16 index).</summary>
-    public int OriginalStart { get; }
+    public int OriginalStart { get; private set; }
     /// <summary>End (exclusive) of the original range this text was made from.</summary>
-    public int OriginalEnd { get; }
+    public int OriginalEnd { get; private set; }
 
     /// <summary>Starts with the code points of <c>original[start..end)</c>, each aligned to its own UTF-16 span
     /// (a surrogate pair spans 2 units; a lone surrogate is one char of its own).</summary>
@@ -43,11 +43,22 @@ public sealed class NormalizedText
         ArgumentNullException.ThrowIfNull(original);
         if ((uint)start > (uint)original.Length || end < start || end > original.Length)
             throw new ArgumentOutOfRangeException(nameof(start), $"range [{start}, {end}) is outside a string of length {original.Length}");
+        int capacity = Math.Max(end - start, 4);
+        _chars = new int[capacity]; _starts = new int[capacity]; _ends = new int[capacity];
+        Original = original;
+        Fill(original, start, end);
+    }
+
+    /// <summary>Sets the text to the code points of <c>original[start..end)</c> (the arrays hold them).</summary>
+    void Fill(string original, int start, int end)
+    {
         Original = original;
         OriginalStart = start;
         OriginalEnd = end;
-        int capacity = Math.Max(end - start, 4);
-        _chars = new int[capacity]; _starts = new int[capacity]; _ends = new int[capacity];
+        _length = 0;
+        var chars = _chars;
+        var starts = _starts;
+        var ends = _ends;
         for (int i = start; i < end;)
         {
             int c = original[i], width = 1;
@@ -56,11 +67,27 @@ public sealed class NormalizedText
                 c = char.ConvertToUtf32(original[i], original[i + 1]);
                 width = 2;
             }
-            _chars[_length] = c; _starts[_length] = i; _ends[_length] = i + width;
+            chars[_length] = c; starts[_length] = i; ends[_length] = i + width;
             _length++;
             i += width;
         }
         _pristine = true;
+    }
+
+    [ThreadStatic] static NormalizedText? t_reusable;
+
+    /// <summary>
+    /// This thread's reusable text, set to <c>original[start..end)</c>: the same as the constructor, without allocating
+    /// once the thread's buffers are large enough. Valid until the next call on the same thread, so only for a text
+    /// that does not outlive the caller's step (a piece normalised and tokenised at once).
+    /// </summary>
+    internal static NormalizedText Reuse(string original, int start, int end)
+    {
+        var text = t_reusable;
+        if (text is null || text._chars.Length < end - start || text._chars.Length > (1 << 20) && end - start < (1 << 16))
+            return t_reusable = new NormalizedText(original, start, end);
+        text.Fill(original, start, end);
+        return text;
     }
 
     /// <summary>
