@@ -22,8 +22,16 @@ public sealed class UnigramModel
     readonly Dictionary<string, int> _ids;
     // The pieces in a double-array trie over their UTF-16 code units.
     readonly DoubleArrayTrie _trie;
-    // The score of the piece ending at each trie node (read during the walk: one array instead of id, then score).
-    readonly double[] _nodeScores;
+    // The trie's units with the score of the piece ending at each node beside them, so that one step of the Viterbi
+    // walk reads one 16-byte unit (base, check and score) instead of a unit, a piece id and a score.
+    readonly WalkUnit[] _walk;
+
+    struct WalkUnit
+    {
+        public int Base; // with DoubleArrayTrie.HasValue
+        public int Check;
+        public double Score;
+    }
     // The pieces of recent words, by the word's UTF-16 text.
     readonly WordCache<Piece[]> _cache = new(CacheCapacity);
     const int CacheCapacity = 16_384;
@@ -63,8 +71,10 @@ public sealed class UnigramModel
             min = Math.Min(min, score);
         }
         _trie = new DoubleArrayTrie(_ids);
-        _nodeScores = new double[_trie.Units.Length];
-        foreach (var (piece, id) in _ids) _nodeScores[_trie.FindNode(piece)] = _scores[id];
+        var units = _trie.Units;
+        _walk = new WalkUnit[units.Length];
+        for (int i = 0; i < units.Length; i++) _walk[i] = new WalkUnit { Base = units[i].Base, Check = units[i].Check };
+        foreach (var (piece, id) in _ids) _walk[_trie.FindNode(piece)].Score = _scores[id];
         MinScore = min;
         UnkId = unkId;
         ByteFallback = byteFallback;
@@ -142,10 +152,9 @@ public sealed class UnigramModel
         startsAt.Fill(-1);
         bestScore[0] = 0;
         double unkScore = MinScore - UnknownPenalty;
-        var units = _trie.Units;
+        var units = _walk;
         var codes = _trie.Codes;
         var values = _trie.Values;
-        var nodeScores = _nodeScores;
         bool hasPairs = false;
 
         for (int start = 0; start < n;)
@@ -167,7 +176,7 @@ public sealed class UnigramModel
                 int target = end + 1;
                 // A piece ending inside a surrogate pair is no path (a lone-surrogate piece cannot split a char).
                 if (target < n && char.IsLowSurrogate(word[target]) && char.IsHighSurrogate(word[end])) continue;
-                double candidate = nodeScores[node] + tillHere;
+                double candidate = units[node].Score + tillHere;
                 if (startsAt[target] < 0 || candidate > bestScore[target])
                 {
                     bestScore[target] = candidate;
