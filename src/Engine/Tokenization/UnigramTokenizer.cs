@@ -137,12 +137,20 @@ public sealed class UnigramTokenizer : ITokenizer
         } && first != replacement;
         int shift = prepend ? 1 : 0;
         int length = to - from + shift;
+        var starts = normalized.Starts;
+        var ends = normalized.Ends;
+
+        if (normalized.IsPristine && replacement < 0x10000 && !char.IsSurrogate((char)replacement) && ends[to - 1] - starts[from] == to - from)
+        {
+            // An unchanged word without surrogate pairs: its UTF-16 is the original text, copied whole, and view
+            // positions are UTF-16 positions.
+            TokenizeOriginalWord(normalized, from, to, shift, (char)replacement, tokens);
+            return;
+        }
 
         // The view in UTF-16, cut into subwords as it is written: a subword ends before each replacement char.
         char[]? rented = null;
         Span<char> utf16 = length <= 128 ? stackalloc char[2 * length] : (rented = System.Buffers.ArrayPool<char>.Shared.Rent(2 * length));
-        var starts = normalized.Starts;
-        var ends = normalized.Ends;
         try
         {
             int used = 0, subwordUnits = 0, subwordStart = 0; // UTF-16 end, UTF-16 start and view start of the subword
@@ -168,6 +176,44 @@ public sealed class UnigramTokenizer : ITokenizer
                     utf16[used++] = (char)(0xD800 + ((c - 0x10000) >> 10));
                     utf16[used++] = (char)(0xDC00 + ((c - 0x10000) & 0x3FF));
                 }
+            }
+        }
+        finally
+        {
+            if (rented is not null) System.Buffers.ArrayPool<char>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary><see cref="TokenizeWord"/> for chars [from, to) that are exactly the original text, one UTF-16 unit
+    /// each: the view is the (prepended) replacement then the original span, spaces replaced, cut before each
+    /// replacement char with a vectorised search.</summary>
+    void TokenizeOriginalWord(NormalizedText normalized, int from, int to, int shift, char replacement, List<Token> tokens)
+    {
+        var starts = normalized.Starts;
+        var ends = normalized.Ends;
+        int length = to - from + shift;
+        char[]? rented = null;
+        Span<char> view = length <= 256 ? stackalloc char[length] : (rented = System.Buffers.ArrayPool<char>.Shared.Rent(length));
+        try
+        {
+            view = view[..length];
+            if (shift == 1) view[0] = replacement;
+            normalized.Original.AsSpan(starts[from], to - from).CopyTo(view[shift..]);
+            view[shift..].Replace(' ', replacement);
+            int start = 0;
+            while (true)
+            {
+                int next = PreTokenizer.Split && start + 1 < length ? view[(start + 1)..].IndexOf(replacement) : -1;
+                int end = next < 0 ? length : start + 1 + next;
+                foreach (var piece in Model.TokenizeUtf16(view[start..end]))
+                {
+                    // View position p is normalised char from + p - shift; the prepended char (p = 0) is char from.
+                    int a = Math.Max(from + start + piece.Start - shift, from);
+                    int b = Math.Max(from + start + piece.End - 1 - shift, from);
+                    tokens.Add(new Token(piece.Id, piece.Value, starts[a], ends[b]));
+                }
+                if (next < 0) break;
+                start = end;
             }
         }
         finally
