@@ -141,8 +141,7 @@ public sealed class BpeModel
     {
         if (_byteIds is null) throw new InvalidOperationException("the BPE model is not plain byte-level (prefix, suffix or missing byte chars)");
         if (word.Length == 0) return [];
-        char[]? rented = null;
-        Span<char> key = word.Length <= 128 ? stackalloc char[2 * word.Length] : (rented = System.Buffers.ArrayPool<char>.Shared.Rent(2 * word.Length));
+        Span<char> key = word.Length <= 128 ? stackalloc char[2 * word.Length] : LongWordBuffer.BpeKey(2 * word.Length);
         int keyLength = 0;
         bool cacheable = word.Length <= WordCache<Piece[]>.MaxWordLength;
         foreach (int c in word)
@@ -159,18 +158,11 @@ public sealed class BpeModel
                 key[keyLength++] = (char)(0xDC00 + ((c - 0x10000) & 0x3FF));
             }
         }
-        try
-        {
-            var text = key[..keyLength];
-            if (cacheable && _wordCache.Find(text) is { } cached) return cached;
-            var pieces = MergeBytes(word, text);
-            if (cacheable) _wordCache.Add(text, pieces);
-            return pieces;
-        }
-        finally
-        {
-            if (rented is not null) System.Buffers.ArrayPool<char>.Shared.Return(rented);
-        }
+        var text = key[..keyLength];
+        if (cacheable && _wordCache.Find(text) is { } cached) return cached;
+        var pieces = MergeBytes(word, text);
+        if (cacheable) _wordCache.Add(text, pieces);
+        return pieces;
     }
 
     Piece[] MergeBytes(ReadOnlySpan<int> word, ReadOnlySpan<char> utf16)

@@ -104,8 +104,7 @@ public sealed class UnigramModel
     /// <exception cref="TokenizerException">The word has a char no piece covers and the model has no unk id.</exception>
     public Piece[] Tokenize(ReadOnlySpan<int> word)
     {
-        char[]? rented = null;
-        Span<char> utf16 = word.Length <= 128 ? stackalloc char[2 * word.Length] : (rented = System.Buffers.ArrayPool<char>.Shared.Rent(2 * word.Length));
+        Span<char> utf16 = word.Length <= 128 ? stackalloc char[2 * word.Length] : LongWordBuffer.UnigramWord(2 * word.Length);
         int length = 0;
         foreach (int c in word)
         {
@@ -116,14 +115,7 @@ public sealed class UnigramModel
                 utf16[length++] = (char)(0xDC00 + ((c - 0x10000) & 0x3FF));
             }
         }
-        try
-        {
-            return TokenizeUtf16(utf16[..length]);
-        }
-        finally
-        {
-            if (rented is not null) System.Buffers.ArrayPool<char>.Shared.Return(rented);
-        }
+        return TokenizeUtf16(utf16[..length]);
     }
 
     /// <summary>The tokens of one word given in UTF-16 (cached); <see cref="Piece.Start"/> and <see cref="Piece.End"/>

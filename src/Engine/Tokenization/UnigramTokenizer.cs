@@ -149,38 +149,30 @@ public sealed class UnigramTokenizer : ITokenizer
         }
 
         // The view in UTF-16, cut into subwords as it is written: a subword ends before each replacement char.
-        char[]? rented = null;
-        Span<char> utf16 = length <= 128 ? stackalloc char[2 * length] : (rented = System.Buffers.ArrayPool<char>.Shared.Rent(2 * length));
-        try
+        Span<char> utf16 = length <= 128 ? stackalloc char[2 * length] : LongWordBuffer.UnigramView(2 * length);
+        int used = 0, subwordUnits = 0, subwordStart = 0; // UTF-16 end, UTF-16 start and view start of the subword
+        for (int v = 0; v <= length; v++)
         {
-            int used = 0, subwordUnits = 0, subwordStart = 0; // UTF-16 end, UTF-16 start and view start of the subword
-            for (int v = 0; v <= length; v++)
+            int c = v == length ? -1 : v < shift ? replacement : chars[from + v - shift] == ' ' ? replacement : chars[from + v - shift];
+            if (v == length || (v > 0 && c == replacement && PreTokenizer.Split))
             {
-                int c = v == length ? -1 : v < shift ? replacement : chars[from + v - shift] == ' ' ? replacement : chars[from + v - shift];
-                if (v == length || (v > 0 && c == replacement && PreTokenizer.Split))
+                foreach (var piece in Model.TokenizeUtf16(utf16[subwordUnits..used]))
                 {
-                    foreach (var piece in Model.TokenizeUtf16(utf16[subwordUnits..used]))
-                    {
-                        // View position p is normalised char from + p - shift; the prepended char (p = 0) is char from.
-                        int a = Math.Max(from + subwordStart + piece.Start - shift, from);
-                        int b = Math.Max(from + subwordStart + piece.End - 1 - shift, from);
-                        tokens.Add(new Token(piece.Id, piece.Value, starts[a], ends[b]));
-                    }
-                    if (v == length) break;
-                    subwordUnits = used;
-                    subwordStart = v;
+                    // View position p is normalised char from + p - shift; the prepended char (p = 0) is char from.
+                    int a = Math.Max(from + subwordStart + piece.Start - shift, from);
+                    int b = Math.Max(from + subwordStart + piece.End - 1 - shift, from);
+                    tokens.Add(new Token(piece.Id, piece.Value, starts[a], ends[b]));
                 }
-                if (c < 0x10000) utf16[used++] = (char)c;
-                else
-                {
-                    utf16[used++] = (char)(0xD800 + ((c - 0x10000) >> 10));
-                    utf16[used++] = (char)(0xDC00 + ((c - 0x10000) & 0x3FF));
-                }
+                if (v == length) break;
+                subwordUnits = used;
+                subwordStart = v;
             }
-        }
-        finally
-        {
-            if (rented is not null) System.Buffers.ArrayPool<char>.Shared.Return(rented);
+            if (c < 0x10000) utf16[used++] = (char)c;
+            else
+            {
+                utf16[used++] = (char)(0xD800 + ((c - 0x10000) >> 10));
+                utf16[used++] = (char)(0xDC00 + ((c - 0x10000) & 0x3FF));
+            }
         }
     }
 
@@ -192,33 +184,25 @@ public sealed class UnigramTokenizer : ITokenizer
         var starts = normalized.Starts;
         var ends = normalized.Ends;
         int length = to - from + shift;
-        char[]? rented = null;
-        Span<char> view = length <= 256 ? stackalloc char[length] : (rented = System.Buffers.ArrayPool<char>.Shared.Rent(length));
-        try
+        Span<char> view = length <= 256 ? stackalloc char[length] : LongWordBuffer.UnigramView(length);
+        view = view[..length];
+        if (shift == 1) view[0] = replacement;
+        normalized.Original.AsSpan(starts[from], to - from).CopyTo(view[shift..]);
+        view[shift..].Replace(' ', replacement);
+        int start = 0;
+        while (true)
         {
-            view = view[..length];
-            if (shift == 1) view[0] = replacement;
-            normalized.Original.AsSpan(starts[from], to - from).CopyTo(view[shift..]);
-            view[shift..].Replace(' ', replacement);
-            int start = 0;
-            while (true)
+            int next = PreTokenizer.Split && start + 1 < length ? view[(start + 1)..].IndexOf(replacement) : -1;
+            int end = next < 0 ? length : start + 1 + next;
+            foreach (var piece in Model.TokenizeUtf16(view[start..end]))
             {
-                int next = PreTokenizer.Split && start + 1 < length ? view[(start + 1)..].IndexOf(replacement) : -1;
-                int end = next < 0 ? length : start + 1 + next;
-                foreach (var piece in Model.TokenizeUtf16(view[start..end]))
-                {
-                    // View position p is normalised char from + p - shift; the prepended char (p = 0) is char from.
-                    int a = Math.Max(from + start + piece.Start - shift, from);
-                    int b = Math.Max(from + start + piece.End - 1 - shift, from);
-                    tokens.Add(new Token(piece.Id, piece.Value, starts[a], ends[b]));
-                }
-                if (next < 0) break;
-                start = end;
+                // View position p is normalised char from + p - shift; the prepended char (p = 0) is char from.
+                int a = Math.Max(from + start + piece.Start - shift, from);
+                int b = Math.Max(from + start + piece.End - 1 - shift, from);
+                tokens.Add(new Token(piece.Id, piece.Value, starts[a], ends[b]));
             }
-        }
-        finally
-        {
-            if (rented is not null) System.Buffers.ArrayPool<char>.Shared.Return(rented);
+            if (next < 0) break;
+            start = end;
         }
     }
 }
