@@ -78,39 +78,50 @@ public sealed class AddedVocabulary
     /// with <paramref name="normalizer"/>, cuts the normalised added tokens out of it, and hands every other piece
     /// (a normalised text and its char range) to <paramref name="tokenizePiece"/>, which appends its tokens to
     /// <paramref name="tokens"/>. Added tokens are appended as they come (their string is the matched text,
-    /// whitespace taken by lstrip/rstrip included), so the tokens stay in text order.
+    /// whitespace taken by lstrip/rstrip included), so the tokens stay in text order. The normalised text handed to
+    /// <paramref name="tokenizePiece"/> is this thread's reusable one: valid during that call only.
     /// </summary>
     public void ExtractAndNormalize(string text, INormalizer? normalizer, List<Token> tokens, Action<NormalizedText, int, int> tokenizePiece)
     {
         if (text.Length == 0) return;
+        if (!HasRawTokens || !_rawMatcher.MayOccurIn(text))
+        {
+            // No raw token can start anywhere in the text: it is one piece.
+            NormalizePiece(text, 0, text.Length, normalizer, tokens, tokenizePiece);
+            return;
+        }
         var raw = new NormalizedText(text, 0, text.Length);
         var pieces = new List<Piece>();
-        if (HasRawTokens) SplitRaw(raw, 0, raw.Length, pieces);
-        else pieces.Add(new Piece(0, raw.Length, null));
-
-        var subPieces = new List<Piece>();
+        SplitRaw(raw, 0, raw.Length, pieces);
         foreach (var piece in pieces)
         {
             var (start, end) = raw.OriginalSpan(piece.Start, piece.End);
-            if (piece.Token is not null)
+            if (piece.Token is not null) tokens.Add(new Token(piece.Token.Id, text[start..end], start, end));
+            else NormalizePiece(text, start, end, normalizer, tokens, tokenizePiece);
+        }
+    }
+
+    /// <summary>Normalises text[start..end), cuts the normalised added tokens out of it and tokenises the rest.</summary>
+    void NormalizePiece(string text, int start, int end, INormalizer? normalizer, List<Token> tokens, Action<NormalizedText, int, int> tokenizePiece)
+    {
+        var normalized = NormalizedText.Reuse(text, start, end); // this piece's alone: tokenised before the next one
+        normalizer?.Normalize(normalized);
+        if (normalized.Length == 0) return;
+        if (!HasNormalizedTokens || !_normalizedMatcher.MayOccurIn(normalized.Chars))
+        {
+            tokenizePiece(normalized, 0, normalized.Length);
+            return;
+        }
+        var subPieces = new List<Piece>();
+        SplitNormalized(normalized, 0, normalized.Length, subPieces);
+        foreach (var sub in subPieces)
+        {
+            if (sub.Token is not null)
             {
-                tokens.Add(new Token(piece.Token.Id, text[start..end], start, end));
-                continue;
+                var (s, e) = normalized.OriginalSpan(sub.Start, sub.End);
+                tokens.Add(new Token(sub.Token.Id, normalized.Substring(sub.Start, sub.End), s, e));
             }
-            var normalized = new NormalizedText(text, start, end);
-            normalizer?.Normalize(normalized);
-            subPieces.Clear();
-            if (HasNormalizedTokens) SplitNormalized(normalized, 0, normalized.Length, subPieces);
-            else if (normalized.Length > 0) subPieces.Add(new Piece(0, normalized.Length, null));
-            foreach (var sub in subPieces)
-            {
-                if (sub.Token is not null)
-                {
-                    var (s, e) = normalized.OriginalSpan(sub.Start, sub.End);
-                    tokens.Add(new Token(sub.Token.Id, normalized.Substring(sub.Start, sub.End), s, e));
-                }
-                else tokenizePiece(normalized, sub.Start, sub.End);
-            }
+            else tokenizePiece(normalized, sub.Start, sub.End);
         }
     }
 
@@ -120,14 +131,44 @@ public sealed class AddedVocabulary
         // Patterns by their first char, longest first.
         readonly Dictionary<int, (int[] Pattern, AddedToken Token)[]> _byFirst;
 
+        // Which BMP chars start a pattern (one bit each), whether one starts outside the BMP, and the BMP first chars
+        // for a vectorised search of a string.
+        readonly ulong[] _firstBmp = new ulong[0x10000 / 64];
+        readonly bool _firstOutsideBmp;
+        readonly System.Buffers.SearchValues<char> _firstChars;
+
         public Matcher(List<(int[] Pattern, AddedToken Token)> patterns)
         {
             _byFirst = patterns
                 .GroupBy(p => p.Pattern[0])
                 .ToDictionary(g => g.Key, g => g.OrderByDescending(p => p.Pattern.Length).ToArray());
+            var firstChars = new List<char>();
+            foreach (int c in _byFirst.Keys)
+            {
+                if (c is >= 0 and < 0x10000)
+                {
+                    _firstBmp[c >> 6] |= 1UL << (c & 63);
+                    firstChars.Add((char)c);
+                }
+                else _firstOutsideBmp = true;
+            }
+            _firstChars = System.Buffers.SearchValues.Create(firstChars.ToArray());
         }
 
         public bool IsEmpty => _byFirst.Count == 0;
+
+        bool IsFirst(int c) => (uint)c < 0x10000 ? (_firstBmp[c >> 6] & (1UL << (c & 63))) != 0 : _firstOutsideBmp;
+
+        /// <summary>False when no pattern can start anywhere in the string (its first char does not occur).</summary>
+        public bool MayOccurIn(string text) => _firstOutsideBmp || text.AsSpan().IndexOfAny(_firstChars) >= 0;
+
+        /// <summary>False when no pattern can start anywhere in the chars.</summary>
+        public bool MayOccurIn(ReadOnlySpan<int> chars)
+        {
+            foreach (int c in chars)
+                if (IsFirst(c)) return true;
+            return false;
+        }
 
         public void Split(ReadOnlySpan<int> chars, int from, int to, List<Piece> pieces)
         {
@@ -166,7 +207,7 @@ public sealed class AddedVocabulary
 
         (int End, AddedToken? Token) LongestAt(ReadOnlySpan<int> chars, int position, int to)
         {
-            if (!_byFirst.TryGetValue(chars[position], out var candidates)) return (position, null);
+            if (!IsFirst(chars[position]) || !_byFirst.TryGetValue(chars[position], out var candidates)) return (position, null);
             foreach (var (pattern, token) in candidates)
             {
                 if (pattern.Length <= to - position && chars.Slice(position, pattern.Length).SequenceEqual(pattern))

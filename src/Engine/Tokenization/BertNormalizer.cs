@@ -35,17 +35,45 @@ public sealed class BertNormalizer : INormalizer
     /// <inheritdoc/>
     public void Normalize(NormalizedText text)
     {
-        if (CleanText)
-        {
-            text.Filter(static c => !(c == 0 || c == 0xFFFD || CharProperties.IsBertControl(c)));
-            text.Map(static c => CharProperties.IsWhitespace(c) ? ' ' : c);
-        }
-        if (HandleChineseChars) text.PadWithSpaces(CharProperties.IsChineseChar);
+        // clean_text in one pass; on an all-ASCII text that pass also lowercases, and nothing else applies (no CJK
+        // ideograph, nothing decomposes, no nonspacing mark).
+        bool ascii = text.IsAscii();
+        var clean = new CleanAndLower(CleanText, Lowercase && ascii);
+        if (clean.Clean || clean.Lower) text.FilterMap(ref clean);
+        if (ascii) return;
+        if (HandleChineseChars && (clean.SawChinese || !CleanText)) text.PadWithSpaces(CharProperties.IsChineseChar);
         if (StripAccents)
         {
             text.Nfd();
-            text.Filter(static c => !CharProperties.IsMarkNonspacing(c));
+            var strip = new DropNonspacingMarks();
+            text.FilterMap(ref strip);
         }
         if (Lowercase) text.Lowercase();
+    }
+
+    /// <summary>clean_text (drop U+0000, U+FFFD and controls, whitespace to ' ') and ASCII lowercasing; notes
+    /// whether a CJK ideograph was kept.</summary>
+    struct CleanAndLower(bool clean, bool lower) : ICharMap
+    {
+        public readonly bool Clean = clean, Lower = lower;
+        public bool SawChinese;
+
+        public int Map(int c)
+        {
+            if (Clean)
+            {
+                if (c == 0 || c == 0xFFFD || CharProperties.IsBertControl(c)) return -1;
+                if (CharProperties.IsWhitespace(c)) return ' ';
+            }
+            if (Lower && (uint)(c - 'A') <= 'Z' - 'A') return c + 32;
+            if (c >= 0x3400) SawChinese |= CharProperties.IsChineseChar(c);
+            return c;
+        }
+    }
+
+    /// <summary>strip_accents' filter: drops Mn chars.</summary>
+    struct DropNonspacingMarks : ICharMap
+    {
+        public readonly int Map(int c) => CharProperties.IsMarkNonspacing(c) ? -1 : c;
     }
 }

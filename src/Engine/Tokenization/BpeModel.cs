@@ -1,5 +1,5 @@
-using System.Collections.Concurrent;
 using System.Text;
+using System.Runtime.CompilerServices;
 
 namespace MixLens.Engine.Tokenization;
 
@@ -9,7 +9,7 @@ namespace MixLens.Engine.Tokenization;
 /// adjacent pairs are merged, always the pair with the lowest merge rank first and, among equal ranks, the leftmost
 /// (the order of HF's priority queue of <c>(rank, position)</c>), until no adjacent pair has a merge.
 /// A char missing from the vocabulary becomes <see cref="UnkToken"/> (fused with its unknown neighbours when
-/// <see cref="FuseUnk"/>), or is dropped when there is no unk token, as HF does. Results are cached per word.
+/// <see cref="FuseUnk"/>), or is dropped when there is no unk token, as HF does. Results are cached per word (<see cref="WordCache{T}"/>).
 /// Instances are safe to use from several threads.
 /// Source: tokenizers/src/models/bpe/model.rs (<c>merge_word</c>, <c>tokenize</c>), word.rs (<c>merge_all</c>);
 /// Sennrich et al. 2016, "Neural Machine Translation of Rare Words with Subword Units".
@@ -18,10 +18,17 @@ public sealed class BpeModel
 {
     readonly Dictionary<string, int> _vocab;
     readonly string?[] _idToToken;
+    readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _vocabLookup;
     // (left id, right id) -> (rank, merged id)
-    readonly Dictionary<long, (int Rank, int NewId)> _merges;
-    readonly ConcurrentDictionary<string, Piece[]> _cache = new(StringComparer.Ordinal);
-    const int CacheCapacity = 10_000;
+    readonly PairTable _merges;
+    // The id of each byte's alphabet char, when the model is plain byte-level (IsByteLevel), else null.
+    readonly int[]? _byteIds;
+    // Word caches: by the byte-level form (Tokenize) and by the word's own text (TokenizeByteLevel).
+    readonly WordCache<Piece[]> _cache = new(CacheCapacity);
+    readonly WordCache<Piece[]> _wordCache = new(CacheCapacity);
+    const int CacheCapacity = 16_384;
+    // Words of at most this many symbols merge by scanning their pairs; longer ones through a priority queue.
+    const int ScanLimit = 48;
 
     /// <summary>One token of a word: its id and its chars [Start, End) (code point indices into the word).</summary>
     public readonly record struct Piece(int Id, int Start, int End);
@@ -75,7 +82,8 @@ public sealed class BpeModel
         IgnoreMerges = ignoreMerges;
         ByteFallback = byteFallback;
 
-        _merges = new Dictionary<long, (int, int)>(merges.Count);
+        _vocabLookup = _vocab.GetAlternateLookup<ReadOnlySpan<char>>();
+        _merges = new PairTable(merges.Count);
         int prefixLength = ContinuingSubwordPrefix.Length;
         for (int rank = 0; rank < merges.Count; rank++)
         {
@@ -87,11 +95,18 @@ public sealed class BpeModel
             string merged = left + (prefixLength > 0 && right.StartsWith(ContinuingSubwordPrefix, StringComparison.Ordinal) ? right[prefixLength..] : right);
             if (!_vocab.TryGetValue(merged, out int newId))
                 throw new TokenizerException($"merge {rank + 1} ('{left} {right}') makes '{merged}', which is not in the vocabulary");
-            _merges.TryAdd(Key(leftId, rightId), (rank, newId)); // a repeated merge keeps its first (best) rank
+            _merges.TryAdd(leftId, rightId, rank, newId); // a repeated merge keeps its first (best) rank
+        }
+
+        if (ContinuingSubwordPrefix.Length == 0 && EndOfWordSuffix.Length == 0)
+        {
+            var byteIds = new int[256];
+            bool all = true;
+            for (int b = 0; b < 256 && all; b++)
+                all = _vocab.TryGetValue(ByteLevel.ByteToChar[b].ToString(), out byteIds[b]);
+            if (all) _byteIds = byteIds;
         }
     }
-
-    static long Key(int left, int right) => ((long)left << 32) | (uint)right;
 
     /// <summary>The token string of an id, or null.</summary>
     public string? IdToToken(int id) => (uint)id < (uint)_idToToken.Length ? _idToToken[id] : null;
@@ -102,10 +117,170 @@ public sealed class BpeModel
     /// <summary>The tokens of one word (a string of vocabulary chars); cached.</summary>
     public Piece[] Tokenize(string word)
     {
-        if (_cache.TryGetValue(word, out var cached)) return cached;
+        if (_cache.Find(word) is { } cached) return cached;
         var pieces = MergeWord(word);
-        if (_cache.Count < CacheCapacity) _cache.TryAdd(word, pieces);
+        _cache.Add(word, pieces);
         return pieces;
+    }
+
+    /// <summary>
+    /// Whether the model is plain byte-level BPE: no continuing-subword prefix or end-of-word suffix, and every one of
+    /// the 256 byte chars (<see cref="ByteLevel.ByteToChar"/>) is a vocabulary token, so that
+    /// <see cref="TokenizeByteLevel"/> can start from byte ids without building the mapped string.
+    /// </summary>
+    public bool IsByteLevel => _byteIds is not null;
+
+    /// <summary>
+    /// The tokens of one word given as code points, before the byte-level mapping (only when <see cref="IsByteLevel"/>):
+    /// the same tokens as <see cref="Tokenize"/> of its byte-level form, but with <see cref="Piece.Start"/> and
+    /// <see cref="Piece.End"/> counted in <b>code points of the word</b> ([first char, last char + 1) of the token's
+    /// bytes). A lone surrogate counts as U+FFFD. Cached by the word's UTF-16 text, looked up without allocating.
+    /// </summary>
+    /// <exception cref="InvalidOperationException">The model is not plain byte-level.</exception>
+    public Piece[] TokenizeByteLevel(ReadOnlySpan<int> word)
+    {
+        if (_byteIds is null) throw new InvalidOperationException("the BPE model is not plain byte-level (prefix, suffix or missing byte chars)");
+        if (word.Length == 0) return [];
+        Span<char> key = word.Length <= 128 ? stackalloc char[2 * word.Length] : LongWordBuffer.BpeKey(2 * word.Length);
+        int keyLength = 0;
+        bool cacheable = word.Length <= WordCache<Piece[]>.MaxWordLength;
+        foreach (int c in word)
+        {
+            if (c < 0x10000)
+            {
+                // A lone surrogate next to another could spell the key of a real pair: such words are not cached.
+                if ((uint)(c - 0xD800) <= 0x7FF) cacheable = false;
+                key[keyLength++] = (char)c;
+            }
+            else
+            {
+                key[keyLength++] = (char)(0xD800 + ((c - 0x10000) >> 10));
+                key[keyLength++] = (char)(0xDC00 + ((c - 0x10000) & 0x3FF));
+            }
+        }
+        var text = key[..keyLength];
+        if (cacheable && _wordCache.Find(text) is { } cached) return cached;
+        var pieces = MergeBytes(word, text);
+        if (cacheable) _wordCache.Add(text, pieces);
+        return pieces;
+    }
+
+    Piece[] MergeBytes(ReadOnlySpan<int> word, ReadOnlySpan<char> utf16)
+    {
+        var byteIds = _byteIds!;
+        int byteCount = System.Text.Encoding.UTF8.GetMaxByteCount(utf16.Length);
+        var scratch = Scratch.Get(byteCount);
+        var bytes = scratch.Bytes.AsSpan(0, byteCount);
+        var ids = scratch.Ids.AsSpan(0, byteCount);
+        var starts = scratch.Starts.AsSpan(0, byteCount);
+        var ends = scratch.Ends.AsSpan(0, byteCount);
+        int n = 0;
+        for (int ci = 0; ci < word.Length; ci++)
+        {
+            int c = word[ci];
+            var rune = Rune.IsValid(c) ? new Rune(c) : Rune.ReplacementChar;
+            int written = rune.EncodeToUtf8(bytes[n..]);
+            for (int k = 0; k < written; k++)
+            {
+                ids[n] = byteIds[bytes[n]];
+                starts[n] = ci;
+                ends[n] = ci + 1;
+                n++;
+            }
+        }
+
+        if (IgnoreMerges)
+        {
+            var mapped = new char[n];
+            for (int k = 0; k < n; k++) mapped[k] = ByteLevel.ByteToChar[bytes[k]];
+            if (_vocabLookup.TryGetValue(mapped, out int whole)) return [new Piece(whole, 0, word.Length)];
+        }
+
+        n = MergeAll(ids[..n], starts[..n], ends[..n], scratch);
+        var result = new Piece[n];
+        for (int i = 0; i < n; i++) result[i] = new Piece(ids[i], starts[i], ends[i]);
+        return result;
+    }
+
+    /// <summary>
+    /// Merges the symbols in place (ids with their [start, end) ranges) and returns how many remain: repeatedly the
+    /// adjacent pair with the lowest merge rank, the leftmost among equal ranks. Short words scan the pairs; longer
+    /// ones (more than <see cref="ScanLimit"/> symbols) use HF's priority queue of (rank, position) over a linked
+    /// list, which gives the same order in O(n log n).
+    /// </summary>
+    int MergeAll(Span<int> ids, Span<int> starts, Span<int> ends, Scratch scratch)
+    {
+        int n = ids.Length;
+        if (n < 2) return n;
+        if (n > ScanLimit) return MergeWithQueue(ids, starts, ends, scratch);
+        Span<long> pairs = stackalloc long[ScanLimit]; // (rank << 32 | new id) of pair i, or long.MaxValue
+        for (int i = 0; i + 1 < n; i++) pairs[i] = _merges.Find(ids[i], ids[i + 1]);
+        while (n > 1)
+        {
+            int best = 0;
+            long bestValue = pairs[0];
+            for (int i = 1; i + 1 < n; i++)
+                if (pairs[i] < bestValue) { bestValue = pairs[i]; best = i; }
+            if (bestValue == PairTable.None) break;
+            ids[best] = (int)bestValue;
+            ends[best] = ends[best + 1];
+            int tail = n - best - 2; // symbols after the removed one
+            if (tail > 0)
+            {
+                ids.Slice(best + 2, tail).CopyTo(ids[(best + 1)..]);
+                starts.Slice(best + 2, tail).CopyTo(starts[(best + 1)..]);
+                ends.Slice(best + 2, tail).CopyTo(ends[(best + 1)..]);
+                pairs.Slice(best + 2, tail - 1 > 0 ? tail - 1 : 0).CopyTo(pairs[(best + 1)..]);
+            }
+            n--;
+            if (best > 0) pairs[best - 1] = _merges.Find(ids[best - 1], ids[best]);
+            if (best + 1 < n) pairs[best] = _merges.Find(ids[best], ids[best + 1]);
+        }
+        return n;
+    }
+
+    /// <summary>HF <c>Word::merge_all</c>: a min-queue of (rank, position), entries checked against the current pair
+    /// when they come out (a stale one is skipped).</summary>
+    int MergeWithQueue(Span<int> ids, Span<int> starts, Span<int> ends, Scratch scratch)
+    {
+        int n = ids.Length;
+        var prev = scratch.Prev.AsSpan(0, n);
+        var next = scratch.Next.AsSpan(0, n);
+        var alive = scratch.Alive.AsSpan(0, n);
+        for (int i = 0; i < n; i++) { prev[i] = i - 1; next[i] = i + 1 < n ? i + 1 : -1; alive[i] = true; }
+        var queue = scratch.Queue;
+        queue.Clear();
+        for (int i = 0; i + 1 < n; i++) Push(queue, _merges.Find(ids[i], ids[i + 1]), i);
+        while (queue.TryDequeue(out long entry, out long priority))
+        {
+            int pos = (int)(priority & 0xFFFFFFFF);
+            int newId = (int)entry;
+            if (!alive[pos] || next[pos] < 0) continue;
+            int right = next[pos];
+            long current = _merges.Find(ids[pos], ids[right]);
+            if (current == PairTable.None || (int)current != newId) continue;
+            ids[pos] = newId;
+            ends[pos] = ends[right];
+            alive[right] = false;
+            next[pos] = next[right];
+            if (next[pos] >= 0) prev[next[pos]] = pos;
+            if (prev[pos] >= 0) Push(queue, _merges.Find(ids[prev[pos]], ids[pos]), prev[pos]);
+            if (next[pos] >= 0) Push(queue, _merges.Find(ids[pos], ids[next[pos]]), pos);
+        }
+        int count = 0;
+        for (int i = 0; i >= 0; i = next[i])
+        {
+            ids[count] = ids[i]; starts[count] = starts[i]; ends[count] = ends[i];
+            count++;
+        }
+        return count;
+
+        static void Push(PriorityQueue<long, long> queue, long merge, int pos)
+        {
+            if (merge == PairTable.None) return;
+            long rank = merge >> 32;
+            queue.Enqueue(merge, (rank << 32) | (uint)pos);
+        }
     }
 
     Piece[] MergeWord(string word)
@@ -151,40 +326,13 @@ public sealed class BpeModel
         }
         FlushUnk();
 
-        // Merges: repeatedly the lowest-ranked adjacent pair, leftmost first.
-        int n = ids.Count;
-        var ranks = new int[Math.Max(n - 1, 0)];
-        var newIds = new int[Math.Max(n - 1, 0)];
-        for (int i = 0; i + 1 < n; i++) LookUp(i);
-        while (n > 1)
-        {
-            int best = -1, bestRank = int.MaxValue;
-            for (int i = 0; i + 1 < n; i++)
-                if (ranks[i] < bestRank) { bestRank = ranks[i]; best = i; }
-            if (best < 0) break;
-            ids[best] = newIds[best];
-            ends[best] = ends[best + 1];
-            ids.RemoveAt(best + 1); starts.RemoveAt(best + 1); ends.RemoveAt(best + 1);
-            int shifted = n - 3 - best; // pairs after the removed one move down by one
-            if (shifted > 0)
-            {
-                Array.Copy(ranks, best + 2, ranks, best + 1, shifted);
-                Array.Copy(newIds, best + 2, newIds, best + 1, shifted);
-            }
-            n--;
-            if (best > 0) LookUp(best - 1);
-            if (best + 1 < n) LookUp(best);
-        }
-
+        var idArray = ids.ToArray();
+        var startArray = starts.ToArray();
+        var endArray = ends.ToArray();
+        int n = MergeAll(idArray, startArray, endArray, Scratch.Get(idArray.Length));
         var result = new Piece[n];
-        for (int i = 0; i < n; i++) result[i] = new Piece(ids[i], starts[i], ends[i]);
+        for (int i = 0; i < n; i++) result[i] = new Piece(idArray[i], startArray[i], endArray[i]);
         return result;
-
-        void LookUp(int i)
-        {
-            if (_merges.TryGetValue(Key(ids[i], ids[i + 1]), out var merge)) { ranks[i] = merge.Rank; newIds[i] = merge.NewId; }
-            else ranks[i] = int.MaxValue;
-        }
 
         void Add(int id, int start, int end)
         {
@@ -196,6 +344,30 @@ public sealed class BpeModel
             if (pendingUnkStart < 0) return;
             Add(unkId, pendingUnkStart, pendingUnkEnd);
             pendingUnkStart = pendingUnkEnd = -1;
+        }
+    }
+
+    /// <summary>Per-thread buffers of the merge (grown on demand, never shrunk).</summary>
+    sealed class Scratch
+    {
+        [ThreadStatic] static Scratch? t_instance;
+        public byte[] Bytes = new byte[64];
+        public int[] Ids = new int[64], Starts = new int[64], Ends = new int[64], Prev = new int[64], Next = new int[64];
+        public bool[] Alive = new bool[64];
+        public readonly PriorityQueue<long, long> Queue = new();
+
+        public static Scratch Get(int size)
+        {
+            var scratch = t_instance ??= new Scratch();
+            if (scratch.Ids.Length < size)
+            {
+                int capacity = Math.Max(size, 2 * scratch.Ids.Length);
+                scratch.Bytes = new byte[capacity];
+                scratch.Ids = new int[capacity]; scratch.Starts = new int[capacity]; scratch.Ends = new int[capacity];
+                scratch.Prev = new int[capacity]; scratch.Next = new int[capacity];
+                scratch.Alive = new bool[capacity];
+            }
+            return scratch;
         }
     }
 
@@ -216,5 +388,68 @@ public sealed class BpeModel
         int n = 0;
         for (int i = 0; i < s.Length; i += char.IsSurrogatePair(s, i) ? 2 : 1) n++;
         return n;
+    }
+}
+
+/// <summary>
+/// An open-addressing hash table from a pair of ids (left, right) to (rank, new id), packed as
+/// <c>rank &lt;&lt; 32 | new id</c> so that the lowest rank compares lowest; <see cref="None"/> when absent.
+/// Linear probing over a power-of-two table at most half full.
+/// </summary>
+internal sealed class PairTable
+{
+    /// <summary>The value of a pair with no merge (greater than any real one).</summary>
+    public const long None = long.MaxValue;
+    readonly long[] _keys;
+    readonly long[] _values;
+    readonly int _mask;
+
+    public PairTable(int capacity)
+    {
+        int size = 16;
+        while (size < 2 * Math.Max(capacity, 1)) size <<= 1;
+        _keys = new long[size];
+        _values = new long[size];
+        Array.Fill(_keys, -1L);
+        _mask = size - 1;
+    }
+
+    /// <summary>Number of pairs.</summary>
+    public int Count { get; private set; }
+
+    static long Key(int left, int right) => ((long)left << 32) | (uint)right;
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    int Slot(long key) => (int)((ulong)(key * -7046029254386353131L) >> 40) & _mask;
+
+    /// <summary>Adds the pair unless present (the first rank wins).</summary>
+    public void TryAdd(int left, int right, int rank, int newId)
+    {
+        long key = Key(left, right);
+        int i = Slot(key);
+        while (_keys[i] != -1L)
+        {
+            if (_keys[i] == key) return;
+            i = (i + 1) & _mask;
+        }
+        _keys[i] = key;
+        _values[i] = ((long)rank << 32) | (uint)newId;
+        Count++;
+    }
+
+    /// <summary>(rank &lt;&lt; 32 | new id) of the pair, or <see cref="None"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public long Find(int left, int right)
+    {
+        long key = Key(left, right);
+        var keys = _keys;
+        int i = Slot(key);
+        while (true)
+        {
+            long k = keys[i];
+            if (k == key) return _values[i];
+            if (k == -1L) return None;
+            i = (i + 1) & _mask;
+        }
     }
 }

@@ -95,8 +95,8 @@ public sealed class BpeTokenizer : ITokenizer
     public Encoding Encode(string text, string? pair = null, int? maxLength = null)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var a = Tokenize(text);
-        var b = pair is null ? null : Tokenize(pair);
+        var a = Tokenize(text, TokenBuffers.First());
+        var b = pair is null ? null : Tokenize(pair, TokenBuffers.Second());
         return PostProcessing.Finish(a, b, maxLength, PostProcessor, TrimOffsets, TrimKeepsPrefixSpace);
     }
 
@@ -104,13 +104,15 @@ public sealed class BpeTokenizer : ITokenizer
     /// The tokens of one text, without special tokens, offset trimming or truncation (HF <c>encode_single_sequence</c>).
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="text"/> is null.</exception>
-    public List<Token> Tokenize(string text)
+    public List<Token> Tokenize(string text) => Tokenize(text, []);
+
+    /// <summary>Appends the tokens of one text to <paramref name="tokens"/> and returns it.</summary>
+    List<Token> Tokenize(string text, List<Token> tokens)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var tokens = new List<Token>();
         var splits = new List<(int Start, int End)>();
-        var mapped = new StringBuilder();
-        var spans = new List<(int Start, int End)>();
+        StringBuilder? mapped = null;
+        List<(int Start, int End)>? spans = null;
         AddedVocabulary.ExtractAndNormalize(text, Normalizer, tokens, (normalized, from, to) =>
         {
             var piece = normalized;
@@ -123,10 +125,18 @@ public sealed class BpeTokenizer : ITokenizer
             splits.Clear();
             if (UseRegex) ByteLevel.Split(piece.Chars, from, to, splits);
             else splits.Add((from, to));
+            var chars = piece.Chars;
             foreach (var (start, end) in splits)
             {
-                mapped.Clear();
-                spans.Clear();
+                if (Model.IsByteLevel)
+                {
+                    // The word's tokens by its code points (cached by its text); a token spans its chars.
+                    foreach (var p in Model.TokenizeByteLevel(chars[start..end]))
+                        tokens.Add(new Token(p.Id, Model.IdToToken(p.Id)!, piece.Alignment(start + p.Start).Start, piece.Alignment(start + p.End - 1).End));
+                    continue;
+                }
+                (mapped ??= new StringBuilder()).Clear();
+                (spans ??= []).Clear();
                 ByteLevel.ToBytes(piece, start, end, mapped, spans);
                 foreach (var p in Model.Tokenize(mapped.ToString()))
                 {

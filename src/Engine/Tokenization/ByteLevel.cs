@@ -92,7 +92,7 @@ public static class ByteLevel
         return j;
     }
 
-    enum CharClass { Letter, Number, Space, Other }
+    enum CharClass : byte { Letter, Number, Space, Other }
 
     /// <summary>\p{L}, \p{N}, \s (Oniguruma: 9-D, U+0085 and Z*) or anything else.</summary>
     static CharClass Classify(int c)
@@ -104,6 +104,23 @@ public static class ByteLevel
             if (c is ' ' or >= 0x9 and <= 0xD) return CharClass.Space;
             return CharClass.Other;
         }
+        if ((uint)c < 0x10000) return (CharClass)s_bmpClasses[c];
+        return ClassifyByCategory(c);
+    }
+
+    // The class of every BMP code point (surrogates: Other), computed once.
+    static readonly byte[] s_bmpClasses = BuildBmpClasses();
+
+    static byte[] BuildBmpClasses()
+    {
+        var table = new byte[0x10000];
+        for (int c = 0; c < table.Length; c++)
+            table[c] = (byte)(c < 0x80 ? Classify(c) : ClassifyByCategory(c));
+        return table;
+    }
+
+    static CharClass ClassifyByCategory(int c)
+    {
         if (c is >= 0xD800 and <= 0xDFFF || c > 0x10FFFF) return CharClass.Other;
         if (c == 0x85) return CharClass.Space;
         return Rune.GetUnicodeCategory(new Rune(c)) switch

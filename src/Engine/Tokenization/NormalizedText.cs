@@ -22,16 +22,18 @@ public sealed class NormalizedText
 {
     int[] _chars, _starts, _ends;
     int _length;
-    // Output buffers of the transform in progress; swapped with the live ones when it ends.
-    int[] _nextChars, _nextStarts, _nextEnds;
+    // Output buffers of the transform in progress, allocated by the first transform; swapped with the live ones when it ends.
+    int[]? _nextChars, _nextStarts, _nextEnds;
     int _nextLength, _source;
+    // True while the chars are exactly the code points of Original[OriginalStart..OriginalEnd), each aligned to itself.
+    bool _pristine;
 
     /// <summary>The whole original string.</summary>
-    public string Original { get; }
+    public string Original { get; private set; }
     /// <summary>Start of the original range this text was made from (UTF-16 index).</summary>
-    public int OriginalStart { get; }
+    public int OriginalStart { get; private set; }
     /// <summary>End (exclusive) of the original range this text was made from.</summary>
-    public int OriginalEnd { get; }
+    public int OriginalEnd { get; private set; }
 
     /// <summary>Starts with the code points of <c>original[start..end)</c>, each aligned to its own UTF-16 span
     /// (a surrogate pair spans 2 units; a lone surrogate is one char of its own).</summary>
@@ -41,12 +43,22 @@ public sealed class NormalizedText
         ArgumentNullException.ThrowIfNull(original);
         if ((uint)start > (uint)original.Length || end < start || end > original.Length)
             throw new ArgumentOutOfRangeException(nameof(start), $"range [{start}, {end}) is outside a string of length {original.Length}");
+        int capacity = Math.Max(end - start, 4);
+        _chars = new int[capacity]; _starts = new int[capacity]; _ends = new int[capacity];
+        Original = original;
+        Fill(original, start, end);
+    }
+
+    /// <summary>Sets the text to the code points of <c>original[start..end)</c> (the arrays hold them).</summary>
+    void Fill(string original, int start, int end)
+    {
         Original = original;
         OriginalStart = start;
         OriginalEnd = end;
-        int capacity = Math.Max(end - start, 4);
-        _chars = new int[capacity]; _starts = new int[capacity]; _ends = new int[capacity];
-        _nextChars = new int[capacity]; _nextStarts = new int[capacity]; _nextEnds = new int[capacity];
+        _length = 0;
+        var chars = _chars;
+        var starts = _starts;
+        var ends = _ends;
         for (int i = start; i < end;)
         {
             int c = original[i], width = 1;
@@ -55,10 +67,27 @@ public sealed class NormalizedText
                 c = char.ConvertToUtf32(original[i], original[i + 1]);
                 width = 2;
             }
-            _chars[_length] = c; _starts[_length] = i; _ends[_length] = i + width;
+            chars[_length] = c; starts[_length] = i; ends[_length] = i + width;
             _length++;
             i += width;
         }
+        _pristine = true;
+    }
+
+    [ThreadStatic] static NormalizedText? t_reusable;
+
+    /// <summary>
+    /// This thread's reusable text, set to <c>original[start..end)</c>: the same as the constructor, without allocating
+    /// once the thread's buffers are large enough. Valid until the next call on the same thread, so only for a text
+    /// that does not outlive the caller's step (a piece normalised and tokenised at once).
+    /// </summary>
+    internal static NormalizedText Reuse(string original, int start, int end)
+    {
+        var text = t_reusable;
+        if (text is null || text._chars.Length < end - start || text._chars.Length > (1 << 20) && end - start < (1 << 16))
+            return t_reusable = new NormalizedText(original, start, end);
+        text.Fill(original, start, end);
+        return text;
     }
 
     /// <summary>
@@ -76,6 +105,7 @@ public sealed class NormalizedText
         Array.Copy(_starts, from, slice._starts, 0, to - from);
         Array.Copy(_ends, from, slice._ends, 0, to - from);
         slice._length = to - from;
+        slice._pristine = _pristine; // a piece of an unchanged text is the unchanged original of its span
         return slice;
     }
 
@@ -85,7 +115,6 @@ public sealed class NormalizedText
         OriginalStart = start;
         OriginalEnd = end;
         _chars = new int[capacity]; _starts = new int[capacity]; _ends = new int[capacity];
-        _nextChars = new int[capacity]; _nextStarts = new int[capacity]; _nextEnds = new int[capacity];
     }
 
     /// <summary>
@@ -111,6 +140,18 @@ public sealed class NormalizedText
 
     /// <summary>The normalised chars.</summary>
     public ReadOnlySpan<int> Chars => _chars.AsSpan(0, _length);
+
+    /// <summary>
+    /// Whether the text is still exactly <c>Original[OriginalStart..OriginalEnd)</c> (no edit has changed it), so that
+    /// its UTF-16 form can be read from the original string without building it.
+    /// </summary>
+    internal bool IsPristine => _pristine;
+
+    /// <summary>The original start of every normalised char.</summary>
+    internal ReadOnlySpan<int> Starts => _starts.AsSpan(0, _length);
+
+    /// <summary>The original end of every normalised char.</summary>
+    internal ReadOnlySpan<int> Ends => _ends.AsSpan(0, _length);
 
     /// <summary>The original span of the normalised char at index i.</summary>
     public (int Start, int End) Alignment(int i) => (_starts[i], _ends[i]);
@@ -150,13 +191,57 @@ public sealed class NormalizedText
             _chars[n] = _chars[i]; _starts[n] = _starts[i]; _ends[n] = _ends[i];
             n++;
         }
+        if (n != _length) _pristine = false;
         _length = n;
+    }
+
+    /// <summary>
+    /// <see cref="Filter"/> and <see cref="Map"/> in one pass, with the operation inlined (a struct): each char is
+    /// replaced by <c>map.Map(char)</c>, or dropped when that is negative; kept chars keep their spans.
+    /// </summary>
+    internal void FilterMap<TMap>(ref TMap map) where TMap : struct, ICharMap
+    {
+        int n = 0;
+        bool changed = false;
+        var chars = _chars;
+        var starts = _starts;
+        var ends = _ends;
+        for (int i = 0; i < _length; i++)
+        {
+            int c = chars[i];
+            int mapped = map.Map(c);
+            if (mapped < 0)
+            {
+                changed = true;
+                continue;
+            }
+            changed |= mapped != c;
+            chars[n] = mapped; starts[n] = starts[i]; ends[n] = ends[i];
+            n++;
+        }
+        _length = n;
+        if (changed) _pristine = false;
+    }
+
+    /// <summary>Whether every char is ASCII (read from the original string while the text is unchanged).</summary>
+    internal bool IsAscii()
+    {
+        if (_pristine) return System.Text.Ascii.IsValid(Original.AsSpan(OriginalStart, OriginalEnd - OriginalStart));
+        foreach (int c in Chars)
+            if (c >= 0x80) return false;
+        return true;
     }
 
     /// <summary>Replaces every char by <paramref name="map"/>(char), spans unchanged (HF <c>map</c>).</summary>
     public void Map(Func<int, int> map)
     {
-        for (int i = 0; i < _length; i++) _chars[i] = map(_chars[i]);
+        for (int i = 0; i < _length; i++)
+        {
+            int c = _chars[i], mapped = map(c);
+            if (mapped == c) continue;
+            _chars[i] = mapped;
+            _pristine = false;
+        }
     }
 
     /// <summary>Rust <c>char::to_lowercase</c> on every char; extra chars of one char are inserted after it (HF <c>lowercase</c>).</summary>
@@ -167,7 +252,7 @@ public sealed class NormalizedText
         if (ascii)
         {
             for (int i = 0; i < _length; i++)
-                if ((uint)(_chars[i] - 'A') <= 'Z' - 'A') _chars[i] += 32;
+                if ((uint)(_chars[i] - 'A') <= 'Z' - 'A') { _chars[i] += 32; _pristine = false; }
             return;
         }
         Span<int> lower = stackalloc int[2];
@@ -298,6 +383,11 @@ public sealed class NormalizedText
 
     void BeginTransform(int initialOffset)
     {
+        if (_nextChars is null)
+        {
+            int capacity = Math.Max(_chars.Length, 4);
+            _nextChars = new int[capacity]; _nextStarts = new int[capacity]; _nextEnds = new int[capacity];
+        }
         _nextLength = 0;
         _source = initialOffset;
     }
@@ -317,21 +407,22 @@ public sealed class NormalizedText
             start = _starts[_source]; end = _ends[_source];
             _source += 1 - change; // the replaced char, then -change removed ones
         }
-        if (_nextLength == _nextChars.Length)
+        if (_nextLength == _nextChars!.Length)
         {
             int size = _nextChars.Length * 2;
             Array.Resize(ref _nextChars, size); Array.Resize(ref _nextStarts, size); Array.Resize(ref _nextEnds, size);
         }
-        _nextChars[_nextLength] = c; _nextStarts[_nextLength] = start; _nextEnds[_nextLength] = end;
+        _nextChars[_nextLength] = c; _nextStarts![_nextLength] = start; _nextEnds![_nextLength] = end;
         _nextLength++;
     }
 
     void EndTransform()
     {
-        (_chars, _nextChars) = (_nextChars, _chars);
-        (_starts, _nextStarts) = (_nextStarts, _starts);
-        (_ends, _nextEnds) = (_nextEnds, _ends);
+        (_chars, _nextChars) = (_nextChars!, _chars);
+        (_starts, _nextStarts) = (_nextStarts!, _starts);
+        (_ends, _nextEnds) = (_nextEnds!, _ends);
         _length = _nextLength;
+        _pristine = false;
     }
 
     // Decompositions, computed on first use: BMP in an array (NoDecomposition marks "decomposes to itself"; writes
@@ -430,4 +521,11 @@ public sealed class NormalizedText
         sb.Append((char)(0xD800 + ((c - 0x10000) >> 10)));
         sb.Append((char)(0xDC00 + ((c - 0x10000) & 0x3FF)));
     }
+}
+
+/// <summary>A per-char operation of <see cref="NormalizedText.FilterMap{TMap}"/>.</summary>
+internal interface ICharMap
+{
+    /// <summary>The char that replaces <paramref name="c"/>, or a negative value to drop it.</summary>
+    int Map(int c);
 }

@@ -53,6 +53,16 @@ public sealed class PrecompiledCharsmap
     /// </summary>
     public string? Lookup(ReadOnlySpan<byte> utf8)
     {
+        int offset = LookupOffset(utf8);
+        return offset < 0 ? null : Replacement(offset);
+    }
+
+    /// <summary>
+    /// Where the replacement of <see cref="Lookup"/> starts in the blob of replacements (equal offsets, equal
+    /// replacements), or -1 when no key is a prefix of <paramref name="utf8"/>.
+    /// </summary>
+    public int LookupOffset(ReadOnlySpan<byte> utf8)
+    {
         long nodePos = 0;
         uint unit = _array[0];
         nodePos ^= Offset(unit);
@@ -60,20 +70,25 @@ public sealed class PrecompiledCharsmap
         {
             if (c == 0) break;
             nodePos ^= c;
-            if ((ulong)nodePos >= (ulong)_array.Length) return null;
+            if ((ulong)nodePos >= (ulong)_array.Length) return -1;
             unit = _array[nodePos];
-            if (Label(unit) != c) return null;
+            if (Label(unit) != c) return -1;
             nodePos ^= Offset(unit);
             if (HasLeaf(unit))
             {
-                if ((ulong)nodePos >= (ulong)_array.Length) return null;
-                return Replacement((int)Value(_array[nodePos]));
+                if ((ulong)nodePos >= (ulong)_array.Length) return -1;
+                uint value = Value(_array[nodePos]);
+                return value <= (uint)_normalized.Length ? (int)value : -1;
             }
         }
-        return null;
+        return -1;
     }
 
-    string? Replacement(int index)
+    /// <summary>Size of the blob of replacements (offsets are below or at it).</summary>
+    public int ReplacementsLength => _normalized.Length;
+
+    /// <summary>The replacement that starts at <paramref name="index"/> of the blob (up to its NUL).</summary>
+    public string? Replacement(int index)
     {
         if ((uint)index > (uint)_normalized.Length) return null;
         int end = Array.IndexOf(_normalized, (byte)0, index);

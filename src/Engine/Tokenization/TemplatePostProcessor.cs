@@ -45,7 +45,11 @@ public sealed class TemplatePostProcessor
         Single = single;
         Pair = pair;
         SpecialTokens = specialTokens;
+        _addedSingle = single.OfType<SpecialTokenPiece>().Sum(p => specialTokens[p.Id].Ids.Length);
+        _addedPair = pair.OfType<SpecialTokenPiece>().Sum(p => specialTokens[p.Id].Ids.Length);
     }
+
+    readonly int _addedSingle, _addedPair;
 
     /// <summary>The BERT layout: <c>cls A sep</c> and <c>cls A sep B sep</c>, type ids 0 then 1 (HF <c>BertProcessing</c>).</summary>
     public static TemplatePostProcessor Bert(string cls, int clsId, string sep, int sepId) => new(
@@ -87,24 +91,19 @@ public sealed class TemplatePostProcessor
     }
 
     /// <summary>Number of special tokens the template inserts around one sequence or a pair.</summary>
-    public int AddedTokens(bool isPair) =>
-        (isPair ? Pair : Single).OfType<SpecialTokenPiece>().Sum(p => SpecialTokens[p.Id].Ids.Length);
+    public int AddedTokens(bool isPair) => isPair ? _addedPair : _addedSingle;
 
     /// <summary>Lays out sequence A (and B, when not null) with the template's special tokens.</summary>
     public Encoding Apply(IReadOnlyList<Token> a, IReadOnlyList<Token>? b)
     {
         var template = b is null ? Single : Pair;
-        int n = 0;
-        foreach (var piece in template)
-            n += piece switch
-            {
-                SequencePiece s => (s.IsPair ? b! : a).Count,
-                SpecialTokenPiece p => SpecialTokens[p.Id].Ids.Length,
-                _ => 0,
-            };
+        int n = AddedTokens(b is not null);
+        for (int k = 0; k < template.Count; k++)
+            if (template[k] is SequencePiece s) n += (s.IsPair ? b! : a).Count;
         var builder = new EncodingBuilder(n);
-        foreach (var piece in template)
+        for (int k = 0; k < template.Count; k++)
         {
+            var piece = template[k];
             if (piece is SequencePiece s)
                 builder.AddSequence(s.IsPair ? b! : a, s.TypeId, s.IsPair ? 1 : 0);
             else if (piece is SpecialTokenPiece p)
@@ -136,7 +135,8 @@ public sealed class TemplatePostProcessor
 
         public void AddSequence(IReadOnlyList<Token> tokens, int typeId, int sequenceId)
         {
-            foreach (var token in tokens)
+            ReadOnlySpan<Token> span = tokens is List<Token> list ? System.Runtime.InteropServices.CollectionsMarshal.AsSpan(list) : tokens.ToArray();
+            foreach (ref readonly var token in span)
             {
                 _ids[_count] = token.Id;
                 _tokens[_count] = token.Value;

@@ -1,4 +1,3 @@
-using System.Collections.Concurrent;
 using System.Text;
 
 namespace MixLens.Engine.Tokenization;
@@ -12,7 +11,7 @@ namespace MixLens.Engine.Tokenization;
 /// no single-char piece may also be taken as unknown at <c>min_score − 10</c>; consecutive unknowns are fused
 /// into one unk token whose string is their surface text. With byte fallback, an unknown run becomes the
 /// <c>&lt;0xXX&gt;</c> pieces of its UTF-8 bytes instead (all with the run's span).
-/// Scores are float64, as in HF. Results are cached per word; instances are safe to use from several threads.
+/// Scores are float64, as in HF. Results are cached per word (<see cref="WordCache{T}"/>); instances are safe to use from several threads.
 /// Source: tokenizers/src/models/unigram/model.rs (<c>encode_optimized</c>, <c>tokenize</c>, <c>K_UNK_PENALTY</c>);
 /// Kudo 2018, "Subword Regularization" §3.
 /// </summary>
@@ -21,11 +20,21 @@ public sealed class UnigramModel
     readonly string[] _pieces;
     readonly double[] _scores;
     readonly Dictionary<string, int> _ids;
-    // Trie over code points: (node << 21 | code point) -> child node; a node's piece id or -1.
-    readonly Dictionary<long, int> _edges = new();
-    readonly List<int> _nodeIds = [-1];
-    readonly ConcurrentDictionary<string, Piece[]> _cache = new(StringComparer.Ordinal);
-    const int CacheCapacity = 10_000;
+    // The pieces in a double-array trie over their UTF-16 code units.
+    readonly DoubleArrayTrie _trie;
+    // The trie's units with the score of the piece ending at each node beside them, so that one step of the Viterbi
+    // walk reads one 16-byte unit (base, check and score) instead of a unit, a piece id and a score.
+    readonly WalkUnit[] _walk;
+
+    struct WalkUnit
+    {
+        public int Base; // with DoubleArrayTrie.HasValue
+        public int Check;
+        public double Score;
+    }
+    // The pieces of recent words, by the word's UTF-16 text.
+    readonly WordCache<Piece[]> _cache = new(CacheCapacity);
+    const int CacheCapacity = 16_384;
     const double UnknownPenalty = 10.0;
 
     /// <summary>One token of a word: its id, string and chars [Start, End) (code point indices into the word).</summary>
@@ -61,30 +70,15 @@ public sealed class UnigramModel
             _ids[piece] = i; // a repeated piece: the last id wins, as HF's token_to_ids
             min = Math.Min(min, score);
         }
-        foreach (var (piece, id) in _ids) Insert(piece, id);
+        _trie = new DoubleArrayTrie(_ids);
+        var units = _trie.Units;
+        _walk = new WalkUnit[units.Length];
+        for (int i = 0; i < units.Length; i++) _walk[i] = new WalkUnit { Base = units[i].Base, Check = units[i].Check };
+        foreach (var (piece, id) in _ids) _walk[_trie.FindNode(piece)].Score = _scores[id];
         MinScore = min;
         UnkId = unkId;
         ByteFallback = byteFallback;
     }
-
-    void Insert(string piece, int id)
-    {
-        int node = 0;
-        for (int i = 0; i < piece.Length; i += char.IsSurrogatePair(piece, i) ? 2 : 1)
-        {
-            long key = ((long)node << 21) | (long)(uint)CodePoint(piece, i);
-            if (!_edges.TryGetValue(key, out int child))
-            {
-                child = _nodeIds.Count;
-                _nodeIds.Add(-1);
-                _edges[key] = child;
-            }
-            node = child;
-        }
-        _nodeIds[node] = id;
-    }
-
-    static int CodePoint(string s, int i) => char.IsSurrogatePair(s, i) ? char.ConvertToUtf32(s[i], s[i + 1]) : s[i];
 
     /// <summary>The piece string of an id, or null.</summary>
     public string? IdToToken(int id) => (uint)id < (uint)_pieces.Length ? _pieces[id] : null;
@@ -99,97 +93,159 @@ public sealed class UnigramModel
     /// <exception cref="TokenizerException">The word has a char no piece covers and the model has no unk id.</exception>
     public Piece[] Tokenize(string word)
     {
-        if (_cache.TryGetValue(word, out var cached)) return cached;
+        ArgumentNullException.ThrowIfNull(word);
+        return TokenizeUtf16(word.AsSpan());
+    }
+
+    /// <summary>
+    /// The tokens of one word given as code points (cached by its UTF-16 text, looked up without allocating);
+    /// the same as <see cref="Tokenize(string)"/> of the string they spell.
+    /// </summary>
+    /// <exception cref="TokenizerException">The word has a char no piece covers and the model has no unk id.</exception>
+    public Piece[] Tokenize(ReadOnlySpan<int> word)
+    {
+        Span<char> utf16 = word.Length <= 128 ? stackalloc char[2 * word.Length] : LongWordBuffer.UnigramWord(2 * word.Length);
+        int length = 0;
+        foreach (int c in word)
+        {
+            if (c < 0x10000) utf16[length++] = (char)c;
+            else
+            {
+                utf16[length++] = (char)(0xD800 + ((c - 0x10000) >> 10));
+                utf16[length++] = (char)(0xDC00 + ((c - 0x10000) & 0x3FF));
+            }
+        }
+        return TokenizeUtf16(utf16[..length]);
+    }
+
+    /// <summary>The tokens of one word given in UTF-16 (cached); <see cref="Piece.Start"/> and <see cref="Piece.End"/>
+    /// count code points.</summary>
+    internal Piece[] TokenizeUtf16(ReadOnlySpan<char> word)
+    {
+        if (_cache.Find(word) is { } cached) return cached;
         var pieces = Encode(word);
-        if (_cache.Count < CacheCapacity) _cache.TryAdd(word, pieces);
+        _cache.Add(word, pieces);
         return pieces;
     }
 
-    Piece[] Encode(string word)
+    /// <summary>
+    /// Viterbi over the word's UTF-16 positions (only those at code point boundaries): from each start, the trie
+    /// gives the pieces beginning there, shortest first; a piece replaces the best path to its end only when strictly
+    /// better (the first path to reach a position is taken).
+    /// </summary>
+    Piece[] Encode(ReadOnlySpan<char> word)
     {
-        var chars = new List<int>(word.Length);
-        var utf16Starts = new List<int>(word.Length + 1);
-        for (int i = 0; i < word.Length; i += char.IsSurrogatePair(word, i) ? 2 : 1)
-        {
-            utf16Starts.Add(i);
-            chars.Add(CodePoint(word, i));
-        }
-        utf16Starts.Add(word.Length);
-        int n = chars.Count;
-        var bestScore = new double[n + 1];
-        var startsAt = new int[n + 1];
-        var bestId = new int[n + 1];
-        Array.Fill(startsAt, -1);
+        int n = word.Length;
+        if (n == 0) return [];
+        var lattice = Lattice.Get(n + 1);
+        var bestScore = lattice.BestScore.AsSpan(0, n + 1);
+        var startsAt = lattice.StartsAt.AsSpan(0, n + 1);
+        var bestId = lattice.BestId.AsSpan(0, n + 1);
+        startsAt.Fill(-1);
+        bestScore[0] = 0;
         double unkScore = MinScore - UnknownPenalty;
+        var units = _walk;
+        var codes = _trie.Codes;
+        var values = _trie.Values;
+        bool hasPairs = false;
 
-        for (int start = 0; start < n; start++)
+        for (int start = 0; start < n;)
         {
+            int width = start + 1 < n && char.IsSurrogatePair(word[start], word[start + 1]) ? 2 : 1;
+            hasPairs |= width == 2;
             double tillHere = bestScore[start];
             bool hasSingle = false;
-            int node = 0;
+            int node = DoubleArrayTrie.Root;
             for (int end = start; end < n; end++)
             {
-                if (!_edges.TryGetValue(((long)node << 21) | (long)(uint)chars[end], out node)) break;
-                int id = _nodeIds[node];
-                if (id < 0) continue;
+                // The trie's child by word[end] (DoubleArrayTrie.Child, inlined).
+                int code = codes[word[end]];
+                if (code == 0) break;
+                uint t = (uint)((units[node].Base & DoubleArrayTrie.BaseMask) + code);
+                if (t >= (uint)units.Length || units[t].Check != node) break;
+                node = (int)t;
+                if ((units[node].Base & DoubleArrayTrie.HasValue) == 0) continue;
                 int target = end + 1;
-                double candidate = _scores[id] + tillHere;
+                // A piece ending inside a surrogate pair is no path (a lone-surrogate piece cannot split a char).
+                if (target < n && char.IsLowSurrogate(word[target]) && char.IsHighSurrogate(word[end])) continue;
+                double candidate = units[node].Score + tillHere;
                 if (startsAt[target] < 0 || candidate > bestScore[target])
                 {
                     bestScore[target] = candidate;
                     startsAt[target] = start;
-                    bestId[target] = id;
+                    bestId[target] = ~node; // a trie node (its piece id is looked up once, when backtracking)
                 }
-                if (end == start) hasSingle = true;
+                if (target == start + width) hasSingle = true;
             }
             if (!hasSingle)
             {
-                int target = start + 1;
+                int target = start + width;
                 double candidate = unkScore + tillHere;
                 if (startsAt[target] < 0 || candidate > bestScore[target])
                 {
-                    int unk = UnkId ?? throw new TokenizerException($"the Unigram model has no unk_id, but no piece covers the char U+{chars[start]:X4}");
+                    int unk = UnkId ?? throw new TokenizerException($"the Unigram model has no unk_id, but no piece covers the char U+{(width == 2 ? char.ConvertToUtf32(word[start], word[start + 1]) : word[start]):X4}");
                     bestScore[target] = candidate;
                     startsAt[target] = start;
                     bestId[target] = unk;
                 }
             }
+            start += width;
         }
 
-        // Backtrack, fusing consecutive unknowns.
-        var result = new List<Piece>();
+        // Backtrack, fusing consecutive unknowns; pieces come out last first.
+        var result = lattice.Pieces;
+        result.Clear();
         int endAt = n, unkEnd = -1;
         while (endAt > 0)
         {
             int start = startsAt[endAt];
-            int id = bestId[endAt];
+            int id = bestId[endAt] < 0 ? values[~bestId[endAt]] : bestId[endAt];
             if (UnkId is int u && id == u)
             {
                 if (unkEnd < 0) unkEnd = endAt;
             }
             else
             {
-                if (unkEnd >= 0) { AddUnknown(endAt, unkEnd); unkEnd = -1; }
-                result.Add(new Piece(id, word[utf16Starts[start]..utf16Starts[endAt]], start, endAt));
+                if (unkEnd >= 0) { AddUnknown(word, endAt, unkEnd, result); unkEnd = -1; }
+                result.Add(new Piece(id, _pieces[id], start, endAt));
             }
             endAt = start;
         }
-        if (unkEnd >= 0) AddUnknown(0, unkEnd);
-        result.Reverse();
-        return result.ToArray();
+        if (unkEnd >= 0) AddUnknown(word, 0, unkEnd, result);
 
-        void AddUnknown(int from, int to)
+        // In text order, with UTF-16 positions turned into code point indices.
+        var pieces = new Piece[result.Count];
+        for (int i = 0; i < pieces.Length; i++)
         {
-            string surface = word[utf16Starts[from]..utf16Starts[to]];
-            if (_ids.TryGetValue(surface, out int known)) { result.Add(new Piece(known, surface, from, to)); return; }
-            if (ByteFallback && ByteIds(surface) is { } bytes)
-            {
-                // Added in reverse (the list is reversed at the end).
-                for (int k = bytes.Length - 1; k >= 0; k--) result.Add(new Piece(bytes[k].Id, bytes[k].Value, from, to));
-                return;
-            }
-            result.Add(new Piece(UnkId!.Value, surface, from, to));
+            var p = result[result.Count - 1 - i];
+            pieces[i] = hasPairs ? p with { Start = CodePointIndex(word, p.Start), End = CodePointIndex(word, p.End) } : p;
         }
+        return pieces;
+    }
+
+    /// <summary>Adds an unknown run [from, to) (UTF-16 positions): a known piece if its text is one, else its byte
+    /// pieces with byte fallback, else the unk piece with the surface text. Added in reverse order.</summary>
+    void AddUnknown(ReadOnlySpan<char> word, int from, int to, List<Piece> result)
+    {
+        var surfaceSpan = word[from..to];
+        // A run of one char is unknown because no piece is that char; a longer run may spell a piece.
+        bool oneChar = to - from == 1 || (to - from == 2 && char.IsSurrogatePair(word[from], word[from + 1]));
+        int known = oneChar ? -1 : _trie.Find(surfaceSpan);
+        if (known >= 0) { result.Add(new Piece(known, _pieces[known], from, to)); return; }
+        string surface = surfaceSpan.ToString();
+        if (ByteFallback && ByteIds(surface) is { } bytes)
+        {
+            for (int k = bytes.Length - 1; k >= 0; k--) result.Add(new Piece(bytes[k].Id, bytes[k].Value, from, to));
+            return;
+        }
+        result.Add(new Piece(UnkId!.Value, surface, from, to));
+    }
+
+    static int CodePointIndex(ReadOnlySpan<char> word, int utf16Index)
+    {
+        int n = 0;
+        for (int i = 0; i < utf16Index; i += i + 1 < word.Length && char.IsSurrogatePair(word[i], word[i + 1]) ? 2 : 1) n++;
+        return n;
     }
 
     (int Id, string Value)[]? ByteIds(string surface)
@@ -200,8 +256,30 @@ public sealed class UnigramModel
         {
             string name = $"<0x{bytes[k]:X2}>";
             if (!_ids.TryGetValue(name, out int id)) return null;
-            result[k] = (id, name);
+            result[k] = (id, _pieces[id]);
         }
         return result;
+    }
+
+    /// <summary>Per-thread Viterbi arrays (grown on demand).</summary>
+    sealed class Lattice
+    {
+        [ThreadStatic] static Lattice? t_instance;
+        public double[] BestScore = new double[64];
+        public int[] StartsAt = new int[64], BestId = new int[64];
+        public readonly List<Piece> Pieces = new(16);
+
+        public static Lattice Get(int size)
+        {
+            var lattice = t_instance ??= new Lattice();
+            if (lattice.StartsAt.Length < size)
+            {
+                int capacity = Math.Max(size, 2 * lattice.StartsAt.Length);
+                lattice.BestScore = new double[capacity];
+                lattice.StartsAt = new int[capacity];
+                lattice.BestId = new int[capacity];
+            }
+            return lattice;
+        }
     }
 }

@@ -82,31 +82,130 @@ public sealed class UnigramTokenizer : ITokenizer
     public Encoding Encode(string text, string? pair = null, int? maxLength = null)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var a = Tokenize(text);
-        var b = pair is null ? null : Tokenize(pair);
+        var a = Tokenize(text, TokenBuffers.First());
+        var b = pair is null ? null : Tokenize(pair, TokenBuffers.Second());
         return PostProcessing.Finish(a, b, maxLength, PostProcessor, TrimOffsets, TrimKeepsPrefixSpace);
     }
 
     /// <summary>The tokens of one text, without special tokens or truncation (HF <c>encode_single_sequence</c>).</summary>
     /// <exception cref="ArgumentNullException"><paramref name="text"/> is null.</exception>
-    public List<Token> Tokenize(string text)
+    public List<Token> Tokenize(string text) => Tokenize(text, []);
+
+    /// <summary>Appends the tokens of one text to <paramref name="tokens"/> and returns it.</summary>
+    List<Token> Tokenize(string text, List<Token> tokens)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var tokens = new List<Token>();
-        var words = new List<NormalizedText>();
-        AddedVocabulary.ExtractAndNormalize(text, Normalizer, tokens, (normalized, from, to) =>
-        {
-            words.Clear();
-            PreTokenizer.PreTokenize(normalized, from, to, words);
-            foreach (var word in words)
-            {
-                foreach (var piece in Model.Tokenize(word.ToString()))
-                {
-                    var (start, end) = word.OriginalSpan(piece.Start, piece.End);
-                    tokens.Add(new Token(piece.Id, piece.Value, start, end));
-                }
-            }
-        });
+        AddedVocabulary.ExtractAndNormalize(text, Normalizer, tokens, (normalized, from, to) => TokenizePiece(normalized, from, to, tokens));
         return tokens;
+    }
+
+    /// <summary>
+    /// Pre-tokenises chars [from, to) of a normalised text as <see cref="PreTokenizer"/> does (whitespace split, the
+    /// '▁' mapping, prepending and splitting before each '▁') without building a text per word, and appends the
+    /// tokens of every word.
+    /// </summary>
+    void TokenizePiece(NormalizedText normalized, int from, int to, List<Token> tokens)
+    {
+        var chars = normalized.Chars;
+        if (!PreTokenizer.WhitespaceSplit)
+        {
+            if (to > from) TokenizeWord(normalized, from, to, tokens);
+            return;
+        }
+        int i = from;
+        while (i < to)
+        {
+            while (i < to && CharProperties.IsWhitespace(chars[i])) i++;
+            int start = i;
+            while (i < to && !CharProperties.IsWhitespace(chars[i])) i++;
+            if (i > start) TokenizeWord(normalized, start, i, tokens);
+        }
+    }
+
+    /// <summary>
+    /// One word, chars [from, to) (not empty): Metaspace's view of it is the replacement char when prepended
+    /// (with the span of the word's first char, as HF's <c>prepend</c>), then the word's chars with ' ' mapped to
+    /// the replacement; with <c>split</c> it is cut before every replacement char after the first position.
+    /// </summary>
+    void TokenizeWord(NormalizedText normalized, int from, int to, List<Token> tokens)
+    {
+        var chars = normalized.Chars;
+        int replacement = PreTokenizer.Replacement;
+        int first = chars[from] == ' ' ? replacement : chars[from];
+        bool prepend = PreTokenizer.PrependScheme switch
+        {
+            MetaspacePreTokenizer.Prepend.Always => true,
+            MetaspacePreTokenizer.Prepend.First => normalized.Alignment(from).Start == 0,
+            _ => false,
+        } && first != replacement;
+        int shift = prepend ? 1 : 0;
+        int length = to - from + shift;
+        var starts = normalized.Starts;
+        var ends = normalized.Ends;
+
+        if (normalized.IsPristine && replacement < 0x10000 && !char.IsSurrogate((char)replacement) && ends[to - 1] - starts[from] == to - from)
+        {
+            // An unchanged word without surrogate pairs: its UTF-16 is the original text, copied whole, and view
+            // positions are UTF-16 positions.
+            TokenizeOriginalWord(normalized, from, to, shift, (char)replacement, tokens);
+            return;
+        }
+
+        // The view in UTF-16, cut into subwords as it is written: a subword ends before each replacement char.
+        Span<char> utf16 = length <= 128 ? stackalloc char[2 * length] : LongWordBuffer.UnigramView(2 * length);
+        int used = 0, subwordUnits = 0, subwordStart = 0; // UTF-16 end, UTF-16 start and view start of the subword
+        for (int v = 0; v <= length; v++)
+        {
+            int c = v == length ? -1 : v < shift ? replacement : chars[from + v - shift] == ' ' ? replacement : chars[from + v - shift];
+            if (v == length || (v > 0 && c == replacement && PreTokenizer.Split))
+            {
+                foreach (var piece in Model.TokenizeUtf16(utf16[subwordUnits..used]))
+                {
+                    // View position p is normalised char from + p - shift; the prepended char (p = 0) is char from.
+                    int a = Math.Max(from + subwordStart + piece.Start - shift, from);
+                    int b = Math.Max(from + subwordStart + piece.End - 1 - shift, from);
+                    tokens.Add(new Token(piece.Id, piece.Value, starts[a], ends[b]));
+                }
+                if (v == length) break;
+                subwordUnits = used;
+                subwordStart = v;
+            }
+            if (c < 0x10000) utf16[used++] = (char)c;
+            else
+            {
+                utf16[used++] = (char)(0xD800 + ((c - 0x10000) >> 10));
+                utf16[used++] = (char)(0xDC00 + ((c - 0x10000) & 0x3FF));
+            }
+        }
+    }
+
+    /// <summary><see cref="TokenizeWord"/> for chars [from, to) that are exactly the original text, one UTF-16 unit
+    /// each: the view is the (prepended) replacement then the original span, spaces replaced, cut before each
+    /// replacement char with a vectorised search.</summary>
+    void TokenizeOriginalWord(NormalizedText normalized, int from, int to, int shift, char replacement, List<Token> tokens)
+    {
+        var starts = normalized.Starts;
+        var ends = normalized.Ends;
+        int length = to - from + shift;
+        Span<char> view = length <= 256 ? stackalloc char[length] : LongWordBuffer.UnigramView(length);
+        view = view[..length];
+        if (shift == 1) view[0] = replacement;
+        normalized.Original.AsSpan(starts[from], to - from).CopyTo(view[shift..]);
+        view[shift..].Replace(' ', replacement);
+        int start = 0;
+        while (true)
+        {
+            int next = PreTokenizer.Split && start + 1 < length ? view[(start + 1)..].IndexOf(replacement) : -1;
+            int end = next < 0 ? length : start + 1 + next;
+            foreach (var piece in Model.TokenizeUtf16(view[start..end]))
+            {
+                // View position p is normalised char from + p - shift; the prepended char (p = 0) is char from.
+                int a = Math.Max(from + start + piece.Start - shift, from);
+                int b = Math.Max(from + start + piece.End - 1 - shift, from);
+                tokens.Add(new Token(piece.Id, piece.Value, starts[a], ends[b]));
+            }
+            if (next < 0) break;
+            start = end;
+        }
     }
 }

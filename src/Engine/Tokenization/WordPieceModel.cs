@@ -11,9 +11,12 @@ namespace MixLens.Engine.Tokenization;
 public sealed class WordPieceModel
 {
     readonly Dictionary<string, int> _vocab;
-    readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _lookup;
     readonly string?[] _idToToken;
-    readonly int _longestEntry; // UTF-16 length of the longest vocabulary entry: longer candidates cannot match
+    // The vocabulary in a trie (value: index into _entries), and the node after the continuing-subword prefix
+    // (-1 when no entry starts with it).
+    readonly DoubleArrayTrie _trie;
+    readonly (string Token, int Id)[] _entries;
+    readonly int _continuation;
 
     /// <summary>The unknown token string, e.g. "[UNK]".</summary>
     public string UnkToken { get; }
@@ -32,7 +35,6 @@ public sealed class WordPieceModel
         ArgumentNullException.ThrowIfNull(vocab);
         if (vocab.Count == 0) throw new TokenizerException("the WordPiece vocabulary is empty");
         _vocab = new Dictionary<string, int>(vocab, StringComparer.Ordinal);
-        _lookup = _vocab.GetAlternateLookup<ReadOnlySpan<char>>();
         int maxId = -1;
         foreach (var (token, id) in _vocab)
         {
@@ -40,11 +42,14 @@ public sealed class WordPieceModel
             maxId = Math.Max(maxId, id);
         }
         _idToToken = new string?[maxId + 1];
+        _entries = new (string, int)[_vocab.Count];
+        int index = 0;
         foreach (var (token, id) in _vocab)
         {
             _idToToken[id] = token;
-            _longestEntry = Math.Max(_longestEntry, token.Length);
+            _entries[index++] = (token, id);
         }
+        _trie = new DoubleArrayTrie(_entries.Select((e, i) => new KeyValuePair<string, int>(e.Token, i)).Where(e => e.Key.Length > 0));
         if (!_vocab.TryGetValue(unkToken, out int unkId))
             throw new TokenizerException($"the WordPiece vocabulary has no entry for its unk token '{unkToken}'");
         if (maxInputCharsPerWord < 0) throw new TokenizerException($"max_input_chars_per_word is negative ({maxInputCharsPerWord})");
@@ -52,6 +57,9 @@ public sealed class WordPieceModel
         UnkId = unkId;
         ContinuingSubwordPrefix = continuingSubwordPrefix ?? "";
         MaxInputCharsPerWord = maxInputCharsPerWord;
+        _continuation = DoubleArrayTrie.Root;
+        foreach (char c in ContinuingSubwordPrefix)
+            if (_continuation >= 0) _continuation = _trie.Child(_continuation, c);
     }
 
     /// <summary>Number of entries in the vocabulary.</summary>
@@ -81,56 +89,36 @@ public sealed class WordPieceModel
             return;
         }
 
-        // The word in UTF-16, and where each of its chars starts in it.
+        // Greedy longest match: from each position, one walk down the trie (from the root at the word start, from
+        // the node after the continuing-subword prefix elsewhere) gives the longest vocabulary entry there.
         var chars = text.Chars;
-        int prefixLength = ContinuingSubwordPrefix.Length;
-        int capacity = 2 * charCount;
-        Span<char> word = capacity <= 512 ? stackalloc char[capacity] : new char[capacity];
-        Span<int> boundary = charCount < 256 ? stackalloc int[charCount + 1] : new int[charCount + 1];
-        int length = 0;
-        for (int k = 0; k < charCount; k++)
-        {
-            boundary[k] = length;
-            int c = chars[from + k];
-            if (c < 0x10000) word[length++] = (char)c;
-            else
-            {
-                word[length++] = (char)(0xD800 + ((c - 0x10000) >> 10));
-                word[length++] = (char)(0xDC00 + ((c - 0x10000) & 0x3FF));
-            }
-        }
-        boundary[charCount] = length;
-        int candidateCapacity = prefixLength + length;
-        Span<char> candidate = candidateCapacity <= 512 ? stackalloc char[candidateCapacity] : new char[candidateCapacity];
-
         int firstOutput = output.Count;
         int start = 0;
         while (start < charCount)
         {
-            // candidate = (prefix unless at the word start) + word[start..]
-            int head = start > 0 ? prefixLength : 0;
-            if (head > 0) ContinuingSubwordPrefix.AsSpan().CopyTo(candidate);
-            word[boundary[start]..length].CopyTo(candidate[head..]);
-
-            int end = charCount;
-            bool found = false;
-            for (; end > start; end--)
+            int node = start == 0 ? DoubleArrayTrie.Root : _continuation;
+            int end = -1, entry = -1;
+            for (int k = start; k < charCount && node >= 0; k++)
             {
-                int pieceLength = head + boundary[end] - boundary[start];
-                if (pieceLength > _longestEntry) continue;
-                if (_lookup.TryGetValue(candidate[..pieceLength], out string? value, out int id))
+                int c = chars[from + k];
+                if (c < 0x10000) node = _trie.Child(node, (char)c);
+                else
                 {
-                    output.Add(new Token(id, value, text.Alignment(from + start).Start, text.Alignment(from + end - 1).End));
-                    found = true;
-                    break;
+                    node = _trie.Child(node, (char)(0xD800 + ((c - 0x10000) >> 10)));
+                    if (node >= 0) node = _trie.Child(node, (char)(0xDC00 + ((c - 0x10000) & 0x3FF)));
                 }
+                if (node < 0) break;
+                int value = _trie.Value(node);
+                if (value >= 0) { end = k + 1; entry = value; }
             }
-            if (!found)
+            if (end < 0)
             {
                 output.RemoveRange(firstOutput, output.Count - firstOutput);
                 output.Add(new Token(UnkId, UnkToken, wordStart, wordEnd));
                 return;
             }
+            var (token, id) = _entries[entry];
+            output.Add(new Token(id, token, text.Alignment(from + start).Start, text.Alignment(from + end - 1).End));
             start = end;
         }
     }

@@ -94,8 +94,8 @@ public sealed class WordPieceTokenizer : ITokenizer
         if (maxLength is int limit && limit < added)
             throw new ArgumentOutOfRangeException(nameof(maxLength), $"maxLength {limit} cannot hold the {added} special tokens of a {(isPair ? "pair" : "single text")}");
 
-        var a = Tokenize(text);
-        var b = isPair ? Tokenize(pair!) : null;
+        var a = Tokenize(text, TokenBuffers.First());
+        var b = isPair ? Tokenize(pair!, TokenBuffers.Second()) : null;
         if (maxLength is int max)
         {
             var (keepA, keepB) = Truncation.LongestFirst(a.Count, b?.Count, max - added);
@@ -109,46 +109,35 @@ public sealed class WordPieceTokenizer : ITokenizer
     /// The tokens of one text, without special tokens and without truncation (HF <c>encode_single_sequence</c>).
     /// </summary>
     /// <exception cref="ArgumentNullException"><paramref name="text"/> is null.</exception>
-    public List<Token> Tokenize(string text)
+    public List<Token> Tokenize(string text) => Tokenize(text, []);
+
+    /// <summary>Appends the tokens of one text to <paramref name="tokens"/> and returns it.</summary>
+    List<Token> Tokenize(string text, List<Token> tokens)
     {
         ArgumentNullException.ThrowIfNull(text);
-        var tokens = new List<Token>();
         if (text.Length == 0) return tokens;
 
-        var raw = new NormalizedText(text, 0, text.Length);
-        var pieces = new List<AddedVocabulary.Piece>();
-        if (AddedVocabulary.HasRawTokens) AddedVocabulary.SplitRaw(raw, 0, raw.Length, pieces);
-        else if (raw.Length > 0) pieces.Add(new AddedVocabulary.Piece(0, raw.Length, null));
-
-        var subPieces = new List<AddedVocabulary.Piece>();
-        var words = new List<(int Start, int End)>();
-        foreach (var piece in pieces)
+        AddedVocabulary.ExtractAndNormalize(text, Normalizer, tokens, (normalized, from, to) =>
         {
-            var (start, end) = raw.OriginalSpan(piece.Start, piece.End);
-            if (piece.Token is not null)
+            if (!UsesBertPreTokenizer)
             {
-                tokens.Add(new Token(piece.Token.Id, text[start..end], start, end));
-                continue;
+                Model.Tokenize(normalized, from, to, tokens);
+                return;
             }
-            var normalized = new NormalizedText(text, start, end);
-            Normalizer?.Normalize(normalized);
-            subPieces.Clear();
-            if (AddedVocabulary.HasNormalizedTokens) AddedVocabulary.SplitNormalized(normalized, 0, normalized.Length, subPieces);
-            else if (normalized.Length > 0) subPieces.Add(new AddedVocabulary.Piece(0, normalized.Length, null));
-            foreach (var sub in subPieces)
+            // BertPreTokenizer.Split fused with the model: each word is tokenised as soon as it ends.
+            var chars = normalized.Chars;
+            int wordStart = from;
+            for (int i = from; i < to; i++)
             {
-                if (sub.Token is not null)
-                {
-                    var (s, e) = normalized.OriginalSpan(sub.Start, sub.End);
-                    tokens.Add(new Token(sub.Token.Id, normalized.Substring(sub.Start, sub.End), s, e));
-                    continue;
-                }
-                words.Clear();
-                if (UsesBertPreTokenizer) BertPreTokenizer.Split(normalized, sub.Start, sub.End, words);
-                else words.Add((sub.Start, sub.End));
-                foreach (var (wordStart, wordEnd) in words) Model.Tokenize(normalized, wordStart, wordEnd, tokens);
+                int c = chars[i];
+                bool space = CharProperties.IsWhitespace(c);
+                if (!space && !CharProperties.IsBertPunctuation(c)) continue;
+                if (i > wordStart) Model.Tokenize(normalized, wordStart, i, tokens);
+                if (!space) Model.Tokenize(normalized, i, i + 1, tokens);
+                wordStart = i + 1;
             }
-        }
+            if (to > wordStart) Model.Tokenize(normalized, wordStart, to, tokens);
+        });
         return tokens;
     }
 }
