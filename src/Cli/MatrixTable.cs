@@ -75,7 +75,7 @@ public static class MatrixTable
 
     /// <summary>Writes <paramref name="text"/> broken at spaces into lines of at most <paramref name="width"/> characters
     /// (a single word longer than the width gets a line of its own).</summary>
-    static void WriteWrapped(TextWriter output, string text, int width)
+    internal static void WriteWrapped(TextWriter output, string text, int width)
     {
         var line = new StringBuilder();
         foreach (var word in text.Split(' '))

@@ -18,7 +18,7 @@ public static class TokenScoresTable
     public static void Write(TextWriter output, IEnumerable<string> header, IReadOnlyList<string> tokens, ReadOnlySpan<float> scores,
         bool signed, int width)
     {
-        foreach (var text in header) WriteWrapped(output, text, width);
+        foreach (var text in header) MatrixTable.WriteWrapped(output, text, width);
         int n = tokens.Count;
         var labels = tokens.Select(t => Abbreviate(t, MaxLabel)).ToArray();
         int indexWidth = (n - 1).ToString(CultureInfo.InvariantCulture).Length;
@@ -34,7 +34,7 @@ public static class TokenScoresTable
         int bar = Math.Clamp(width - prefix - (signed ? 1 : 0), 0, MaxBar);
         int half = signed ? bar / 2 : bar;
 
-        WriteWrapped(output, signed
+        MatrixTable.WriteWrapped(output, signed
             ? "bars: |score| relative to the largest; ░ left of the axis = negative, █ right = positive"
             : "bars: score relative to the largest", width);
         var line = new StringBuilder();
@@ -60,22 +60,6 @@ public static class TokenScoresTable
             }
             output.WriteLine(line.ToString().TrimEnd());
         }
-    }
-
-    static void WriteWrapped(TextWriter output, string text, int width)
-    {
-        var line = new StringBuilder();
-        foreach (var word in text.Split(' '))
-        {
-            if (line.Length > 0 && line.Length + 1 + word.Length > width)
-            {
-                output.WriteLine(line.ToString());
-                line.Clear();
-            }
-            if (line.Length > 0) line.Append(' ');
-            line.Append(word);
-        }
-        output.WriteLine(line.ToString());
     }
 
     static string Abbreviate(string s, int max)
