@@ -5,6 +5,7 @@ using MixLens.Bench.Peers;
 // Stopwatch runners (own modes) and BenchmarkDotNet (everything else):
 //   peers         side-by-side against ONNX Runtime (bench/Peers/PeersCommand.cs)
 //   peers-worker  the MixLens child process the peers runner drives (not for direct use)
+//   ort-worker    the ONNX Runtime (C#, Microsoft.ML.OnnxRuntime 1.32.0) child process it drives (not for direct use)
 //   peak          FMA peak per ISA (bench/Peak/PeakCommand.cs)
 //   gemm          GEMM suite on the encoder shapes, % of peak (bench/Kernels/GemmSuite.cs)
 //   quick         quick Stopwatch runs of the GEMM, forward, profile, peak, pool and Value Zeroing (bench/Kernels/QuickBench.cs)
@@ -15,6 +16,7 @@ return args.FirstOrDefault() switch
 {
     "peers" => PeersCommand.Run(args[1..]),
     "peers-worker" => MixLensWorker.Run(args[1..]),
+    "ort-worker" => OrtWorker.Run(args[1..]),
     "peak" => PeakCommand.Run(args[1..]),
     "gemm" => GemmSuite.Run(args[1..]),
     "quick" => RunQuick(args),

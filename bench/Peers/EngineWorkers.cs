@@ -26,8 +26,19 @@ public static class EngineWorkers
         return [];
     }
 
+    /// <summary>Which ONNX Runtime the runner compares with: the C# package (<see cref="OrtWorker"/>, default) or npm
+    /// onnxruntime-node (ort-worker.mjs, <c>--peer node</c>).</summary>
+    public static bool UseNodePeer { get; set; }
+
+    /// <summary>"Microsoft.ML.OnnxRuntime 1.32.0 (C#)" or "onnxruntime-node 1.23.2 (node vX)", for reports.</summary>
+    public static string OrtDescription => UseNodePeer
+        ? $"onnxruntime-node {OrtRuntime.Version} from {OrtRuntime.Directory}, node {NodeVersion()}"
+        : $"Microsoft.ML.OnnxRuntime {OrtWorker.Version} (C# API, its own worker process)";
+
     public static WorkerClient StartOrt(string threads)
-        => new("ORT", [.. Pinning(threads), "node", OrtRuntime.WorkerScript, OrtRuntime.Directory]);
+        => UseNodePeer
+            ? new("ORT", [.. Pinning(threads), "node", OrtRuntime.WorkerScript, OrtRuntime.Directory])
+            : new("ORT", [.. Pinning(threads), .. SelfCommand(), "ort-worker"]);
 
     public static WorkerClient StartMixLens(string threads)
     {

@@ -8,10 +8,11 @@ using MixLens.Engine;
 namespace MixLens.Bench.Peers;
 
 /// <summary>
-/// <c>peers</c>: MixLens against ONNX Runtime (npm onnxruntime-node, <see cref="OrtRuntime"/>) on all-MiniLM-L6-v2 and
+/// <c>peers</c>: MixLens against ONNX Runtime (the C# Microsoft.ML.OnnxRuntime 1.32.0, <see cref="OrtWorker"/>; or with
+/// <c>--peer node</c> npm onnxruntime-node 1.23, <see cref="OrtRuntime"/>) on all-MiniLM-L6-v2 and
 /// the BERT-base-shaped peer (<see cref="BertBasePeer"/>), same weights, same token ids.
 /// <para><b>How</b>: each engine runs in its own long-lived child process (<see cref="MixLensWorker"/>,
-/// ort-worker.mjs), so the two never share a heap or a thread pool and each loads a model once per thread setting.
+/// <see cref="OrtWorker"/> or ort-worker.mjs), so the two never share a heap or a thread pool and each loads a model once per thread setting.
 /// For every shape (<see cref="Workload.Standard"/>) the runner first checks that both last_hidden_states agree within
 /// <see cref="Tolerance"/> on every real token (max |diff| reported; this first run is also a warm-up), then alternates
 /// rounds — ORT, MixLens, ORT, MixLens, … — so both see the same background load, and reports the median time per run
@@ -27,7 +28,7 @@ namespace MixLens.Bench.Peers;
 /// <para>Also measured, in fresh processes: load time of all-MiniLM-L6-v2 (MixLens <c>EncoderModel.Load</c>, ORT
 /// <c>InferenceSession.create</c>) and resident memory (<see cref="ProcessMemory"/>) after load and after one
 /// forward at batch 1, n = 128.</para>
-/// Run: <c>dotnet run -c Release --project bench -- peers [--models minilm,bert-base] [--threads 1,all]
+/// Run: <c>dotnet run -c Release --project bench -- peers [--peer csharp|node] [--models minilm,bert-base] [--threads 1,all]
 /// [--shapes n16,n128,n512,b32,mixed] [--skip-memory] [--ort-no-spin] [--out FILE] [--scratch DIR]</c> (defaults:
 /// everything, ORT's default spinning intra-op threads; --ort-no-spin sets its allow_spinning = 0; scratch
 /// /tmp/mixlens-peers or MIXLENS_PEERS_SCRATCH, where the BERT-base peer and the output files for the agreement check go).
@@ -47,7 +48,10 @@ public static class PeersCommand
     public static int Run(string[] args)
     {
         var options = ParseOptions(args);
-        if (!OrtRuntime.IsInstalled()) return 2;
+        string peer = options.GetValueOrDefault("peer") ?? "csharp";
+        if (peer is not ("csharp" or "node")) throw new ArgumentException($"--peer must be csharp or node, not '{peer}'");
+        EngineWorkers.UseNodePeer = peer == "node";
+        if (EngineWorkers.UseNodePeer && !OrtRuntime.IsInstalled()) return 2;
         var total = Stopwatch.StartNew();
         string scratch = options.GetValueOrDefault("scratch") ?? Environment.GetEnvironmentVariable("MIXLENS_PEERS_SCRATCH") ?? "/tmp/mixlens-peers";
         Directory.CreateDirectory(scratch);
@@ -71,7 +75,7 @@ public static class PeersCommand
 
         var report = new StringBuilder();
         report.AppendLine(MachineInfo.Summary());
-        report.AppendLine($"ONNX Runtime: onnxruntime-node {OrtRuntime.Version} from {OrtRuntime.Directory}; node {EngineWorkers.NodeVersion()}" +
+        report.AppendLine($"ONNX Runtime: {EngineWorkers.OrtDescription}" +
                           (noSpin ? "; ORT intra-op spinning off" : ""));
         report.AppendLine();
 
