@@ -32,6 +32,7 @@ public static class GemmSuite
         {
             VectorPath.Vector512 => PeakIsa.Vector512,
             VectorPath.Vector256 => PeakIsa.Vector256,
+            VectorPath.Vector128 => PeakIsa.Vector128,
             _ => PeakIsa.Scalar,
         };
         var peaks = PeakCommand.ThreadCounts().ToDictionary(t => t, t => FmaPeak.Measure(isa, t));

@@ -6,13 +6,13 @@ using System.Runtime.Intrinsics.X86;
 namespace MixLens.Bench.Peak;
 
 /// <summary>The ISA a peak loop uses.</summary>
-public enum PeakIsa { Vector512, Vector256, Scalar }
+public enum PeakIsa { Vector512, Vector256, Vector128, Scalar }
 
 /// <summary>
 /// This machine's fused-multiply-add peak, measured with a register-only loop: 12 independent accumulators
 /// c_i ← c_i·a + b (no loads or stores in the loop), enough to cover FMA latency × FMA ports (4 cycles × 2 pipes on
 /// Zen 4 and on recent Intel cores). One FMA = 2 FLOP, so an iteration is 12·2·lanes FLOP
-/// (Vector512: 384, Vector256: 192, scalar: 24). a is just below 1, so the accumulators converge to b/(1−a) and stay
+/// (Vector512: 384, Vector256: 192, Vector128: 96, scalar: 24). a is just below 1, so the accumulators converge to b/(1−a) and stay
 /// normal numbers (no denormal slow-down). On all threads every thread runs the same loop, started together behind a
 /// barrier; GFLOP/s = threads·FLOP / wall time. Each thread also reads its own CPU clock (<see cref="Common.CpuClock"/>):
 /// FLOP per CPU-second of a thread is the core's peak while it runs, unaffected by time lost to other processes on a
@@ -27,6 +27,7 @@ public static class FmaPeak
     {
         PeakIsa.Vector512 => Avx512F.IsSupported,
         PeakIsa.Vector256 => Fma.IsSupported,
+        PeakIsa.Vector128 => Vector128.IsHardwareAccelerated,
         _ => true, // MathF.FusedMultiplyAdd: a hardware vfmadd*ss where FMA exists, else a (slow) software fallback
     };
 
@@ -35,6 +36,7 @@ public static class FmaPeak
     {
         PeakIsa.Vector512 => 16,
         PeakIsa.Vector256 => 8,
+        PeakIsa.Vector128 => 4,
         _ => 1,
     };
 
@@ -106,6 +108,7 @@ public static class FmaPeak
     {
         PeakIsa.Vector512 => Loop512(iterations),
         PeakIsa.Vector256 => Loop256(iterations),
+        PeakIsa.Vector128 => Loop128(iterations),
         _ => LoopScalar(iterations),
     };
 
@@ -151,6 +154,33 @@ public static class FmaPeak
         }
         var sum = ((c0 + c1) + (c2 + c3)) + ((c4 + c5) + (c6 + c7)) + ((c8 + c9) + (c10 + c11));
         return Vector256.Sum(sum);
+    }
+
+    /// <summary>
+    /// The Vector128 loop (SSE or NEON) with <c>MultiplyAddEstimate</c>, as the kernels' Vector128 path computes: a fused
+    /// multiply-add where the hardware has one at this width (NEON; x64 with FMA), else a multiply and an add (x64 with
+    /// <c>DOTNET_EnableAVX2=0</c>, which in .NET 10 turns FMA off with AVX2), counted as 2 FLOP either way.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static float Loop128(long iterations)
+    {
+        var a = Vector128.Create(0.999f);
+        var b = Vector128.Create(0.001f);
+        Vector128<float> c0 = Vector128.Create(0.0f), c1 = Vector128.Create(0.1f), c2 = Vector128.Create(0.2f),
+            c3 = Vector128.Create(0.3f), c4 = Vector128.Create(0.4f), c5 = Vector128.Create(0.5f),
+            c6 = Vector128.Create(0.6f), c7 = Vector128.Create(0.7f), c8 = Vector128.Create(0.8f),
+            c9 = Vector128.Create(0.9f), c10 = Vector128.Create(1.0f), c11 = Vector128.Create(1.1f);
+        for (long i = 0; i < iterations; i++)
+        {
+            c0 = Vector128.MultiplyAddEstimate(c0, a, b); c1 = Vector128.MultiplyAddEstimate(c1, a, b);
+            c2 = Vector128.MultiplyAddEstimate(c2, a, b); c3 = Vector128.MultiplyAddEstimate(c3, a, b);
+            c4 = Vector128.MultiplyAddEstimate(c4, a, b); c5 = Vector128.MultiplyAddEstimate(c5, a, b);
+            c6 = Vector128.MultiplyAddEstimate(c6, a, b); c7 = Vector128.MultiplyAddEstimate(c7, a, b);
+            c8 = Vector128.MultiplyAddEstimate(c8, a, b); c9 = Vector128.MultiplyAddEstimate(c9, a, b);
+            c10 = Vector128.MultiplyAddEstimate(c10, a, b); c11 = Vector128.MultiplyAddEstimate(c11, a, b);
+        }
+        var sum = ((c0 + c1) + (c2 + c3)) + ((c4 + c5) + (c6 + c7)) + ((c8 + c9) + (c10 + c11));
+        return Vector128.Sum(sum);
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]
