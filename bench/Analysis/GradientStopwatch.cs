@@ -21,7 +21,9 @@ namespace MixLens.Bench;
 /// alone (one batch of tangent rows timed, scaled to all batches).</item>
 /// </list>
 /// Medians of wall-clock time and of process CPU time (user + system, all threads).
-/// Run: <c>dotnet run -c Release --project bench -- gradients [--runs N] [--only vector|hta]</c>
+/// Run: <c>dotnet run -c Release --project bench -- gradients [--runs N] [--only vector|backward|hta] [--n 16,128,512]
+/// [--threads 1,all]</c> (<c>backward</c>: the forward, the backward and the whole gradient only, seconds instead of
+/// minutes at n = 512).
 /// </summary>
 public static class GradientStopwatch
 {
@@ -36,22 +38,32 @@ public static class GradientStopwatch
                           $"ISA path {VectorPaths.Active}; Vector512 {(Vector512.IsHardwareAccelerated ? "on" : "off")}; " +
                           $"load average {MachineInfo.LoadAverage()}");
         using var model = EncoderModel.Load(SharedPaths.Model("minilm-l6-sst2"));
-        if (part is "all" or "vector") Methods(model, runs);
+        int[] lengths = Option(args, "--n") is { } nList ? nList.Split(',').Select(int.Parse).ToArray() : [16, 128, 512];
+        int[] threadCounts = Option(args, "--threads") is { } tList
+            ? tList.Split(',').Select(t => t == "all" ? Environment.ProcessorCount : int.Parse(t, CultureInfo.InvariantCulture)).ToArray()
+            : [1, Environment.ProcessorCount];
+        if (part is "all" or "vector" or "backward") Methods(model, runs, lengths, threadCounts, backwardOnly: part == "backward");
         if (part is "all" or "hta") Hta(model, runs);
         Console.WriteLine($"load average at the end {MachineInfo.LoadAverage()}");
         return 0;
     }
 
-    static void Methods(EncoderModel model, int runs)
+    static string? Option(string[] args, string name)
+    {
+        int at = Array.IndexOf(args, name);
+        return at >= 0 && at + 1 < args.Length ? args[at + 1] : null;
+    }
+
+    static void Methods(EncoderModel model, int runs, int[] lengths, int[] threadCounts, bool backwardOnly)
     {
         var encoder = model.Encoder;
         var head = model.RequireClassifier();
         Console.WriteLine("| threads | n | step | runs | median wall | median CPU | wall / forward | CPU / forward |");
         Console.WriteLine("|---|---|---|---|---|---|---|---|");
-        foreach (int threads in new[] { 1, Environment.ProcessorCount })
+        foreach (int threads in threadCounts)
         {
             Parallelism.MaxThreads = threads;
-            foreach (int n in new[] { 16, 128, 512 })
+            foreach (int n in lengths)
             {
                 var encoding = Encoding(model, n);
                 var input = EncoderInput.From(encoding);
@@ -68,6 +80,7 @@ public static class GradientStopwatch
                     ("integrated-gradients, 50 steps", () => IntegratedGradients.Compute(encoder, head, input, special, model.Config.PadTokenId, 1), heavyRuns),
                     ("attattr, 20 steps, all layers", () => AttentionAttribution.ComputeHeads(encoder, head, input, 1), heavyRuns),
                 };
+                if (backwardOnly) steps = steps[..3];
                 foreach (var s in steps) s.Call();                                  // warm-up
                 var wall = steps.Select(_ => new List<double>()).ToArray();
                 var cpu = steps.Select(_ => new List<double>()).ToArray();

@@ -53,4 +53,32 @@ public class VectorOpsTests
         Assert.Equal([0.5f, -1f], x);
         Assert.Throws<ArgumentException>(() => VectorOps.Dot(new float[2], new float[3]));
     }
+
+    [Theory]
+    [InlineData(0, 0)]
+    [InlineData(1, 1)]
+    [InlineData(1, 37)]
+    [InlineData(17, 1)]
+    [InlineData(16, 16)]
+    [InlineData(33, 47)]
+    [InlineData(130, 129)]
+    public void Transpose_EveryShape_MovesEveryElement(int rows, int cols)
+    {
+        var a = KernelTestData.SmallIntegers(rows * cols, rows + 31 * cols);
+        var aT = new float[rows * cols];
+        VectorOps.Transpose(a, rows, cols, aT);
+        for (int i = 0; i < rows; i++)
+            for (int j = 0; j < cols; j++)
+                Assert.Equal(a[i * cols + j], aT[j * rows + i]);
+    }
+
+    [Fact]
+    public void Transpose_BadArguments_ThrowNamingTheArgument()
+    {
+        Assert.Equal("a", Assert.Throws<ArgumentException>(() => VectorOps.Transpose(new float[5], 2, 3, new float[6])).ParamName);
+        Assert.Equal("aT", Assert.Throws<ArgumentException>(() => VectorOps.Transpose(new float[6], 2, 3, new float[7])).ParamName);
+        Assert.Equal("rows", Assert.Throws<ArgumentOutOfRangeException>(() => VectorOps.Transpose(new float[0], -1, 3, new float[0])).ParamName);
+        var shared = new float[4];
+        Assert.Equal("aT", Assert.Throws<ArgumentException>(() => VectorOps.Transpose(shared, 2, 2, shared)).ParamName);
+    }
 }

@@ -43,7 +43,7 @@ internal static partial class SelfAttention
             if (probsGradient is not null) dProbs.CopyTo(probsGradient.AsSpan(tape.ProbsStart(s) + h * n * n, n * n));
 
             // dV_h = A_hᵀ dcontext_h                        [n, n] x [n, d_head] -> [n, d_head]
-            Transpose(probs, transposed, n);
+            VectorOps.Transpose(probs, n, n, transposed);
             Gemm.MatMulNN(transposed, n, dContext.AsSpan(offset), d, dValue.AsSpan(offset), d, n, dh, n, parallel: false);
 
             // dS_h = A_h ⊙ (dA_h − rowsum(dA_h ⊙ A_h)), times 1/√d_head for the scaling of S_h; dS_h = 0 when a patch
@@ -60,16 +60,10 @@ internal static partial class SelfAttention
 
             // dQ_h = dS_h K_h,   dK_h = dS_hᵀ Q_h           [n, n] x [n, d_head] -> [n, d_head]
             Gemm.MatMulNN(dProbs, n, tape.Key.AsSpan(offset), d, dQuery.AsSpan(offset), d, n, dh, n, parallel: false);
-            Transpose(dProbs, transposed, n);
+            VectorOps.Transpose(dProbs, n, n, transposed);
             Gemm.MatMulNN(transposed, n, tape.Query.AsSpan(offset), d, dKey.AsSpan(offset), d, n, dh, n, parallel: false);
         }
 
-    }
-
-    static void Transpose(ReadOnlySpan<float> a, Span<float> aT, int n)
-    {
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < n; j++) aT[j * n + i] = a[i * n + j];
     }
 
     static Span<float> Scratch(ref float[]? buffer, int length)
