@@ -7,7 +7,7 @@ using Xunit.Abstractions;
 
 namespace MixLens.Tests.Gradients;
 
-/// <summary>The README's gradient example (Library API, "Gradients"), run as written; its output is what the README
+/// <summary>The gradient example of docs/library.md ("Gradients"), run as written; its output is what the page
 /// shows.</summary>
 public class LibraryExampleTests(ITestOutputHelper output)
 {
