@@ -84,7 +84,7 @@ public class AttentionNormResLnTests(ITestOutputHelper output)
         Compare.AllClose($"{model}/{caseId} {Tensor}", reference, actual.Data, actual.Shape, fixtures.NormMatrices);
     }
 
-    /// <summary>The fixtures hold N-ResLN on all six models of the README's list (guards against an empty theory).</summary>
+    /// <summary>The fixtures hold N-ResLN on all six models that docs/cli.md lists under `analyze` (guards against an empty theory).</summary>
     [Fact]
     public void GradientFixtures_EveryModel_HasNResLnCases()
     {
