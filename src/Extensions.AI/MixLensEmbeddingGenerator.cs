@@ -18,7 +18,7 @@ namespace MixLens.Extensions.AI;
 /// <see cref="MixLensEmbeddingGeneratorOptions.BatchSize"/>; the cancellation token is checked before each batch
 /// (<see cref="OperationCanceledException"/>). Each <see cref="Embedding{T}"/> carries the model's name as
 /// <see cref="Embedding.ModelId"/>; the result's <see cref="GeneratedEmbeddings{TEmbedding}.Usage"/> counts the input
-/// tokens (special tokens included).
+/// tokens (special tokens included). Concurrent calls are safe: they share the model, whose encoder is thread-safe.
 /// </para>
 /// <para>
 /// A generator made by <see cref="Load"/> owns its model and disposes it; one made over an existing model leaves it to
