@@ -25,8 +25,13 @@ float[] embedding = model.Embed([encoding])[0];
 
 using var fixture = SafeTensorsFile.Open(args[1]);
 float[] expected = fixture.GetFloat32("sentence_embedding").ToArray();
-double MaxAbsDiff(ReadOnlySpan<float> a) =>
-    a.Length != expected.Length ? double.PositiveInfinity : Enumerable.Range(0, a.Length).Max(k => Math.Abs((double)a[k] - expected[k]));
+double MaxAbsDiff(ReadOnlySpan<float> a)
+{
+    if (a.Length != expected.Length) return double.PositiveInfinity;
+    double max = 0;
+    for (int k = 0; k < a.Length; k++) max = Math.Max(max, Math.Abs((double)a[k] - expected[k]));
+    return max;
+}
 double engineDiff = MaxAbsDiff(embedding);
 
 using IEmbeddingGenerator<string, Embedding<float>> generator = new MixLensEmbeddingGenerator(model);
