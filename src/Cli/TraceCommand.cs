@@ -48,7 +48,7 @@ internal static class TraceCommand
             var metadata = new Dictionary<string, string>
             {
                 ["model"] = encoderModel.Name,
-                ["tokens"] = System.Text.Json.JsonSerializer.Serialize(encoding.Tokens),
+                ["tokens"] = System.Text.Json.JsonSerializer.Serialize(encoding.Tokens, Analysis.Corpus.StringArrayJsonContext.Default.StringArray),
                 ["producer"] = "mixlens trace",
             };
             SafeTensorsWriter.Write(path, tensors, metadata);

@@ -113,7 +113,7 @@ public sealed class SafeTensorsResultDirectory : IResultSink
     }
 
     static string MethodsJson(IReadOnlyList<MixingMethod> methods) =>
-        JsonSerializer.Serialize(methods.Select(MixingMethods.NameOf).ToArray());
+        JsonSerializer.Serialize(methods.Select(MixingMethods.NameOf).ToArray(), StringArrayJsonContext.Default.StringArray);
 
     public bool IsDone(CorpusEntry entry) => _done.Contains(entry.Line);
 
@@ -136,7 +136,7 @@ public sealed class SafeTensorsResultDirectory : IResultSink
             ["model"] = _model,
             ["line"] = analysis.Example.Line.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["text"] = analysis.Example.Text,
-            ["tokens"] = JsonSerializer.Serialize(encoding.Tokens),
+            ["tokens"] = JsonSerializer.Serialize(encoding.Tokens, StringArrayJsonContext.Default.StringArray),
             ["methods"] = _methodsJson,
         };
         if (analysis.Example.TextPair is not null) metadata["text_pair"] = analysis.Example.TextPair;
