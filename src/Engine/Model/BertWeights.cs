@@ -82,6 +82,11 @@ public sealed class BertWeights
             };
         }
 
+        // num_hidden_layers sizes the array below: confirm the checkpoint has the last layer before trusting it.
+        string lastLayer = map.LayerPrefix(config.NumHiddenLayers - 1) + map.Query + ".weight";
+        if (!names.Contains(lastLayer))
+            throw new ModelFormatException(
+                $"{names.Path}: the config's num_hidden_layers is {config.NumHiddenLayers}, but the checkpoint has no layer {config.NumHiddenLayers - 1} ('{lastLayer}' is missing)");
         var layers = new LayerWeights[config.NumHiddenLayers];
         for (int i = 0; i < layers.Length; i++)
         {
@@ -108,6 +113,9 @@ public sealed class BertWeights
         string name = names.Layout.PositionEmbeddings + ".weight";
         if (names.Contains(name) || !config.SinusoidalPositionEmbeddings)
             return names.Get(name, config.MaxPositionEmbeddings, config.EmbeddingSize);
+        if ((long)config.MaxPositionEmbeddings * config.EmbeddingSize > Array.MaxLength)
+            throw new ModelFormatException(
+                $"{names.Path}: no stored '{name}', and the sinusoidal table of max_position_embeddings {config.MaxPositionEmbeddings} x dim {config.EmbeddingSize} is too large to compute");
         return SinusoidalPositions(config.MaxPositionEmbeddings, config.EmbeddingSize);
     }
 
@@ -115,8 +123,13 @@ public sealed class BertWeights
     /// The sinusoidal table [P, E] of HF <c>create_sinusoidal_embeddings</c> (Vaswani et al. 2017, §3.5):
     /// angle(pos, j) = pos / 10000^(2⌊j/2⌋/E); even columns sin, odd columns cos.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">a negative size, or a table of more than <see cref="Array.MaxLength"/> elements.</exception>
     public static float[] SinusoidalPositions(int positions, int width)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(positions);
+        ArgumentOutOfRangeException.ThrowIfNegative(width);
+        if ((long)positions * width > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(positions), $"a sinusoidal table of {positions} x {width} does not fit in one array");
         var table = new float[positions * width];
         for (int pos = 0; pos < positions; pos++)
             for (int j = 0; j < width; j++)
