@@ -41,6 +41,12 @@ public static class FuzzInput
         return result.ToArray();
     }
 
-    /// <summary>Decodes text to encode: UTF-8 with invalid bytes replaced (U+FFFD), as a caller's string would hold.</summary>
-    public static string Text(byte[] bytes) => System.Text.Encoding.UTF8.GetString(bytes);
+    /// <summary>
+    /// Decodes text to encode. A part that starts with the byte 0xFF is the UTF-16LE of the rest, unpaired surrogates
+    /// and all (a .NET string may hold anything); any other part is UTF-8 with invalid bytes replaced (U+FFFD).
+    /// </summary>
+    public static string Text(byte[] bytes) =>
+        bytes is [0xFF, .. var utf16]
+            ? new string(System.Runtime.InteropServices.MemoryMarshal.Cast<byte, char>(utf16.AsSpan(0, utf16.Length & ~1)))
+            : System.Text.Encoding.UTF8.GetString(bytes);
 }
