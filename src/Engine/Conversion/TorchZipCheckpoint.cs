@@ -64,11 +64,11 @@ public sealed class TorchZipCheckpoint : TorchCheckpoint
         var entry = archive.GetEntry(name)
             ?? throw new CheckpointException($"{FileName}: storage '{key}' ({name}) is missing from the archive");
         int size = storage.DType.SizeInBytes();
-        if (storage.ElementCount > entry.Length / size)   // in elements: ElementCount × size could overflow
-            throw new CheckpointException($"{FileName}: storage '{key}' ({name}) has {entry.Length} bytes, but {storage.ElementCount} {storage.DType} elements need more");
-        long expected = storage.ElementCount * size;
-        if (entry.Length < expected)
-            throw new CheckpointException($"{FileName}: storage '{key}' ({name}) has {entry.Length} bytes, but {storage.ElementCount} {storage.DType} elements need {expected}");
+        if (storage.ElementCount > entry.Length / size)   // compared in elements: ElementCount × size can overflow
+        {
+            string need = storage.ElementCount <= long.MaxValue / size ? $"{storage.ElementCount * size}" : "more than 2^63 bytes";
+            throw new CheckpointException($"{FileName}: storage '{key}' ({name}) has {entry.Length} bytes, but {storage.ElementCount} {storage.DType} elements need {need}");
+        }
         byte[] bytes = ReadEntry(entry, name);
         cache[key] = bytes;
         return bytes;

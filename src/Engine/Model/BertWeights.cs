@@ -82,16 +82,13 @@ public sealed class BertWeights
             };
         }
 
-        // num_hidden_layers sizes the array below: confirm the checkpoint has the last layer before trusting it.
-        string lastLayer = map.LayerPrefix(config.NumHiddenLayers - 1) + map.Query + ".weight";
-        if (!names.Contains(lastLayer))
-            throw new ModelFormatException(
-                $"{names.Path}: the config's num_hidden_layers is {config.NumHiddenLayers}, but the checkpoint has no layer {config.NumHiddenLayers - 1} ('{lastLayer}' is missing)");
-        var layers = new LayerWeights[config.NumHiddenLayers];
-        for (int i = 0; i < layers.Length; i++)
+        // Grown layer by layer, not sized by num_hidden_layers up front: the config's number is trusted only as far
+        // as the checkpoint confirms it (a config claiming 2^31 - 1 layers once allocated that array; found by fuzzing).
+        var layers = new List<LayerWeights>();
+        for (int i = 0; i < config.NumHiddenLayers; i++)
         {
             string p = map.LayerPrefix(i);
-            layers[i] = new LayerWeights(
+            layers.Add(new LayerWeights(
                 names.Get(p + map.Query + ".weight", d, d), names.Get(p + map.Query + ".bias", d),
                 names.Get(p + map.Key + ".weight", d, d), names.Get(p + map.Key + ".bias", d),
                 names.Get(p + map.Value + ".weight", d, d), names.Get(p + map.Value + ".bias", d),
@@ -101,9 +98,9 @@ public sealed class BertWeights
                 names.Get(p + map.Intermediate + ".weight", f, d), names.Get(p + map.Intermediate + ".bias", f),
                 names.Get(p + map.Output + ".weight", d, f), names.Get(p + map.Output + ".bias", d),
                 names.GetLayerNorm(p + map.OutputLayerNorm, "weight", d),
-                names.GetLayerNorm(p + map.OutputLayerNorm, "bias", d));
+                names.GetLayerNorm(p + map.OutputLayerNorm, "bias", d)));
         }
-        return new BertWeights { Embeddings = embeddings, Layers = layers, Prefix = names.Prefix };
+        return new BertWeights { Embeddings = embeddings, Layers = layers.ToArray(), Prefix = names.Prefix };
     }
 
     /// <summary>E_pos [P, E]: the stored table, or for DistilBERT with <c>sinusoidal_pos_embds</c> and no stored table
