@@ -39,6 +39,19 @@ public class PickleReaderTests
     }
 
     [Fact]
+    public void Long1WithinInt64_IsALong()
+    {
+        // Python pickles 2**31 and beyond (a storage of 2**31 elements, an offset past 2 GiB) with LONG1; found by
+        // fuzzing: such values came back as BigInteger and were refused as "not an integer".
+        var pickle = new PickleBuilder().Op(0x8a).Byte(5).Raw([0, 0, 0, 0x80, 0]).Op(0x8a).Byte(8).Raw([0, 0, 0, 0, 0, 0, 0, 0x80]).Op(0x86).Stop();
+
+        var tuple = Assert.IsType<PickleTuple>(Load(pickle));
+
+        Assert.Equal(2147483648L, Assert.IsType<long>(tuple[0]));
+        Assert.Equal(long.MinValue, Assert.IsType<long>(tuple[1]));
+    }
+
+    [Fact]
     public void Global_IsRefusedAtItsOpcode_BeforeAnythingElseIsRead()
     {
         // The bytes after the GLOBAL are garbage: the refusal must come first.

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using MixLens.Engine;
 
 namespace MixLens.Analysis.Corpus;
 
@@ -66,11 +67,13 @@ public static class CorpusInput
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(bytes.ToArray());
+            document = StrictJson.Parse(bytes.ToArray());
         }
         catch (JsonException e)
         {
-            return new CorpusLineError(line, $"invalid JSON at byte {(e.BytePositionInLine ?? 0) + 1} ({FirstSentence(e.Message)})");
+            return new CorpusLineError(line, e.BytePositionInLine is { } at
+                ? $"invalid JSON at byte {at + 1} ({FirstSentence(e.Message)})"
+                : $"invalid JSON ({FirstSentence(e.Message)})");
         }
         using (document)
         {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.Json;
+using MixLens.Engine;
 
 namespace MixLens.Analysis.Corpus;
 
@@ -123,7 +124,7 @@ public sealed class JsonlResultFile : IResultSink
         const string advice = "not resuming; give another output, or --overwrite to replace it";
         try
         {
-            using var doc = JsonDocument.Parse(bytes.ToArray());
+            using var doc = StrictJson.Parse(bytes.ToArray());
             var root = doc.RootElement;
             if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("line", out var lineElement)
                 || !lineElement.TryGetInt32(out int inputLine) || !root.TryGetProperty("scores", out var scores)

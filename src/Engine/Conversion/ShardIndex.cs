@@ -34,7 +34,7 @@ public sealed class ShardIndex
     {
         string name = Path.GetFileName(path);
         JsonDocument doc;
-        try { doc = JsonDocument.Parse(File.ReadAllBytes(path)); }
+        try { doc = StrictJson.ParseFile(path); }
         catch (JsonException e) { throw new CheckpointException($"{name}: not valid JSON ({e.Message})", e); }
         using (doc)
         {

@@ -26,13 +26,22 @@ public static class TensorMaterializer
         if (tensor.Shape.Any(d => d < 0)) throw Error(fileName, name, $"negative dimension in shape [{string.Join(", ", tensor.Shape)}]");
         if (tensor.StorageOffset < 0 || tensor.Strides.Any(s => s < 0))
             throw Error(fileName, name, $"negative storage offset {tensor.StorageOffset} or stride in ({string.Join(", ", tensor.Strides)})");
-        if (checked(count * size) > Array.MaxLength) throw Error(fileName, name, $"{count} elements are too many for one buffer");
+        if (count > Array.MaxLength / size) throw Error(fileName, name, $"{count} elements are too many for one buffer");
         var result = new byte[count * size];
         if (count == 0) return result;
 
         // Highest element index the view touches, relative to the start of the (legacy) storage view.
         long last = tensor.StorageOffset;
-        for (int d = 0; d < tensor.Shape.Length; d++) last = checked(last + (tensor.Shape[d] - 1) * tensor.Strides[d]);
+        try
+        {
+            for (int d = 0; d < tensor.Shape.Length; d++) last = checked(last + (tensor.Shape[d] - 1) * tensor.Strides[d]);
+        }
+        catch (OverflowException)
+        {
+            throw Error(fileName, name,
+                $"the view (offset {tensor.StorageOffset}, shape [{string.Join(", ", tensor.Shape)}], strides ({string.Join(", ", tensor.Strides)})) " +
+                $"reaches past element 2^63 of storage '{view.Key}'");
+        }
         long available = Math.Min(view.ElementCount, storage.Length / size - view.ElementOffset);
         if (last >= available)
             throw Error(fileName, name,

@@ -68,6 +68,8 @@ public abstract class TorchCheckpoint : IDisposable
         foreach (var (key, value) in dict.Entries)
         {
             if (key is not string name) throw new CheckpointException($"{FileName}: a state-dict key is {TorchGlobals.Describe(key)}, not a string");
+            if (name == SafeTensorsHeader.MetadataKey)
+                throw new CheckpointException($"{FileName}: a tensor is named '{name}', which safetensors reserves for its metadata; rename it before converting");
             if (value is not TensorReference tensor)
             {
                 string hint = value is PickleDict ? " (a nested dict: is this a training checkpoint? save model.state_dict() alone)" : "";

@@ -147,7 +147,8 @@ public sealed class TorchGlobals(string fileName, Func<PickleTuple, StorageRefer
     {
         null => "None",
         string s => $"a string '{(s.Length > 40 ? s[..40] + "…" : s)}'",
-        long or BigInteger => "an integer",
+        long => "an integer",
+        BigInteger => "an integer beyond 64 bits",
         double => "a float",
         bool => "a bool",
         PickleTuple => "a tuple",

@@ -62,9 +62,11 @@ public sealed class TorchLegacyCheckpoint : TorchCheckpoint
                 throw new CheckpointException($"{FileName}: the file ends before storage '{key}' (byte {position} of {data.Length})");
             long count = BigEndian ? BinaryPrimitives.ReadInt64BigEndian(data.AsSpan(position)) : BinaryPrimitives.ReadInt64LittleEndian(data.AsSpan(position));
             position += 8;
-            long bytes = count < 0 ? -1 : count * root.DType.SizeInBytes();
-            if (bytes < 0 || bytes > data.Length - position)
+            int size = root.DType.SizeInBytes();
+            // Compared in elements, so that a huge count cannot overflow count × size into a small positive number.
+            if (count < 0 || count > (data.Length - position) / size)
                 throw new CheckpointException($"{FileName}: storage '{key}' declares {count} {root.DType} elements but only {data.Length - position} bytes remain (truncated file?)");
+            long bytes = count * size;
             located[key] = (position, count);
             position += (int)bytes;
         }
@@ -111,8 +113,8 @@ public sealed class TorchLegacyCheckpoint : TorchCheckpoint
         if (pid[5] is not PickleTuple { Count: 3 } view)
             throw new CheckpointException($"{FileName}: storage '{key}' has malformed view metadata ({TorchGlobals.Describe(pid[5])})");
         long viewOffset = PidInteger(view[1], "view offset"), viewSize = PidInteger(view[2], "view size");
-        if (viewOffset + viewSize > count)
-            throw new CheckpointException($"{FileName}: a view [{viewOffset}, {viewOffset + viewSize}) exceeds storage '{key}' of {count} elements");
+        if (viewOffset > count || viewSize > count - viewOffset)
+            throw new CheckpointException($"{FileName}: a view of {viewSize} elements at offset {viewOffset} exceeds storage '{key}' of {count} elements");
         return new StorageReference(key, dtype, viewSize, location, viewOffset);
     }
 }

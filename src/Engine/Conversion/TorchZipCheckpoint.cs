@@ -28,12 +28,16 @@ public sealed class TorchZipCheckpoint : TorchCheckpoint
         stream = File.OpenRead(path);
         try
         {
-            try { archive = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true); }
+            ZipArchiveEntry pickleEntry;
+            try
+            {
+                archive = new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true);
+                pickleEntry = FindDataPickle();   // the first look at Entries reads (and checks) the central directory
+            }
             catch (InvalidDataException e)
             {
                 throw new CheckpointException($"{FileName}: not a valid zip archive, perhaps truncated ({e.Message})", e);
             }
-            var pickleEntry = FindDataPickle();
             prefix = pickleEntry.FullName[..^"data.pkl".Length];
             BigEndian = ReadByteOrder();
             byte[] pickle = ReadEntry(pickleEntry, $"{prefix}data.pkl");
@@ -59,9 +63,12 @@ public sealed class TorchZipCheckpoint : TorchCheckpoint
         string name = $"{prefix}data/{key}";
         var entry = archive.GetEntry(name)
             ?? throw new CheckpointException($"{FileName}: storage '{key}' ({name}) is missing from the archive");
-        long expected = checked(storage.ElementCount * storage.DType.SizeInBytes());
-        if (entry.Length < expected)
-            throw new CheckpointException($"{FileName}: storage '{key}' ({name}) has {entry.Length} bytes, but {storage.ElementCount} {storage.DType} elements need {expected}");
+        int size = storage.DType.SizeInBytes();
+        if (storage.ElementCount > entry.Length / size)   // compared in elements: ElementCount × size can overflow
+        {
+            string need = storage.ElementCount <= long.MaxValue / size ? $"{storage.ElementCount * size}" : "more than 2^63 bytes";
+            throw new CheckpointException($"{FileName}: storage '{key}' ({name}) has {entry.Length} bytes, but {storage.ElementCount} {storage.DType} elements need {need}");
+        }
         byte[] bytes = ReadEntry(entry, name);
         cache[key] = bytes;
         return bytes;
@@ -116,11 +123,26 @@ public sealed class TorchZipCheckpoint : TorchCheckpoint
     {
         if (entry.Length > Array.MaxLength)
             throw new CheckpointException($"{FileName}: {name} is {entry.Length} bytes, more than one array can hold");
-        var bytes = new byte[entry.Length];
+        byte[] bytes;
         try
         {
             using var s = entry.Open();
-            s.ReadExactly(bytes);
+            if (entry.Length <= stream.Length)
+            {
+                bytes = new byte[entry.Length];
+                s.ReadExactly(bytes);
+            }
+            else
+            {
+                // A compressed entry claiming more bytes than the whole file: read what it really holds, so that the
+                // claim (an untrusted number) never sizes an allocation, then hold it to the claim.
+                using var buffer = new MemoryStream();
+                var chunk = new byte[1 << 16];
+                for (int n; buffer.Length <= entry.Length && (n = s.Read(chunk)) > 0;) buffer.Write(chunk, 0, n);
+                if (buffer.Length != entry.Length)
+                    throw new CheckpointException($"{FileName}: {name} declares {entry.Length} bytes but decompresses to {buffer.Length}");
+                bytes = buffer.ToArray();
+            }
         }
         catch (Exception e) when (e is InvalidDataException or EndOfStreamException or IOException)
         {

@@ -32,16 +32,18 @@ public sealed record SentencePooling(PoolingMode Mode, bool Normalize)
         if (!File.Exists(modulesPath)) return null;
         try
         {
-            using var modules = JsonDocument.Parse(File.ReadAllBytes(modulesPath));
+            using var modules = StrictJson.ParseFile(modulesPath);
             if (modules.RootElement.ValueKind != JsonValueKind.Array)
                 throw new ModelFormatException($"{modulesPath}: expected a JSON array of modules");
             string? poolingDir = null;
             bool normalize = false;
             foreach (var module in modules.RootElement.EnumerateArray())
             {
-                string type = module.TryGetProperty("type", out var t) ? t.GetString() ?? "" : "";
+                if (module.ValueKind != JsonValueKind.Object)
+                    throw new ModelFormatException($"{modulesPath}: a module is {module.ValueKind}, not an object with \"type\" and \"path\"");
+                string type = OptionalString(module, "type", modulesPath) ?? "";
                 if (type.EndsWith(".Pooling", StringComparison.Ordinal))
-                    poolingDir = Path.Combine(modelDir, module.TryGetProperty("path", out var p) ? p.GetString() ?? "" : "");
+                    poolingDir = Path.Combine(modelDir, OptionalString(module, "path", modulesPath) ?? "");
                 else if (type.EndsWith(".Normalize", StringComparison.Ordinal))
                     normalize = true;
             }
@@ -49,8 +51,10 @@ public sealed record SentencePooling(PoolingMode Mode, bool Normalize)
             string configPath = Path.Combine(poolingDir, "config.json");
             if (!File.Exists(configPath))
                 throw new ModelFormatException($"{configPath}: pooling config not found (listed in {modulesPath})");
-            using var config = JsonDocument.Parse(File.ReadAllBytes(configPath));
+            using var config = StrictJson.ParseFile(configPath);
             var root = config.RootElement;
+            if (root.ValueKind != JsonValueKind.Object)
+                throw new ModelFormatException($"{configPath}: expected a JSON object of pooling flags, found {root.ValueKind}");
             bool Flag(string name) => root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.True;
             var modes = new List<PoolingMode>();
             if (Flag("pooling_mode_cls_token")) modes.Add(PoolingMode.Cls);
@@ -104,4 +108,11 @@ public sealed record SentencePooling(PoolingMode Mode, bool Normalize)
         }
         return e;
     }
+
+    /// <summary>A string member of a modules.json entry, or null when absent or null.</summary>
+    /// <exception cref="ModelFormatException">the member is not a string.</exception>
+    static string? OptionalString(JsonElement module, string name, string path) =>
+        !module.TryGetProperty(name, out var value) || value.ValueKind == JsonValueKind.Null ? null
+        : value.ValueKind == JsonValueKind.String ? value.GetString()
+        : throw new ModelFormatException($"{path}: a module's \"{name}\" is {value.ValueKind}, not a string");
 }

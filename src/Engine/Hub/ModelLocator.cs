@@ -144,7 +144,7 @@ public static class ModelLocator
     {
         try
         {
-            using var modules = JsonDocument.Parse(File.ReadAllBytes(modulesPath));
+            using var modules = StrictJson.ParseFile(modulesPath);
             if (modules.RootElement.ValueKind != JsonValueKind.Array) return null;
             foreach (var module in modules.RootElement.EnumerateArray())
                 if (module.ValueKind == JsonValueKind.Object

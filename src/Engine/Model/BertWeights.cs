@@ -82,11 +82,13 @@ public sealed class BertWeights
             };
         }
 
-        var layers = new LayerWeights[config.NumHiddenLayers];
-        for (int i = 0; i < layers.Length; i++)
+        // Grown layer by layer, not sized by num_hidden_layers up front: the config's number is trusted only as far
+        // as the checkpoint confirms it (a config claiming 2^31 - 1 layers once allocated that array; found by fuzzing).
+        var layers = new List<LayerWeights>();
+        for (int i = 0; i < config.NumHiddenLayers; i++)
         {
             string p = map.LayerPrefix(i);
-            layers[i] = new LayerWeights(
+            layers.Add(new LayerWeights(
                 names.Get(p + map.Query + ".weight", d, d), names.Get(p + map.Query + ".bias", d),
                 names.Get(p + map.Key + ".weight", d, d), names.Get(p + map.Key + ".bias", d),
                 names.Get(p + map.Value + ".weight", d, d), names.Get(p + map.Value + ".bias", d),
@@ -96,9 +98,9 @@ public sealed class BertWeights
                 names.Get(p + map.Intermediate + ".weight", f, d), names.Get(p + map.Intermediate + ".bias", f),
                 names.Get(p + map.Output + ".weight", d, f), names.Get(p + map.Output + ".bias", d),
                 names.GetLayerNorm(p + map.OutputLayerNorm, "weight", d),
-                names.GetLayerNorm(p + map.OutputLayerNorm, "bias", d));
+                names.GetLayerNorm(p + map.OutputLayerNorm, "bias", d)));
         }
-        return new BertWeights { Embeddings = embeddings, Layers = layers, Prefix = names.Prefix };
+        return new BertWeights { Embeddings = embeddings, Layers = layers.ToArray(), Prefix = names.Prefix };
     }
 
     /// <summary>E_pos [P, E]: the stored table, or for DistilBERT with <c>sinusoidal_pos_embds</c> and no stored table
@@ -108,6 +110,9 @@ public sealed class BertWeights
         string name = names.Layout.PositionEmbeddings + ".weight";
         if (names.Contains(name) || !config.SinusoidalPositionEmbeddings)
             return names.Get(name, config.MaxPositionEmbeddings, config.EmbeddingSize);
+        if ((long)config.MaxPositionEmbeddings * config.EmbeddingSize > Array.MaxLength)
+            throw new ModelFormatException(
+                $"{names.Path}: no stored '{name}', and the sinusoidal table of max_position_embeddings {config.MaxPositionEmbeddings} x dim {config.EmbeddingSize} is too large to compute");
         return SinusoidalPositions(config.MaxPositionEmbeddings, config.EmbeddingSize);
     }
 
@@ -115,8 +120,13 @@ public sealed class BertWeights
     /// The sinusoidal table [P, E] of HF <c>create_sinusoidal_embeddings</c> (Vaswani et al. 2017, §3.5):
     /// angle(pos, j) = pos / 10000^(2⌊j/2⌋/E); even columns sin, odd columns cos.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException">a negative size, or a table of more than <see cref="Array.MaxLength"/> elements.</exception>
     public static float[] SinusoidalPositions(int positions, int width)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(positions);
+        ArgumentOutOfRangeException.ThrowIfNegative(width);
+        if ((long)positions * width > Array.MaxLength)
+            throw new ArgumentOutOfRangeException(nameof(positions), $"a sinusoidal table of {positions} x {width} does not fit in one array");
         var table = new float[positions * width];
         for (int pos = 0; pos < positions; pos++)
             for (int j = 0; j < width; j++)

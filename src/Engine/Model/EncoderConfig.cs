@@ -83,7 +83,7 @@ public sealed record EncoderConfig
         JsonDocument doc;
         try
         {
-            doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            doc = StrictJson.ParseFile(path);
         }
         catch (JsonException e)
         {

@@ -142,7 +142,7 @@ internal sealed class SafeTensorsHeader
             IReadOnlyDictionary<string, string>? metadata = null;
             while (Next(ref reader) != JsonTokenType.EndObject)
             {
-                string key = reader.GetString()!;
+                string key = ReadString(ref reader);
                 if (!seen.Add(key))
                     throw new SafeTensorsException(key == MetadataKey
                         ? $"{file}: duplicate '{MetadataKey}' key in header"
@@ -164,11 +164,11 @@ internal sealed class SafeTensorsHeader
                 throw new SafeTensorsException($"{file}: '{MetadataKey}' must be an object of string values, found {Describe(type)}");
             while (Next(ref reader) != JsonTokenType.EndObject)
             {
-                string key = reader.GetString()!;
+                string key = ReadString(ref reader);
                 var valueType = Next(ref reader);
                 if (valueType != JsonTokenType.String)
                     throw new SafeTensorsException($"{file}: '{MetadataKey}' value for key '{key}' must be a string, found {Describe(valueType)}");
-                if (!result.TryAdd(key, reader.GetString()!))
+                if (!result.TryAdd(key, ReadString(ref reader)))
                     throw new SafeTensorsException($"{file}: duplicate key '{key}' in '{MetadataKey}'");
             }
             return result.AsReadOnly();
@@ -186,7 +186,7 @@ internal sealed class SafeTensorsHeader
             var seen = new HashSet<string>(StringComparer.Ordinal);
             while (Next(ref reader) != JsonTokenType.EndObject)
             {
-                string key = reader.GetString()!;
+                string key = ReadString(ref reader);
                 if (!seen.Add(key))
                     throw new SafeTensorsException($"{where}: duplicate key '{key}' in entry");
                 switch (key)
@@ -194,7 +194,7 @@ internal sealed class SafeTensorsHeader
                     case "dtype":
                         if (Next(ref reader) != JsonTokenType.String)
                             throw new SafeTensorsException($"{where}: 'dtype' must be a string, found {Describe(reader.TokenType)}");
-                        string text = reader.GetString()!;
+                        string text = ReadString(ref reader);
                         if (!DTypeExtensions.TryParse(text, out var parsed))
                             throw new SafeTensorsException(
                                 $"{where}: unknown dtype '{text}' (supported: {string.Join(", ", Enum.GetNames<DType>())})");
@@ -238,6 +238,21 @@ internal sealed class SafeTensorsHeader
                 values.Add(value);
             }
             return values.ToArray();
+        }
+
+        /// <summary>The current string or property name. Utf8JsonReader checks escapes only here: an unpaired surrogate
+        /// (<c>"\ud800"</c>) would escape as InvalidOperationException (found by fuzzing).</summary>
+        string ReadString(ref Utf8JsonReader reader)
+        {
+            try
+            {
+                return reader.GetString()!;
+            }
+            catch (InvalidOperationException)
+            {
+                throw new SafeTensorsException(
+                    $"{file}: the header string at header offset {reader.TokenStartIndex} has an escape that is not valid UTF-16 (an unpaired surrogate such as \\ud800)");
+            }
         }
 
         /// <summary>Advances one token; a truncated document cannot occur (the whole header is final), so false is a bug.</summary>

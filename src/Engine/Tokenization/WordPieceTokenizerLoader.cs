@@ -156,8 +156,7 @@ internal static class WordPieceTokenizerLoader
     {
         try
         {
-            using var stream = File.OpenRead(path);
-            return JsonDocument.Parse(stream, new JsonDocumentOptions { AllowTrailingCommas = false, MaxDepth = 256 });
+            return StrictJson.ParseFile(path, new JsonDocumentOptions { AllowTrailingCommas = false, MaxDepth = 256 });
         }
         catch (JsonException e)
         {

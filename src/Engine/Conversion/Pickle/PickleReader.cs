@@ -273,7 +273,9 @@ public sealed class PickleReader
     {
         var bytes = ReadSpan(length, "a long integer");
         var value = new BigInteger(bytes, isUnsigned: false, isBigEndian: false);
-        return value >= long.MinValue && value <= long.MaxValue ? (long)value : value;
+        // Box a long where it fits: a conditional of long and BigInteger would convert the long back to BigInteger,
+        // and every LONG1 value (Python pickles integers of 2^31 and beyond so) would then be refused as not an integer.
+        return value >= long.MinValue && value <= long.MaxValue ? (object)(long)value : value;
     }
 
     /// <summary>A newline-terminated ASCII line (the module and name of GLOBAL).</summary>
