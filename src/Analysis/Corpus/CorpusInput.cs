@@ -66,7 +66,7 @@ public static class CorpusInput
         JsonDocument document;
         try
         {
-            document = JsonDocument.Parse(bytes.ToArray());
+            document = JsonDocument.Parse(bytes.ToArray(), new JsonDocumentOptions { MaxDepth = Engine.InputLimits.MaxJsonDepth });
         }
         catch (JsonException e)
         {

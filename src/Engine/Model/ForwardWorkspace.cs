@@ -74,4 +74,14 @@ internal sealed class ForwardWorkspacePool
         if (workspace.Bytes > MaxPooledBytes) return;
         lock (_gate) _idle.Push(workspace);
     }
+
+    /// <summary>The idle workspaces and the bytes they hold (a diagnostic: both stay bounded by the most forwards
+    /// that ran at once and their largest shapes).</summary>
+    public (int Count, long Bytes) Idle
+    {
+        get
+        {
+            lock (_gate) return (_idle.Count, _idle.Sum(w => w.Bytes));
+        }
+    }
 }

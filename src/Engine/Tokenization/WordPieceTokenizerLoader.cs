@@ -157,7 +157,7 @@ internal static class WordPieceTokenizerLoader
         try
         {
             using var stream = File.OpenRead(path);
-            return JsonDocument.Parse(stream, new JsonDocumentOptions { AllowTrailingCommas = false, MaxDepth = 256 });
+            return JsonDocument.Parse(stream, new JsonDocumentOptions { AllowTrailingCommas = false, MaxDepth = InputLimits.MaxJsonDepth });
         }
         catch (JsonException e)
         {
@@ -183,6 +183,8 @@ internal static class WordPieceTokenizerLoader
             if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetInt32(out int id) || id < 0)
                 throw Malformed(path, $"model.vocab gives token '{entry.Name}' the id {entry.Value.GetRawText()}, not a non-negative integer");
             result[entry.Name] = id;
+            if (result.Count > InputLimits.MaxVocabularySize)
+                throw Malformed(path, $"model.vocab has more than {InputLimits.MaxVocabularySize:N0} entries, the most a vocabulary may have");
         }
         if (result.Count == 0) throw Malformed(path, "model.vocab is empty");
         return result;
@@ -195,7 +197,12 @@ internal static class WordPieceTokenizerLoader
         {
             int index = 0;
             // Python's universal newlines: a line ends at \n, \r or \r\n, as StreamReader.ReadLine; later duplicates win.
-            foreach (var line in File.ReadLines(path, System.Text.Encoding.UTF8)) vocab[line] = index++;
+            foreach (var line in File.ReadLines(path, System.Text.Encoding.UTF8))
+            {
+                if (index == InputLimits.MaxVocabularySize)
+                    throw Malformed(path, $"the vocabulary has more than {InputLimits.MaxVocabularySize:N0} lines, the most a vocabulary may have");
+                vocab[line] = index++;
+            }
         }
         catch (IOException e)
         {
