@@ -17,7 +17,7 @@ public sealed record CostOptions(bool FlowAllLayers = true, int? Rows = null, in
 /// method reaches, measured on all-MiniLM-L6-v2; docs/robustness.md lists estimate against measurement).
 /// <code>
 /// forward     F(n)  = 2·L·(n·(4d² + 2d·f) + 2n²·d)                       Q, K, V, O, both FFN matrices, QKᵀ and AV
-/// flow        Σ_{l} r·n·((l−1)·n² + 2n)·P edge visits                    r rows per layer, n sinks, P ≈ 3 Dinic phases
+/// flow        Σ_{l} r·n·((l−1)·n² + 2n)·P edge visits + r·n problems     r rows per layer, n sinks, P ≈ 3 Dinic phases
 /// value-zero  L·2·(n_r·n·(d·f + (H+1)·f + H·d) + n·d² + n·H·d·f + 2n·d·f) + GELU increments n_r·n·f
 /// hta         n·d tangents × F(n) (forward mode: each tangent costs a forward's GEMMs, attention twice)
 /// int. grads  (3m + 2)·F(n)                                               m forwards + m backwards (2 F each) + 2
@@ -29,15 +29,20 @@ public sealed record CostOptions(bool FlowAllLayers = true, int? Rows = null, in
 /// </summary>
 public static class CostModel
 {
-    // Fractions of the calibration GEMM's speed the methods reach (fitted on all-MiniLM-L6-v2, 2 cores).
+    // Fractions of the calibration GEMM's speed the methods reach, fitted to CPU time on all-MiniLM-L6-v2 and
+    // minilm-l6-sst2 (docs/robustness.md, "Heavy requests", lists the runs).
     const double ForwardEfficiency = 0.55;
     const double ValueZeroingEfficiency = 0.45;
-    const double TangentEfficiency = 0.35;
-    const double GradientEfficiency = 0.35;
+    const double TangentEfficiency = 0.75;
+    const double IntegratedGradientsEfficiency = 0.85;
+    const double GradientEfficiency = 0.55;
     const double VectorNormEfficiency = 0.25;
     /// <summary>GEMM-equivalent operations per residual-edge visit of the max-flow searches (a visit is a few loads,
-    /// a compare and a branch, not a multiply-add).</summary>
-    const double FlowOperationsPerVisit = 12;
+    /// a compare and a branch, not a multiply-add; about 1 ns on the 2-core development machine).</summary>
+    const double FlowOperationsPerVisit = 52;
+    /// <summary>GEMM-equivalent operations of each (layer, output row, input token) max-flow problem beyond its edge
+    /// visits: resetting the flows, the level arrays, the phases that push little (about 100 µs).</summary>
+    const double FlowOperationsPerProblem = 5.5e6;
     /// <summary>Dinic phases per (source, sink) pair, typical of attention graphs.</summary>
     const double FlowPhases = 3;
     /// <summary>Work floor per request (JIT, thread start, small loops): 20 ms of GEMM work is not worth estimating below.</summary>
@@ -74,10 +79,13 @@ public static class CostModel
             MixingMethod.ValueZeroing or MixingMethod.ValueZeroingRollout => ValueZeroing(s, options, threads),
             MixingMethod.Hta => ((double)n * s.D * forward * 1.5,
                 forwardBytes + 4096L * 4 * (7 * s.D + s.F) * 2 + 8L * s.L * n * n + result, TangentEfficiency),
-            MixingMethod.IntegratedGradients => Gradient(s, 3.0 * (options.Steps ?? Methods.IntegratedGradients.DefaultSteps) + 2, options.Steps ?? Methods.IntegratedGradients.DefaultSteps),
+            MixingMethod.IntegratedGradients => Gradient(s, 3.0 * (options.Steps ?? Methods.IntegratedGradients.DefaultSteps) + 2,
+                options.Steps ?? Methods.IntegratedGradients.DefaultSteps, IntegratedGradientsEfficiency),
+            // attattr: a batch of copies per layer, and the collector lets about half the layers' batches pile up
             MixingMethod.AttAttr => Gradient(s, (options.Steps ?? Methods.AttentionAttribution.DefaultSteps) * (s.L + 1) / 2.0 * 3 + 2,
-                options.Steps ?? Methods.AttentionAttribution.DefaultSteps, extraBytes: 4L * s.L * s.H * n * n + 8L * s.H * n * n),
-            MixingMethod.Saliency or MixingMethod.GradientXInput or MixingMethod.Chefer => Gradient(s, 4, 1),
+                options.Steps ?? Methods.AttentionAttribution.DefaultSteps, GradientEfficiency, batches: s.L / 2 + 1,
+                extraBytes: 4L * s.L * s.H * n * n + 8L * s.H * n * n),
+            MixingMethod.Saliency or MixingMethod.GradientXInput or MixingMethod.Chefer => Gradient(s, 4, 1, GradientEfficiency),
             _ => throw new ArgumentOutOfRangeException(nameof(method)),
         };
         double seconds = Math.Max(FloorSeconds, cost.Operations / (rate * cost.Efficiency));
@@ -149,12 +157,16 @@ public static class CostModel
     {
         int n = s.N, rows = options.Rows ?? n;
         int first = options.FlowAllLayers ? 1 : s.L;
-        double visits = 0;
-        for (int l = first; l <= s.L; l++) visits += (double)rows * n * ((l - 1.0) * n * n + 2.0 * n) * (l == 1 ? 1 : FlowPhases);
+        double visits = 0, problems = 0;
+        for (int l = first; l <= s.L; l++)
+        {
+            visits += (double)rows * n * ((l - 1.0) * n * n + 2.0 * n) * (l == 1 ? 1 : FlowPhases);
+            if (l > 1) problems += (double)rows * n;
+        }
         long capacity = 8L * s.L * n * n;
         long bytes = s.ProbsTraceBytes + s.ForwardWorkspaceBytes + capacity + 4L * s.L * n * n * 2
             + Math.Min(threads, (long)rows * (s.L - first + 1)) * (capacity + 32L * (s.L + 1) * n);
-        return (s.ForwardOperations + visits * FlowOperationsPerVisit, bytes, 1.0);
+        return (s.ForwardOperations + visits * FlowOperationsPerVisit + problems * FlowOperationsPerProblem, bytes, 1.0);
     }
 
     static (double, long, double) ValueZeroing(Shapes s, CostOptions options, long threads)
@@ -173,11 +185,11 @@ public static class CostModel
         return (s.ForwardOperations + s.L * perLayer, bytes, ValueZeroingEfficiency);
     }
 
-    static (double, long, double) Gradient(Shapes s, double forwards, int steps, long extraBytes = 0)
+    static (double, long, double) Gradient(Shapes s, double forwards, int steps, double efficiency, int batches = 1, long extraBytes = 0)
     {
         int copies = Math.Min(steps, EncoderGradients.CopiesPerBatch(s.Config, s.N));
         long tape = EncoderGradients.TapeBytes(s.Config, s.N) * copies;
-        return (forwards * s.ForwardOperations, 2 * tape + s.ForwardWorkspaceBytes * copies + extraBytes, GradientEfficiency);
+        return (forwards * s.ForwardOperations, batches * 2 * tape + s.ForwardWorkspaceBytes * copies + extraBytes, efficiency);
     }
 
     /// <summary>The shapes of one request and the sizes derived from them.</summary>

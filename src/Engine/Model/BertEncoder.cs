@@ -50,10 +50,10 @@ public sealed class BertEncoder
     /// <exception cref="ObjectDisposedException">the model has been disposed.</exception>
     public CallGate.Scope BeginCall() => _calls.Enter();
 
-    /// <summary>The activation workspaces kept for reuse between forwards, and the bytes they hold: one per forward that
-    /// ran concurrently at most, each under 64 MiB (a diagnostic for services: it stays flat once every concurrency and
-    /// shape has been seen).</summary>
-    public (int Count, long Bytes) PooledWorkspaces => _workspaces.Idle;
+    /// <summary>The activation workspaces kept for reuse between forwards, the bytes they hold, and the bytes of the
+    /// largest: at most one per forward that ran concurrently, each at most as large as the largest batch it served and
+    /// under 64 MiB, so the total stays within count × largest (a diagnostic for services).</summary>
+    public (int Count, long Bytes, long LargestBytes) PooledWorkspaces => _workspaces.Idle;
 
     /// <summary>Layer <paramref name="layer"/>'s weights packed for the forward.</summary>
     internal PackedLayerWeights ForwardWeights(int layer) => _layers[layer];
