@@ -77,7 +77,7 @@ internal sealed class BudgetOptions
         string? excess = budget.Excess(estimate);
         if (excess is null) return;
         var cheaper = alternatives
-            .Where(a => a.Estimate.Seconds < estimate.Seconds || a.Estimate.PeakBytes < estimate.PeakBytes)
+            .Where(a => a.Estimate.Operations < estimate.Operations || a.Estimate.PeakBytes < estimate.PeakBytes)
             .Select(a => $"{a.Option} ({a.Estimate.Summary}{(budget.Allows(a.Estimate) ? "" : ", still over")})")
             .ToArray();
         string options = cheaper.Length == 0 ? "" : $"; cheaper: {string.Join(", ", cheaper)}";

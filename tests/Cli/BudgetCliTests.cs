@@ -157,7 +157,7 @@ public class BudgetCliTests
         }, every: 0.1);
         Assert.Equal(42, result);
         var lines = stderr.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal("mixlens: flow on 9 tokens: estimated about 0.3 s and 1.0 MiB", lines[0].TrimEnd('\r'));
+        Assert.Equal("mixlens: flow on 9 tokens: estimated about 0.3 s and 1 MiB", lines[0].TrimEnd('\r'));
         Assert.Contains(lines, l => l.Contains("% done,") && l.Contains("ETA"));
         Assert.StartsWith("mixlens: flow on 9 tokens: done in ", lines[^1]);
         Assert.Contains("(estimated 0.3 s)", lines[^1]);

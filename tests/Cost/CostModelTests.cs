@@ -33,7 +33,8 @@ public class CostModelTests(ITestOutputHelper output)
         double rate = GemmSpeed.Measure(out var elapsed);
         output.WriteLine($"GEMM speed {rate / 1e9:0.0} GFLOP/s, measured in {elapsed.TotalMilliseconds:0} ms");
         Assert.InRange(rate, 1e8, 1e13);
-        Assert.True(elapsed.TotalMilliseconds < 500, $"the calibration took {elapsed.TotalMilliseconds:0} ms");
+        // about 30 ms on a quiet machine once the GEMM is compiled; generous for a loaded one and a first (JIT) call
+        Assert.True(elapsed.TotalMilliseconds < 3000, $"the calibration took {elapsed.TotalMilliseconds:0} ms");
     }
 
     [Fact]

@@ -21,6 +21,7 @@ public static class GemmSpeed
 
     static readonly Lock Gate = new();
     static double s_measured;
+    static TimeSpan s_calibration;
     static double? s_override;
 
     /// <summary>Float operations per second (2 per multiply-add) of the calibration GEMM; measured on first use.</summary>
@@ -31,11 +32,14 @@ public static class GemmSpeed
             if (s_override is double fixedRate) return fixedRate;
             lock (Gate)
             {
-                if (s_measured == 0) s_measured = Measure(out _);
+                if (s_measured == 0) s_measured = Measure(out s_calibration);
                 return s_measured;
             }
         }
     }
+
+    /// <summary>How long the calibration behind <see cref="FlopsPerSecond"/> took (zero before it ran, or when overridden).</summary>
+    public static TimeSpan CalibrationTime { get { lock (Gate) return s_calibration; } }
 
     /// <summary>Replaces the measurement by <paramref name="flopsPerSecond"/> (null: measure again on next use).</summary>
     /// <exception cref="ArgumentOutOfRangeException">not a positive finite rate.</exception>
