@@ -134,7 +134,7 @@ internal static class AnalyzeCommand
             if (parse.GetValue(estimateOnly))
             {
                 parse.InvocationConfiguration.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"{estimate.What}: {estimate.Summary} ({estimate.Seconds:0.###} s, {estimate.PeakBytes} bytes, {estimate.Operations:0.###e0} operations; GEMM speed {GemmSpeed.FlopsPerSecond / 1e9:0.#} GFLOP/s on {Kernels.Parallelism.MaxThreads} threads, measured in {GemmSpeed.CalibrationTime.TotalMilliseconds:0} ms)"));
+                    $"{estimate.What}: {estimate.Summary} ({estimate.Seconds:0.###} s, {estimate.PeakBytes} bytes, {estimate.Operations:0.###e0} operations; GEMM speed {GemmSpeed.FlopsPerSecond / 1e9:0.#} GFLOP/s on {Kernels.Parallelism.MaxThreads} threads, measured in {GemmSpeed.CalibrationTime.TotalMilliseconds:0} ms after a first call of {GemmSpeed.FirstCallTime.TotalMilliseconds:0} ms)"));
                 return CliRunner.Success;
             }
             BudgetOptions.Check(estimate, costBudget, Alternatives(m, encoderModel.Config, encoding.Length, flowChoice == "all", outputRows, usedStepsForCost, costBudget));

@@ -78,7 +78,7 @@ public static class CostModel
             MixingMethod.Flow => Flow(s, options, threads),
             MixingMethod.ValueZeroing or MixingMethod.ValueZeroingRollout => ValueZeroing(s, options, threads),
             MixingMethod.Hta => ((double)n * s.D * forward * 1.5,
-                forwardBytes + 4096L * 4 * (7 * s.D + s.F) * 2 + 8L * s.L * n * n + result, TangentEfficiency),
+                forwardBytes + 4096L * 4 * (7 * s.D + s.F) * 7 / 2 + 8L * s.L * n * n + result, TangentEfficiency),
             MixingMethod.IntegratedGradients => Gradient(s, 3.0 * (options.Steps ?? Methods.IntegratedGradients.DefaultSteps) + 2,
                 options.Steps ?? Methods.IntegratedGradients.DefaultSteps, IntegratedGradientsEfficiency),
             // attattr: a batch of copies per layer, and the collector lets about half the layers' batches pile up
