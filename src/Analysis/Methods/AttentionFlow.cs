@@ -118,14 +118,19 @@ public static class AttentionFlow
                 for (int i = 0; i < n; i++)
                     if (!computed[i]) result.Data.AsSpan((l - 1) * nn + i * n, n).Fill(float.NaN);
         }
-        int tasks = (L - firstLayer + 1) * perLayer, done = 0;
+        int tasks = (L - firstLayer + 1) * perLayer;
+        // progress: after each max-flow, weighted by its graph's size, (l − 1)·n + 2 (a layer-l problem scans l − 1
+        // layers of n² edges), so that the ETA holds although the upper layers cost the most
+        long total = 0, done = 0;
+        for (int l = firstLayer; l <= L; l++) total += (long)perLayer * n * ((l - 1L) * n + 2);
         Parallel.For(0, tasks, AnalysisThreads.Options,
             () => new LayeredDinic(capacity, L, n),
             (r, _, solver) =>
             {
                 int l = firstLayer + r / perLayer, i = outputRows[r % perLayer];
-                solver.FlowRow(l, i, result.Data.AsSpan((l - 1) * nn + i * n, n));
-                if (progress is not null) progress.Report((double)Interlocked.Increment(ref done) / tasks);
+                long weight = (l - 1L) * n + 2;
+                Action? sinkDone = progress is null ? null : () => progress.Report((double)Interlocked.Add(ref done, weight) / total);
+                solver.FlowRow(l, i, result.Data.AsSpan((l - 1) * nn + i * n, n), sinkDone);
                 return solver;
             },
             _ => { });
@@ -183,7 +188,8 @@ public static class AttentionFlow
         }
 
         /// <summary>Row i of F_l, divided by its sum, into <paramref name="destination"/> [n].</summary>
-        public void FlowRow(int l, int i, Span<float> destination)
+        /// <param name="sinkDone">called after each of the n max-flows (null: none).</param>
+        public void FlowRow(int l, int i, Span<float> destination, Action? sinkDone = null)
         {
             int n = _n, nn = n * n;
             Span<double> flows = n <= 256 ? stackalloc double[n] : new double[n];
@@ -203,6 +209,7 @@ public static class AttentionFlow
                     flows[j] = MaxFlow(l, i);
                 }
                 sum += flows[j];
+                sinkDone?.Invoke();
             }
             for (int j = 0; j < n; j++) destination[j] = sum > 0 ? (float)(flows[j] / sum) : 0f;
         }
