@@ -140,6 +140,15 @@ public static class MixingMethods
     public static bool TakesHead(MixingMethod method) =>
         method is MixingMethod.ValueZeroing or MixingMethod.ValueZeroingRollout or MixingMethod.AttAttr;
 
+    /// <summary>Whether the method's cost is per output row and it can compute a subset of the rows (flow: n max-flows
+    /// per row).</summary>
+    public static bool TakesRows(MixingMethod method) => method == MixingMethod.Flow;
+
+    /// <summary>Whether the method is expensive enough to be estimated, budgeted and shown with progress (its cost grows
+    /// faster than a forward pass: flow, value-zeroing and its rollout, hta, integrated-gradients, attattr).</summary>
+    public static bool IsExpensive(MixingMethod method) => method is MixingMethod.Flow or MixingMethod.ValueZeroing
+        or MixingMethod.ValueZeroingRollout or MixingMethod.Hta or MixingMethod.IntegratedGradients or MixingMethod.AttAttr;
+
     /// <summary>The trace a method needs from the forward pass.</summary>
     public static TraceRequest Requirements(MixingMethod method) => method switch
     {
@@ -160,24 +169,32 @@ public static class MixingMethods
     /// only (null: all heads).</param>
     /// <param name="flowAllLayers">Flow only: every layer (true) or only the last one (false; other layers left zero).</param>
     /// <param name="gradients">the head, target and steps of the gradient methods (<see cref="NeedsClassifier"/>).</param>
-    /// <exception cref="ArgumentException"><paramref name="head"/> given for a method without heads, or a gradient
-    /// method without the options it needs (no classifier; no special-token mask for integrated gradients).</exception>
-    /// <exception cref="ArgumentOutOfRangeException">a target class, head or step count out of range.</exception>
+    /// <param name="rows">flow only (<see cref="TakesRows"/>): the output tokens whose rows are computed; the others are
+    /// NaN (null: all rows).</param>
+    /// <param name="progress">receives the fraction done, 0 to 1, from the methods that take long enough to need it
+    /// (flow, value-zeroing and its rollout, hta, integrated-gradients, attattr); the others report nothing.</param>
+    /// <exception cref="ArgumentException"><paramref name="head"/> given for a method without heads, <paramref name="rows"/>
+    /// for a method without rows, or a gradient method without the options it needs (no classifier; no special-token
+    /// mask for integrated gradients).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">a target class, head, row or step count out of range.</exception>
     public static Tensor Compute(MixingMethod method, BertEncoder encoder, EncoderInput input, Trace? trace = null, int? head = null,
-        bool flowAllLayers = true, GradientOptions? gradients = null)
+        bool flowAllLayers = true, GradientOptions? gradients = null, IReadOnlyList<int>? rows = null, IProgress<double>? progress = null)
     {
         if (head is not null && !TakesHead(method))
             throw new ArgumentException($"a single head applies to value-zeroing, value-zeroing-rollout and attattr only, not to {NameOf(method)}", nameof(head));
-        if (IsGradientMethod(method)) return ComputeGradientMethod(method, encoder, input, head, gradients);
+        if (rows is not null && !TakesRows(method))
+            throw new ArgumentException($"a subset of output rows applies to flow only, not to {NameOf(method)}", nameof(rows));
+        using var call = encoder.BeginCall();   // the methods and the heads read the (memory-mapped) weights
+        if (IsGradientMethod(method)) return ComputeGradientMethod(method, encoder, input, head, gradients, progress);
         trace ??= encoder.Forward(input, Requirements(method)).Trace;
         int layers = encoder.Config.NumHiddenLayers;
         return method switch
         {
             MixingMethod.Attention => RawAttention.HeadMean(trace, layers),
             MixingMethod.Rollout => Rollout.Compute(RawAttention.HeadMean(trace, layers), addIdentity: true),
-            MixingMethod.ValueZeroing => Methods.ValueZeroing.Compute(encoder, input, head, trace),
-            MixingMethod.ValueZeroingRollout => Rollout.Compute(Methods.ValueZeroing.Compute(encoder, input, head, trace), addIdentity: false),
-            MixingMethod.Flow => AttentionFlow.Compute(encoder, input, trace, flowAllLayers),
+            MixingMethod.ValueZeroing => Methods.ValueZeroing.Compute(encoder, input, head, trace, progress),
+            MixingMethod.ValueZeroingRollout => Rollout.Compute(Methods.ValueZeroing.Compute(encoder, input, head, trace, progress), addIdentity: false),
+            MixingMethod.Flow => AttentionFlow.Compute(encoder, input, trace, flowAllLayers, rows, progress),
             MixingMethod.AttentionNorm => Methods.AttentionNorm.Compute(encoder, input, trace),
             MixingMethod.Alti => Methods.Alti.Compute(encoder, input, trace),
             MixingMethod.AltiRollout => Rollout.Compute(Methods.Alti.Compute(encoder, input, trace), addIdentity: false),
@@ -188,9 +205,10 @@ public static class MixingMethods
         };
     }
 
-    static Tensor ComputeGradientMethod(MixingMethod method, BertEncoder encoder, EncoderInput input, int? head, GradientOptions? options)
+    static Tensor ComputeGradientMethod(MixingMethod method, BertEncoder encoder, EncoderInput input, int? head, GradientOptions? options,
+        IProgress<double>? progress)
     {
-        if (method == MixingMethod.Hta) return HiddenTokenAttribution.Compute(encoder, input);
+        if (method == MixingMethod.Hta) return HiddenTokenAttribution.Compute(encoder, input, progress);
         var classifier = options?.Classifier
             ?? throw new ArgumentException($"{NameOf(method)} explains a sequence classifier's class and needs its head; none was given", nameof(options));
         int? target = options.Target;
@@ -200,9 +218,9 @@ public static class MixingMethods
             MixingMethod.GradientXInput => Vector(Methods.GradientXInput.Compute(encoder, classifier, input, target)),
             MixingMethod.IntegratedGradients => Vector(Methods.IntegratedGradients.Compute(encoder, classifier, input,
                 options.SpecialTokens ?? throw new ArgumentException("integrated-gradients needs the special-token mask (its baseline keeps special tokens)", nameof(options)),
-                options.PadTokenId, target, options.Steps ?? Methods.IntegratedGradients.DefaultSteps).Scores),
+                options.PadTokenId, target, options.Steps ?? Methods.IntegratedGradients.DefaultSteps, progress).Scores),
             MixingMethod.AttAttr => AttentionAttribution.Reduce(
-                AttentionAttribution.ComputeHeads(encoder, classifier, input, target, options.Steps ?? AttentionAttribution.DefaultSteps), head),
+                AttentionAttribution.ComputeHeads(encoder, classifier, input, target, options.Steps ?? AttentionAttribution.DefaultSteps, progress), head),
             MixingMethod.Chefer => Methods.Chefer.Compute(encoder, classifier, input, target),
             _ => throw new ArgumentOutOfRangeException(nameof(method)),
         };
@@ -216,8 +234,10 @@ public static class MixingMethods
     /// globenc-rollout) multiplies its base method's cached matrix through the layers instead of computing it again.
     /// </summary>
     /// <param name="bases">the text's cache, empty at first; one per text.</param>
+    /// <param name="rows">flow only: the output rows to compute (null: all).</param>
     public static Tensor ComputeSharing(MixingMethod method, BertEncoder encoder, EncoderInput input, Trace trace,
-        Dictionary<MixingMethod, Tensor> bases, bool flowAllLayers = true, GradientOptions? gradients = null)
+        Dictionary<MixingMethod, Tensor> bases, bool flowAllLayers = true, GradientOptions? gradients = null,
+        IReadOnlyList<int>? rows = null)
     {
         (MixingMethod Base, bool AddIdentity)? rolled = method switch
         {
@@ -229,7 +249,8 @@ public static class MixingMethods
         };
         var own = rolled?.Base ?? method;
         if (!bases.TryGetValue(own, out var matrix))
-            bases[own] = matrix = Compute(own, encoder, input, trace, flowAllLayers: flowAllLayers, gradients: gradients);
+            bases[own] = matrix = Compute(own, encoder, input, trace, flowAllLayers: flowAllLayers, gradients: gradients,
+                rows: TakesRows(own) ? rows : null);
         return rolled is { } r ? Rollout.Compute(matrix, r.AddIdentity) : matrix;
     }
 }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using MixLens.Analysis;
+using MixLens.Analysis.Cost;
 using MixLens.Analysis.Methods;
 using MixLens.Engine;
 using MixLens.Engine.Model;
@@ -42,11 +43,25 @@ internal static class AnalyzeCommand
         var layer = new Option<int?>("--layer") { Description = "layer to print in table format, 0-based (default: the last)" };
         var format = new Option<string>("--format") { Description = "output format: table or json", DefaultValueFactory = _ => "table" };
         var width = new Option<int?>("--width") { Description = "table width in columns (default: the terminal's, or 120)" };
+        var rows = new Option<string?>("--rows")
+        {
+            Description = "flow only: compute only these output token rows, 0-based, e.g. 0 ([CLS]) or 0,3-5; the others are null in JSON and nan in the table (flow's cost is per row)",
+        };
+        var maxTokens = new Option<int?>("--max-tokens")
+        {
+            Description = "cut the input to this many tokens (special tokens included) before analysing it",
+        };
+        var budget = new BudgetOptions();
+        var estimateOnly = new Option<bool>("--estimate")
+        {
+            Description = "print the estimated time and peak memory of the request (and this machine's measured GEMM speed), then stop",
+        };
 
         var command = new Command("analyze", "Which input tokens each token draws on, layer by layer; or, for the token-vector methods, each token's score.")
         {
-            model, text, pair, truncate, method, head, flowLayers, target, steps, htaMax, layer, format, width,
+            model, text, pair, truncate, method, head, flowLayers, target, steps, htaMax, layer, format, width, rows, maxTokens, estimateOnly,
         };
+        foreach (var option in budget.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
             string methodName = parse.GetValue(method)!;
@@ -94,14 +109,35 @@ internal static class AnalyzeCommand
             if (flowChoice == "last" && m == MixingMethod.Flow && parse.GetValue(layer) is int asked && asked != layers - 1)
                 throw new CliException($"--flow-layers last computes only layer {layers - 1}; drop --layer or use --flow-layers all");
 
+            string? rowList = parse.GetValue(rows);
+            if (rowList is not null && !MixingMethods.TakesRows(m))
+                throw new CliException($"--rows applies to flow only, whose cost is per output row; {name} computes every row at once");
+            int? tokenLimit = parse.GetValue(maxTokens);
+            if (tokenLimit is < 1) throw new CliException($"--max-tokens must be at least 1, not {tokenLimit}");
+            var costBudget = budget.Resolve(parse);
+
             var classifier = GradientOptionsCli.RequireClassifierFor(encoderModel, [m]);
             bool cut = parse.GetValue(truncate);
-            var encoding = m == MixingMethod.Hta && cut
+            var encoding = tokenLimit is int cap
+                ? TokenizeWithin(encoderModel, parse.GetValue(text)!, parse.GetValue(pair), m == MixingMethod.Hta && cut ? Math.Min(cap, htaLimit) : cap)
+                : m == MixingMethod.Hta && cut
                 ? TokenizeWithin(encoderModel, parse.GetValue(text)!, parse.GetValue(pair), htaLimit)
                 : encoderModel.Tokenize(parse.GetValue(text)!, parse.GetValue(pair), cut);
             if (m == MixingMethod.Hta && encoding.Length > htaLimit)
                 throw new CliException(GradientOptionsCli.HtaTooLong(encoding.Length, htaLimit, encoderModel.Config,
                     $"pass --truncate to cut the text to {htaLimit} tokens, or raise --hta-max-tokens"));
+
+            int[]? outputRows = rowList is null ? null : RowSelection.Parse(rowList, encoding.Length);
+            int? usedStepsForCost = parse.GetValue(steps);
+            var estimate = CostModel.Estimate(m, encoderModel.Config, encoding.Length,
+                new CostOptions(flowChoice == "all", outputRows?.Length, usedStepsForCost));
+            if (parse.GetValue(estimateOnly))
+            {
+                parse.InvocationConfiguration.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"{estimate.What}: {estimate.Summary} ({estimate.Seconds:0.###} s, {estimate.PeakBytes} bytes, {estimate.Operations:0.###e0} operations; GEMM speed {GemmSpeed.FlopsPerSecond / 1e9:0.#} GFLOP/s on {Kernels.Parallelism.MaxThreads} threads, measured in {GemmSpeed.CalibrationTime.TotalMilliseconds:0} ms after a first call of {GemmSpeed.FirstCallTime.TotalMilliseconds:0} ms)"));
+                return CliRunner.Success;
+            }
+            BudgetOptions.Check(estimate, costBudget, Alternatives(m, encoderModel.Config, encoding.Length, flowChoice == "all", outputRows, usedStepsForCost, costBudget));
 
             var input = EncoderInput.From(encoding);
             ExplainedClass? explained = null;
@@ -118,32 +154,30 @@ internal static class AnalyzeCommand
                 : stepCount ?? (m == MixingMethod.IntegratedGradients ? IntegratedGradients.DefaultSteps : AttentionAttribution.DefaultSteps);
 
             var stdout = parse.InvocationConfiguration.Output;
+            var stderr = parse.InvocationConfiguration.Error;
             Tensor scores;
             (double Sum, double Gap)? completeness = null;
             if (m == MixingMethod.IntegratedGradients)
             {
                 // the library call behind MixingMethods.Compute, which also returns the completeness check
-                var ig = IntegratedGradients.Compute(encoderModel.Encoder, classifier!, input, gradients.SpecialTokens!,
-                    gradients.PadTokenId, targetId, usedSteps!.Value);
+                var ig = WorkProgress.Run(stderr, estimate, progress => IntegratedGradients.Compute(encoderModel.Encoder, classifier!, input,
+                    gradients.SpecialTokens!, gradients.PadTokenId, targetId, usedSteps!.Value, progress));
                 scores = new Tensor(ig.Scores, ig.Scores.Length);
                 completeness = (ig.Sum, ig.Gap);
             }
-            else if (m == MixingMethod.Hta)
-            {
-                scores = WithProgress(parse.InvocationConfiguration.Error, encoding.Length * encoderModel.Config.HiddenSize,
-                    progress => HiddenTokenAttribution.Compute(encoderModel.Encoder, input, progress));
-            }
             else
             {
-                scores = MixingMethods.Compute(m, encoderModel.Encoder, input, head: onlyHead, flowAllLayers: flowChoice == "all", gradients: gradients);
+                scores = WorkProgress.Run(stderr, estimate, progress => MixingMethods.Compute(m, encoderModel.Encoder, input, head: onlyHead,
+                    flowAllLayers: flowChoice == "all", gradients: gradients, rows: outputRows, progress: progress));
             }
 
             if (fmt == "json")
             {
-                JsonOutput.WriteAnalysis(stdout, encoderModel.Name, name, encoding.Tokens, scores, explained, usedSteps, completeness);
+                JsonOutput.WriteAnalysis(stdout, encoderModel.Name, name, encoding.Tokens, scores, explained, usedSteps, completeness, outputRows);
                 return CliRunner.Success;
             }
             string about = (onlyHead is int hh ? $" (head {hh})" : "")
+                + (outputRows is null ? "" : $" · rows {rowList} only (the others not computed: nan)")
                 + (explained is null ? "" : $" · target {explained.Id} ({explained.Label})")
                 + (usedSteps is int us ? $" · {us} steps" : "");
             if (isVector)
@@ -180,14 +214,32 @@ internal static class AnalyzeCommand
         return encoding;
     }
 
-    /// <summary>Runs <paramref name="compute"/> with a percentage on stderr when it is a terminal (hta takes seconds to minutes).</summary>
-    static Tensor WithProgress(TextWriter? stderr, long tangents, Func<IProgress<double>?, Tensor> compute)
+    /// <summary>The cheaper ways to ask for <paramref name="method"/> on n tokens, each with its estimate: for flow a
+    /// row subset and the last layer only, for the step methods fewer steps, for hta a token limit, and for every method
+    /// the longest input that fits the budget (--max-tokens).</summary>
+    static IEnumerable<(string, CostEstimate)> Alternatives(MixingMethod method, Engine.Model.EncoderConfig config, int n, bool flowAll,
+        int[]? rows, int? steps, CostBudget budget)
     {
-        if (stderr is null || Console.IsErrorRedirected || !ReferenceEquals(stderr, Console.Error)) return compute(null);
-        var progress = new Progress<double>(f => stderr.Write(string.Create(CultureInfo.InvariantCulture, $"\rhta: {f:P0} of {tangents:N0} tangents   ")));
-        var result = compute(progress);
-        stderr.Write("\r" + new string(' ', 40) + "\r");
-        return result;
+        if (method == MixingMethod.Flow)
+        {
+            if (rows is null || rows.Length > 1)
+                yield return ("--rows 0", CostModel.Estimate(method, config, n, new CostOptions(flowAll, 1)));
+            if (flowAll)
+                yield return ("--flow-layers last", CostModel.Estimate(method, config, n, new CostOptions(false, rows?.Length)));
+        }
+        if (MixingMethods.TakesSteps(method))
+        {
+            int used = steps ?? (method == MixingMethod.IntegratedGradients ? IntegratedGradients.DefaultSteps : AttentionAttribution.DefaultSteps);
+            int fewer = Math.Max(1, used / 4);
+            if (fewer < used) yield return ($"--steps {fewer}", CostModel.Estimate(method, config, n, new CostOptions(Steps: fewer)));
+        }
+        int longest = CostModel.LongestWithin(k => CostModel.Estimate(method, config, k,
+            new CostOptions(flowAll, rows is null ? null : Math.Min(rows.Length, k), steps)), n - 1, budget.MaxSeconds, budget.MaxBytes);
+        if (longest >= 1)
+        {
+            string option = method == MixingMethod.Hta ? $"--truncate --hta-max-tokens {longest}" : $"--max-tokens {longest}";
+            yield return (option, CostModel.Estimate(method, config, longest, new CostOptions(flowAll, rows is null ? null : Math.Min(rows.Length, longest), steps)));
+        }
     }
 
     static int TerminalWidth()

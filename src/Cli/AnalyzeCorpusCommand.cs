@@ -3,6 +3,7 @@ using System.Diagnostics;
 using System.Globalization;
 using MixLens.Analysis;
 using MixLens.Analysis.Corpus;
+using MixLens.Analysis.Cost;
 using Spectre.Console;
 
 namespace MixLens.Cli;
@@ -50,10 +51,12 @@ internal static class AnalyzeCorpusCommand
             DefaultValueFactory = _ => PlainProgressSeconds,
         };
 
+        var budget = new BudgetOptions();
         var command = new Command("analyze-corpus", "Context-mixing methods on every line of a JSONL corpus, resumable.")
         {
             model, input, methods, output, outDir, format, resume, overwrite, truncate, flowLayers, steps, htaMax, jobs, progressEvery,
         };
+        foreach (var option in budget.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
             string methodList = parse.GetValue(methods)!;
@@ -89,6 +92,7 @@ internal static class AnalyzeCorpusCommand
             if (outPath is not null && Path.GetFullPath(outPath) == Path.GetFullPath(inputPath))
                 throw new CliException($"--out '{outPath}' is the input file; give another output file");
 
+            var costBudget = budget.Resolve(parse);
             var entries = CorpusInput.Read(inputPath);
             using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
             chosen = CommonOptions.ForModel(chosen, methodList, encoderModel);   // a method needing a missing head: one line, before starting
@@ -96,6 +100,7 @@ internal static class AnalyzeCorpusCommand
             // --steps only matters (and is only recorded) when a method takes steps
             int? usedSteps = chosen.Any(MixingMethods.TakesSteps) ? stepCount : null;
             var options = new CorpusAnalysisOptions(chosen, parse.GetValue(truncate), flowChoice == "all", usedSteps, htaLimit);
+            CheckCost(encoderModel, entries, options, Math.Min(workers, Math.Max(1, entries.Count)), costBudget, parse.InvocationConfiguration.Error);
             using IResultSink sink = OpenSink(fmt, outPath, dirPath, existing, encoderModel.Name, chosen, entries, usedSteps);
 
             var stdout = parse.InvocationConfiguration.Output;
@@ -162,6 +167,47 @@ internal static class AnalyzeCorpusCommand
             return CliRunner.Success;
         });
         return command;
+    }
+
+    /// <summary>Refuses the run, before it starts, when its costliest line is over the budget (its memory times the
+    /// lines run at once); prints the estimate of the whole run on the process's stderr when it is long.</summary>
+    static void CheckCost(MixLens.Engine.EncoderModel model, IReadOnlyList<CorpusEntry> entries, CorpusAnalysisOptions options,
+        int concurrent, CostBudget budget, TextWriter? stderr)
+    {
+        var lengths = new List<(int Line, int Tokens)>();
+        foreach (var entry in entries)
+        {
+            if (entry is not CorpusExample example) continue;
+            try
+            {
+                int n = model.Tokenize(example.Text, example.TextPair, options.Truncate).Length;
+                if (options.Methods.Contains(MixingMethod.Hta) && n > options.HtaMaxTokens) continue;   // skipped by the run
+                lengths.Add((example.Line, n));
+            }
+            catch (Exception e) when (e is Engine.Model.EncoderInputException or Engine.Tokenization.TokenizerException)
+            {
+                // reported and skipped by the run itself
+            }
+        }
+        if (lengths.Count == 0) return;
+        var costOptions = new CostOptions(options.FlowAllLayers, Steps: options.Steps);
+        CostEstimate Line(int n) => CostModel.Several(options.Methods, model.Config, n, costOptions);
+        var (line, longest) = lengths.MaxBy(l => l.Tokens);
+        var costliest = Line(longest);
+        costliest = costliest with
+        {
+            What = $"line {line} ({longest} tokens{(concurrent > 1 ? $", {concurrent} lines at once" : "")})",
+            PeakBytes = costliest.PeakBytes * concurrent,
+        };
+        var alternatives = new List<(string, CostEstimate)>();
+        if (options.Methods.Contains(MixingMethod.Flow) && options.FlowAllLayers)
+            alternatives.Add(("--flow-layers last", CostModel.Several(options.Methods, model.Config, longest, costOptions with { FlowAllLayers = false })));
+        if (concurrent > 1) alternatives.Add(("--jobs 1", Line(longest)));
+        BudgetOptions.Check(costliest, budget, alternatives);
+        double total = lengths.Sum(l => Line(l.Tokens).Seconds);
+        if (ReferenceEquals(stderr, Console.Error) && total >= WorkProgress.QuietBelowSeconds)
+            Console.Error.WriteLine($"mixlens: analyze-corpus on {lengths.Count} lines: estimated about {CostEstimate.Duration(total)} " +
+                $"(the longest line, {longest} tokens: {Line(longest).Summary})");
     }
 
     static IResultSink OpenSink(string format, string? outPath, string? dirPath, ExistingOutput existing, string model,

@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text.Encodings.Web;
 using System.Text.Json;
 using MixLens.Analysis;
+using MixLens.Analysis.Cost;
 using MixLens.Analysis.Evaluation;
 
 namespace MixLens.Cli;
@@ -44,11 +45,13 @@ internal static class EvaluateCommand
         {
             Description = "sentences evaluated at once (default: the number of cores; the results do not depend on it)",
         };
+        var budget = new BudgetOptions();
         var command = new Command("evaluate",
             "Faithfulness of the context-mixing methods to the classifier: Spearman's rho with blank-out importances, AOPC, and ERASER comprehensiveness and sufficiency.")
         {
             model, data, methods, limit, flowMax, htaMax, steps, format, csv, perExample, jobs,
         };
+        foreach (var option in budget.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
             string fmt = parse.GetValue(format)!;
@@ -64,6 +67,7 @@ internal static class EvaluateCommand
             int? stepCount = GradientOptionsCli.CheckSteps(parse.GetValue(steps));
             string dataPath = parse.GetValue(data)!;
             if (!File.Exists(dataPath)) throw new CliException($"data file '{dataPath}' not found");
+            var costBudget = budget.Resolve(parse);
             using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
             var head = encoderModel.RequireClassifier();
             IReadOnlyList<LabeledSentence> sentences;
@@ -84,6 +88,33 @@ internal static class EvaluateCommand
                 foreach (var s in sentences)
                     if (s.Label >= classes)
                         throw new CliException($"{dataPath}, line {s.Line}: label {s.Label} is not a class of {encoderModel.Name} (0…{classes - 1})");
+
+            // the cost: per sentence (the budget applies to the costliest one, its memory times the sentences run at
+            // once), and the total for the ETA
+            var config = encoderModel.Config;
+            var lengths = sentences.Select(st => encoderModel.Tokenize(st.Text, truncate: true).Length).ToArray();
+            CostEstimate PerSentence(int tokens, int flowLimit, int htaLimit) =>
+                CostModel.EvaluateSentence(chosen, config, tokens, flowLimit, htaLimit, stepCount);
+            int longest = lengths.Max();
+            int concurrent = Math.Min(parallelism ?? Environment.ProcessorCount, sentences.Count);
+            var costliest = PerSentence(longest, flowMaxTokens, htaMaxTokens);
+            costliest = costliest with
+            {
+                What = $"evaluate's longest sentence ({longest} tokens, {concurrent} at once)",
+                PeakBytes = costliest.PeakBytes * concurrent,
+            };
+            var alternatives = new List<(string, CostEstimate)>();
+            if (chosen.Contains(Analysis.MixingMethod.Flow) && longest > 3)
+                alternatives.Add(($"--flow-max-tokens {Math.Max(3, longest / 2)}", PerSentence(longest, Math.Max(3, longest / 2), htaMaxTokens) with { PeakBytes = costliest.PeakBytes }));
+            if (chosen.Contains(Analysis.MixingMethod.Hta) && longest > 1)
+                alternatives.Add(($"--hta-max-tokens {Math.Max(1, longest / 2)}", PerSentence(longest, flowMaxTokens, Math.Max(1, longest / 2)) with { PeakBytes = costliest.PeakBytes }));
+            if (concurrent > 1)
+                alternatives.Add(("--jobs 1", PerSentence(longest, flowMaxTokens, htaMaxTokens)));
+            BudgetOptions.Check(costliest, costBudget, alternatives);
+            double totalSeconds = lengths.Sum(k => PerSentence(k, flowMaxTokens, htaMaxTokens).Seconds);   // the GEMM speed is all cores'; sentences at once share them
+            if (ReferenceEquals(parse.InvocationConfiguration.Error, Console.Error) && totalSeconds >= WorkProgress.QuietBelowSeconds)
+                Console.Error.WriteLine($"mixlens: evaluate on {sentences.Count} sentences: estimated about {CostEstimate.Duration(totalSeconds)} " +
+                    $"(the longest sentence, {longest} tokens: {PerSentence(longest, flowMaxTokens, htaMaxTokens).Summary})");
 
             string? perExamplePath = parse.GetValue(perExample);
             using var perExampleWriter = perExamplePath is null ? null : new StreamWriter(perExamplePath, false, new System.Text.UTF8Encoding(false));

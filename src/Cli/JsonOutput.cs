@@ -16,7 +16,7 @@ public static class JsonOutput
     /// <c>"ig_sum"</c> (Σ_j IG_j) and <c>"ig_gap"</c> (z_c(x) − z_c(x′)), named as in the gradient fixtures.
     /// </summary>
     public static void WriteAnalysis(TextWriter output, string model, string method, IReadOnlyList<string> tokens, Tensor scores,
-        ExplainedClass? target = null, int? steps = null, (double Sum, double Gap)? completeness = null)
+        ExplainedClass? target = null, int? steps = null, (double Sum, double Gap)? completeness = null, IReadOnlyList<int>? rows = null)
     {
         Write(output, w =>
         {
@@ -28,6 +28,13 @@ public static class JsonOutput
             w.WriteEndArray();
             w.WritePropertyName("scores");
             AnalysisJson.WriteScores(w, scores);
+            if (rows is not null)
+            {
+                // the output rows computed (flow's --rows); the others are null in "scores"
+                w.WriteStartArray("rows");
+                foreach (int i in rows) w.WriteNumberValue(i);
+                w.WriteEndArray();
+            }
             if (target is not null)
             {
                 w.WriteNumber("target", target.Id);

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using MixLens.Analysis;
+using MixLens.Analysis.Cost;
 using MixLens.Analysis.Visualization;
 
 namespace MixLens.Cli;
@@ -36,11 +37,13 @@ internal static class ViewCommand
         var steps = GradientOptionsCli.Steps(several: true);
         var htaMax = GradientOptionsCli.HtaMaxTokens("refused (or cut to the limit with --truncate)");
         var svg = new Option<string?>("--svg") { Description = "also write an SVG heatmap per method and layer into this folder" };
+        var budget = new BudgetOptions();
 
         var command = new Command("view", "Interactive head, model, neuron and method views in one offline HTML file.")
         {
             model, text, pair, truncate, output, methods, target, steps, htaMax, svg,
         };
+        foreach (var option in budget.All) command.Options.Add(option);
         command.SetAction(parse =>
         {
             string? outPath = parse.GetValue(output), svgDir = parse.GetValue(svg);
@@ -57,6 +60,7 @@ internal static class ViewCommand
             int? stepCount = GradientOptionsCli.CheckSteps(parse.GetValue(steps));
             int htaLimit = GradientOptionsCli.CheckHtaMaxTokens(parse.GetValue(htaMax));
             string? targetValue = parse.GetValue(target);
+            var costBudget = budget.Resolve(parse);
 
             var clock = Stopwatch.StartNew();
             using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
@@ -73,8 +77,18 @@ internal static class ViewCommand
             if (hta && encoding.Length > htaLimit)
                 throw new CliException(GradientOptionsCli.HtaTooLong(encoding.Length, htaLimit, encoderModel.Config,
                     $"pass --truncate to cut the text to {htaLimit} tokens, raise --hta-max-tokens, or leave hta out of --methods"));
-            var view = ViewBuilder.Build(encoderModel.Encoder, encoderModel.Name, encoding, textValue, pairValue, chosen,
-                gradients: GradientOptions.ForText(encoderModel, encoding, targetId, stepCount));
+            var costOptions = new CostOptions(Steps: stepCount);
+            var estimate = CostModel.Several(chosen, encoderModel.Config, encoding.Length, costOptions) with
+            {
+                What = $"view of {chosen.Count} method{(chosen.Count == 1 ? "" : "s")} on {encoding.Length} tokens",
+            };
+            BudgetOptions.Check(estimate, costBudget, chosen.Count < 2 ? [] : chosen
+                .Select(m => ($"leaving {MixingMethods.NameOf(m)} out of --methods",
+                    CostModel.Several(chosen.Where(o => o != m).ToArray(), encoderModel.Config, encoding.Length, costOptions)))
+                .OrderBy(a => a.Item2.Seconds).Take(2));
+            var view = WorkProgress.Run(parse.InvocationConfiguration.Error, estimate, progress =>
+                ViewBuilder.Build(encoderModel.Encoder, encoderModel.Name, encoding, textValue, pairValue, chosen,
+                    gradients: GradientOptions.ForText(encoderModel, encoding, targetId, stepCount), progress: progress));
 
             var stdout = parse.InvocationConfiguration.Output;
             if (outPath is not null)

@@ -182,6 +182,7 @@ public sealed class EncoderModel : IDisposable
     /// directory has no sentence-transformers files).</summary>
     public float[][] Embed(IReadOnlyList<Tokenization.Encoding> encodings)
     {
+        using var call = Encoder.BeginCall();   // the heads read the weights too
         var pooling = Pooling ?? new SentencePooling(PoolingMode.Mean, Normalize: false);
         var output = Encoder.Forward(encodings.Select(EncoderInput.From).ToArray());
         var result = new float[encodings.Count][];
@@ -194,6 +195,7 @@ public sealed class EncoderModel : IDisposable
     /// tensors its family's head needs and the checkpoint lacks).</exception>
     public Classification[] Classify(IReadOnlyList<Tokenization.Encoding> encodings)
     {
+        using var call = Encoder.BeginCall();   // the heads read the weights too
         var head = RequireClassifier();
         var output = Encoder.Forward(encodings.Select(EncoderInput.From).ToArray());
         return output.LastHiddenStates.Select(head.Classify).ToArray();
@@ -237,6 +239,7 @@ public sealed class EncoderModel : IDisposable
     /// <exception cref="ModelFormatException">the checkpoint has neither head.</exception>
     public TokenClassification Tag(Tokenization.Encoding encoding)
     {
+        using var call = Encoder.BeginCall();   // the heads read the weights too
         Func<Tensor, TokenClassification> head = TokenClassifier is { } classifier ? classifier.Classify
             : ReplacedTokenDetector is { } detector ? detector.Classify
             : RequireTokenClassifier().Classify; // throws, naming what is missing
@@ -264,6 +267,7 @@ public sealed class EncoderModel : IDisposable
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="topK"/> is not positive.</exception>
     public MaskPrediction[] FillMask(Tokenization.Encoding encoding, int topK = 5)
     {
+        using var call = Encoder.BeginCall();   // the heads read the weights too
         var head = RequireMaskedLm();
         if (topK <= 0) throw new ArgumentOutOfRangeException(nameof(topK), topK, "top-k must be at least 1");
         var positions = MaskPositions(encoding);
@@ -274,8 +278,13 @@ public sealed class EncoderModel : IDisposable
                 .Select(c => new TokenProbability(c.Id, Tokenizer.IdToToken(c.Id), c.Prob)).ToArray())).ToArray();
     }
 
+    /// <summary>Unmaps the weights: at once when no call is running on <see cref="Encoder"/>, else when the last call in
+    /// flight leaves (<see cref="BertEncoder.Calls"/>); calls started afterwards throw <see cref="ObjectDisposedException"/>.
+    /// Calls of this class (<see cref="Classify"/>, <see cref="Embed"/>, …) and of the analyses count as in flight;
+    /// spans a caller took from <see cref="BertEncoder.Weights"/> outside such a call must not be used afterwards.</summary>
     public void Dispose()
     {
-        foreach (var file in _weightsFiles) file.Dispose();
+        var files = _weightsFiles;
+        Encoder.Calls.Close(() => { foreach (var file in files) file.Dispose(); });
     }
 }

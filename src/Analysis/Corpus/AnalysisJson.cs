@@ -16,13 +16,14 @@ public static class AnalysisJson
     public static JsonWriterOptions Options { get; } = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     /// <summary>Writes <paramref name="scores"/> [L, n, n] as a nested array value, or a token-vector method's [n]
-    /// (<see cref="MixingMethods.IsTokenVector"/>) as a flat array.</summary>
+    /// (<see cref="MixingMethods.IsTokenVector"/>) as a flat array. NaN, which marks an entry not computed (a row left
+    /// out with flow's rows), is written as null (JSON has no NaN).</summary>
     public static void WriteScores(Utf8JsonWriter w, Tensor scores)
     {
         if (scores.Rank == 1)
         {
             w.WriteStartArray();
-            foreach (float v in scores.Data) w.WriteNumberValue(v);
+            foreach (float v in scores.Data) Number(w, v);
             w.WriteEndArray();
             return;
         }
@@ -34,12 +35,18 @@ public static class AnalysisJson
             for (int i = 0; i < n; i++)
             {
                 w.WriteStartArray();
-                for (int j = 0; j < n; j++) w.WriteNumberValue(scores[l, i, j]);
+                for (int j = 0; j < n; j++) Number(w, scores[l, i, j]);
                 w.WriteEndArray();
             }
             w.WriteEndArray();
         }
         w.WriteEndArray();
+    }
+
+    static void Number(Utf8JsonWriter w, float v)
+    {
+        if (float.IsFinite(v)) w.WriteNumberValue(v);
+        else w.WriteNullValue();
     }
 
     /// <summary>

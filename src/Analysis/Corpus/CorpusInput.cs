@@ -67,7 +67,7 @@ public static class CorpusInput
         JsonDocument document;
         try
         {
-            document = StrictJson.Parse(bytes.ToArray());
+            document = StrictJson.Parse(bytes.ToArray(), new JsonDocumentOptions { MaxDepth = Engine.InputLimits.MaxJsonDepth });
         }
         catch (JsonException e)
         {

@@ -189,6 +189,8 @@ public static class FaithfulnessEvaluation
         }
     }
 
+    static readonly int[] ClsRow = [0];
+
     /// <summary>Forward pass, prediction, method scores and metrics of one sentence (no shared state).</summary>
     static ExampleEvaluation EvaluateOne(EncoderModel model, LabeledSentence sentence, EvaluationOptions options)
     {
@@ -225,7 +227,9 @@ public static class FaithfulnessEvaluation
                 scores[method] = null; // too long: null in both metrics
                 continue;
             }
-            var result = MixingMethods.ComputeSharing(method, encoder, input, trace, bases, flowAllLayers: false, gradients: gradients);
+            // flow: only the [CLS] row of the last layer, the one read below (1/n of the whole flow's cost)
+            var result = MixingMethods.ComputeSharing(method, encoder, input, trace, bases, flowAllLayers: false, gradients: gradients,
+                rows: ClsRow);
             // token map: a token-vector method's own scores, else row 0 ([CLS]) of the last layer
             scores[method] = method is MixingMethod.GradientXInput or MixingMethod.IntegratedGradients
                 ? positions.Select(j => sign * result.Data[j]).ToArray()

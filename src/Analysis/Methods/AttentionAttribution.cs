@@ -29,9 +29,10 @@ public static class AttentionAttribution
     /// <summary>Attr per head [L, H, n, n], row i = query token, column j = key token.</summary>
     /// <param name="target">the class c (null: the predicted class).</param>
     /// <param name="steps">m ≥ 1.</param>
+    /// <param name="progress">receives the fraction of the (layer, step) pairs done, after each batch (null: none).</param>
     /// <exception cref="ArgumentOutOfRangeException">steps &lt; 1 or a target that is not a class.</exception>
     public static Tensor ComputeHeads(BertEncoder encoder, SequenceClassifier head, EncoderInput input, int? target = null,
-        int steps = DefaultSteps)
+        int steps = DefaultSteps, IProgress<double>? progress = null)
     {
         if (steps < 1) throw new ArgumentOutOfRangeException(nameof(steps), steps, "attention attribution needs at least 1 step");
         var config = encoder.Config;
@@ -61,6 +62,7 @@ public static class AttentionAttribution
                     var dA = g.AttentionProbs[l]!.Data;
                     for (int e = 0; e < averaged.Length; e++) averaged[e] += dA[e];
                 }
+                progress?.Report(((double)l * steps + s0 + count) / ((double)L * steps));
             }
             // Attr^l = A^l ⊙ average
             var probs = original.AttentionProbs(0, l).Data;

@@ -40,18 +40,21 @@ public static class AttentionFlow
     /// <summary>The trace attention flow needs: attention probabilities of every layer.</summary>
     public static TraceRequest Requirements { get; } = TraceRequest.Steps(false, LayerStep.Probs);
 
-    /// <summary>Attention flow of one text: runs the forward pass for the attention, then <see cref="Compute(Tensor, bool)"/>.</summary>
+    /// <summary>Attention flow of one text: runs the forward pass for the attention, then <see cref="Compute(Tensor, bool, IReadOnlyList{int}?, IProgress{double}?)"/>.</summary>
     public static Tensor Compute(BertEncoder encoder, EncoderInput input, bool allLayers = true) =>
         Compute(encoder, input, null, allLayers);
 
     /// <summary>Attention flow of one text, [L, n, n].</summary>
     /// <param name="trace">a trace of this text holding <see cref="Requirements"/> (null: run the forward pass here).</param>
-    /// <param name="allLayers">false: only the last layer (see <see cref="Compute(Tensor, bool)"/>).</param>
-    public static Tensor Compute(BertEncoder encoder, EncoderInput input, Trace? trace, bool allLayers = true)
+    /// <param name="allLayers">false: only the last layer (see <see cref="Compute(Tensor, bool, IReadOnlyList{int}?, IProgress{double}?)"/>).</param>
+    /// <param name="rows">the output tokens i whose rows are computed (null: all); see <see cref="Compute(Tensor, bool, IReadOnlyList{int}?, IProgress{double}?)"/>.</param>
+    /// <param name="progress">receives the fraction of the rows done (null: none).</param>
+    public static Tensor Compute(BertEncoder encoder, EncoderInput input, Trace? trace, bool allLayers = true,
+        IReadOnlyList<int>? rows = null, IProgress<double>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(encoder);
         trace ??= encoder.Forward(input, Requirements).Trace;
-        return Compute(RawAttention.HeadMean(trace, encoder.Config.NumHiddenLayers), allLayers);
+        return Compute(RawAttention.HeadMean(trace, encoder.Config.NumHiddenLayers), allLayers, rows, progress);
     }
 
     /// <summary>Attention flow from head-mean attention matrices.</summary>
@@ -59,11 +62,18 @@ public static class AttentionFlow
     /// (key); non-negative and finite (as from <see cref="RawAttention.HeadMean"/>).</param>
     /// <param name="allLayers">true: every layer's flow. false: only the last layer's, F_L (the expensive one, but
     /// the one usually shown); the matrices of layers 1..L-1 in the result are then left all zero.</param>
+    /// <param name="rows">the output tokens i whose rows are computed, in every computed layer (null: all n). The
+    /// cost is per row (n max-flows each), so <c>[0]</c>, the [CLS] row that classifiers read, costs 1/n of the whole.
+    /// Rows not computed are NaN in the result (JSON writes them as null), never zeros, so that they cannot pass for
+    /// flows.</param>
+    /// <param name="progress">receives the fraction of the rows done, after each row (null: none).</param>
     /// <returns>[L, n, n]: entry [l-1, i, j] = max-flow from (l, i) to (0, j), rows divided by their sums (a row whose
     /// flows are all zero stays zero).</returns>
     /// <exception cref="ArgumentException"><paramref name="headMeanAttention"/> is not [L, n, n] with L ≥ 1, or holds a
     /// negative or non-finite entry.</exception>
-    public static Tensor Compute(Tensor headMeanAttention, bool allLayers = true)
+    /// <exception cref="ArgumentOutOfRangeException">a row outside 0..n-1, or listed twice.</exception>
+    public static Tensor Compute(Tensor headMeanAttention, bool allLayers = true, IReadOnlyList<int>? rows = null,
+        IProgress<double>? progress = null)
     {
         ArgumentNullException.ThrowIfNull(headMeanAttention);
         var shape = headMeanAttention.Shape;
@@ -80,6 +90,7 @@ public static class AttentionFlow
                     $"attention flow needs non-negative finite attention (capacities), got {data[e]} at [{e / nn}, {e / n % n}, {e % n}]",
                     nameof(headMeanAttention));
         }
+        var outputRows = CheckRows(rows, n);
         var result = Tensor.Zeros(L, n, n);
         if (n == 0) return result;
 
@@ -97,18 +108,49 @@ public static class AttentionFlow
             }
         }
 
-        int firstLayer = allLayers ? 1 : L;
-        int rows = (L - firstLayer + 1) * n;
-        Parallel.For(0, rows, AnalysisThreads.Options,
+        int firstLayer = allLayers ? 1 : L, perLayer = outputRows.Length;
+        if (perLayer < n)
+        {
+            // rows not computed: NaN in every computed layer
+            var computed = new bool[n];
+            foreach (int i in outputRows) computed[i] = true;
+            for (int l = firstLayer; l <= L; l++)
+                for (int i = 0; i < n; i++)
+                    if (!computed[i]) result.Data.AsSpan((l - 1) * nn + i * n, n).Fill(float.NaN);
+        }
+        int tasks = (L - firstLayer + 1) * perLayer;
+        // progress: after each max-flow, weighted by its graph's size, (l − 1)·n + 2 (a layer-l problem scans l − 1
+        // layers of n² edges), so that the ETA holds although the upper layers cost the most
+        long total = 0, done = 0;
+        for (int l = firstLayer; l <= L; l++) total += (long)perLayer * n * ((l - 1L) * n + 2);
+        Parallel.For(0, tasks, AnalysisThreads.Options,
             () => new LayeredDinic(capacity, L, n),
             (r, _, solver) =>
             {
-                int l = firstLayer + r / n, i = r % n;
-                solver.FlowRow(l, i, result.Data.AsSpan((l - 1) * nn + i * n, n));
+                int l = firstLayer + r / perLayer, i = outputRows[r % perLayer];
+                long weight = (l - 1L) * n + 2;
+                Action? sinkDone = progress is null ? null : () => progress.Report((double)Interlocked.Add(ref done, weight) / total);
+                solver.FlowRow(l, i, result.Data.AsSpan((l - 1) * nn + i * n, n), sinkDone);
                 return solver;
             },
             _ => { });
         return result;
+    }
+
+    /// <summary>The output rows to compute, in order: all n when <paramref name="rows"/> is null.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">a row outside 0..n-1, or listed twice.</exception>
+    internal static int[] CheckRows(IReadOnlyList<int>? rows, int n)
+    {
+        if (rows is null) return Enumerable.Range(0, n).ToArray();
+        var seen = new bool[n];
+        foreach (int i in rows)
+        {
+            if ((uint)i >= (uint)n)
+                throw new ArgumentOutOfRangeException(nameof(rows), i, $"row {i} does not exist; the text has tokens 0..{n - 1}");
+            if (seen[i]) throw new ArgumentOutOfRangeException(nameof(rows), i, $"row {i} is listed twice");
+            seen[i] = true;
+        }
+        return rows.ToArray();
     }
 
     /// <summary>
@@ -146,7 +188,8 @@ public static class AttentionFlow
         }
 
         /// <summary>Row i of F_l, divided by its sum, into <paramref name="destination"/> [n].</summary>
-        public void FlowRow(int l, int i, Span<float> destination)
+        /// <param name="sinkDone">called after each of the n max-flows (null: none).</param>
+        public void FlowRow(int l, int i, Span<float> destination, Action? sinkDone = null)
         {
             int n = _n, nn = n * n;
             Span<double> flows = n <= 256 ? stackalloc double[n] : new double[n];
@@ -166,6 +209,7 @@ public static class AttentionFlow
                     flows[j] = MaxFlow(l, i);
                 }
                 sum += flows[j];
+                sinkDone?.Invoke();
             }
             for (int j = 0; j < n; j++) destination[j] = sum > 0 ? (float)(flows[j] / sum) : 0f;
         }

@@ -37,9 +37,10 @@ public static class IntegratedGradients
     /// <param name="steps">m ≥ 1.</param>
     /// <exception cref="ArgumentOutOfRangeException">steps &lt; 1, a target that is not a class, or a pad id outside
     /// the vocabulary.</exception>
+    /// <param name="progress">receives the fraction of the steps done, after each batch of them (null: none).</param>
     /// <exception cref="ArgumentException">the special mask has the wrong length.</exception>
     public static IntegratedGradientsResult Compute(BertEncoder encoder, SequenceClassifier head, EncoderInput input,
-        IReadOnlyList<bool> special, int padTokenId, int? target = null, int steps = DefaultSteps)
+        IReadOnlyList<bool> special, int padTokenId, int? target = null, int steps = DefaultSteps, IProgress<double>? progress = null)
     {
         if (steps < 1) throw new ArgumentOutOfRangeException(nameof(steps), steps, "integrated gradients needs at least 1 step");
         int n = input.Length, E = encoder.Config.EmbeddingSize;

@@ -17,6 +17,7 @@ public static class LayerMatrices
     /// <summary>Runs <paramref name="layerMatrix"/> for every layer of an n-token text into one [L, n, n] tensor.</summary>
     public static Tensor Stack(BertEncoder encoder, Trace trace, int n, LayerMatrixWriter layerMatrix)
     {
+        using var call = encoder.BeginCall();   // the layer matrices read the weights
         int L = encoder.Config.NumHiddenLayers;
         var result = Tensor.Zeros(L, n, n);
         for (int l = 0; l < L; l++)

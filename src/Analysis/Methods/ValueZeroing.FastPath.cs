@@ -64,7 +64,9 @@ public static partial class ValueZeroing
     /// <param name="layer">the layer index.</param>
     /// <param name="head">null: zero v_j in all heads; h: only in head h.</param>
     /// <param name="destination">[n, n], row i = output token, column j = zeroed token; rows sum to 1 (or are all 0).</param>
-    public static void LayerMatrix(EncoderConfig config, LayerWeights w, Trace trace, int layer, int? head, Span<float> destination)
+    /// <param name="progress">receives the fraction of this layer's pair tasks done (null: none).</param>
+    public static void LayerMatrix(EncoderConfig config, LayerWeights w, Trace trace, int layer, int? head, Span<float> destination,
+        IProgress<double>? progress = null)
     {
         var value = trace[layer, LayerStep.Value];                     // V  [n, d] (value bias included)
         var probs = trace[layer, LayerStep.Probs].Data;                // A  [H, n, n]
@@ -140,7 +142,7 @@ public static partial class ValueZeroing
         // sums to the distance, so that its ΔZ and ΔG rows stay in that core's cache between the steps.
         var distances = new double[n * n];
         var outputWeight = PackedMatrix.FromTransposed(w.OutputWeight.Span, d, f);   // W_out packed once for every task
-        int rowsPerTask = Math.Min(n, RowsPerTask), blocks = (n + rowsPerTask - 1) / rowsPerTask;
+        int rowsPerTask = Math.Min(n, RowsPerTask), blocks = (n + rowsPerTask - 1) / rowsPerTask, tasksDone = 0;
         Parallel.For(0, n * blocks, AnalysisThreads.Options, () => new PairBuffers(rowsPerTask, d, f, heads), (task, _, b) =>
         {
             int j = task / blocks, i0 = task % blocks * rowsPerTask, rows = Math.Min(rowsPerTask, n - i0);
@@ -188,6 +190,7 @@ public static partial class ValueZeroing
                 norm2[i].Apply(b.DeltaF.AsSpan(r * d, d), b.DeltaX1.AsSpan(r * d, d), gamma2, b.DeltaY);
                 distances[i * n + j] = CosineDistanceOfIncrement(outputWide.AsSpan(i * d, d), outputSquared[i], b.DeltaY);
             }
+            progress?.Report((double)Interlocked.Increment(ref tasksDone) / (n * blocks));
             return b;
         }, _ => { });
         NormaliseRows(distances, n, destination);

@@ -41,13 +41,17 @@ public static partial class ValueZeroing
     /// <param name="input">the text.</param>
     /// <param name="head">null: zero v_j in all heads; h: only in head h ("per-head zeroing").</param>
     /// <param name="trace">a trace of this text holding <see cref="Requirements"/> (null: run the forward pass here).</param>
+    /// <param name="progress">receives the fraction of the (layer, token) tasks done (null: none).</param>
     /// <exception cref="ArgumentOutOfRangeException"><paramref name="head"/> does not exist.</exception>
-    public static Tensor Compute(BertEncoder encoder, EncoderInput input, int? head = null, Trace? trace = null)
+    public static Tensor Compute(BertEncoder encoder, EncoderInput input, int? head = null, Trace? trace = null,
+        IProgress<double>? progress = null)
     {
         CheckHead(encoder.Config, head);
         trace ??= encoder.Forward(input, Requirements).Trace;
+        int L = encoder.Config.NumHiddenLayers;
         return LayerMatrices.Stack(encoder, trace, input.Length,
-            (config, w, t, layer, destination) => LayerMatrix(config, w, t, layer, head, destination));
+            (config, w, t, layer, destination) => LayerMatrix(config, w, t, layer, head, destination,
+                Cost.ProgressSpan.Of(progress, (double)layer / L, (layer + 1.0) / L)));
     }
 
     /// <summary>

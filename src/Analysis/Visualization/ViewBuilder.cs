@@ -20,10 +20,13 @@ public static class ViewBuilder
     /// <param name="flowAllLayers">flow only: every layer (true) or only the last one (false, other layers zero).</param>
     /// <param name="gradients">the gradient methods' classifier, special tokens, pad id, target and steps
     /// (<see cref="GradientOptions.ForText"/>; needed when a method explains a classifier's class).</param>
+    /// <param name="progress">receives the fraction done, 0 to 1, each method weighted by its estimated time
+    /// (<see cref="Cost.CostModel"/>) (null: none).</param>
     /// <exception cref="ArgumentException">a method is listed twice, or a gradient method lacks its options.</exception>
     /// <exception cref="EncoderInputException">the encoding cannot be fed to the model.</exception>
     public static ViewData Build(BertEncoder encoder, string model, Encoding encoding, string text, string? textPair,
-        IReadOnlyList<MixingMethod> methods, bool flowAllLayers = true, GradientOptions? gradients = null)
+        IReadOnlyList<MixingMethod> methods, bool flowAllLayers = true, GradientOptions? gradients = null,
+        IProgress<double>? progress = null)
     {
         var duplicate = methods.GroupBy(m => m).FirstOrDefault(g => g.Count() > 1);
         if (duplicate is not null) throw new ArgumentException($"method '{MixingMethods.NameOf(duplicate.Key)}' is listed twice", nameof(methods));
@@ -51,11 +54,21 @@ public static class ViewBuilder
             target = (c, classifier.Labels[c]);
             gradients = gradients with { Target = c };
         }
-        var results = methods
-            .Select(m => new MethodScores(MixingMethods.NameOf(m), MixingMethods.Describe(m),
-                MixingMethods.Compute(m, encoder, input, trace, flowAllLayers: flowAllLayers, gradients: gradients),
-                Signed: m is MixingMethod.GradientXInput or MixingMethod.IntegratedGradients))
-            .ToArray();
+        // each method's share of the progress: its estimated seconds
+        var seconds = progress is null || n == 0 ? methods.Select(_ => 1.0).ToArray()
+            : methods.Select(m => Cost.CostModel.Estimate(m, config, n, new Cost.CostOptions(flowAllLayers, Steps: gradients?.Steps)).Seconds).ToArray();
+        double total = seconds.Sum(), before = 0;
+        var results = new MethodScores[methods.Count];
+        for (int k = 0; k < methods.Count; k++)
+        {
+            var m = methods[k];
+            var span = Cost.ProgressSpan.Of(progress, before / total, (before + seconds[k]) / total);
+            results[k] = new MethodScores(MixingMethods.NameOf(m), MixingMethods.Describe(m),
+                MixingMethods.Compute(m, encoder, input, trace, flowAllLayers: flowAllLayers, gradients: gradients, progress: span),
+                Signed: m is MixingMethod.GradientXInput or MixingMethod.IntegratedGradients);
+            before += seconds[k];
+            span?.Report(1);
+        }
 
         return new ViewData
         {

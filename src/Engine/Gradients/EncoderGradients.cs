@@ -128,6 +128,7 @@ public static class EncoderGradients
         int lowestLayer = 0)
     {
         var encoder = forward.Encoder;
+        using var call = encoder.BeginCall();
         var tape = forward.Tape;
         var c = encoder.Config;
         var batch = tape.Batch;

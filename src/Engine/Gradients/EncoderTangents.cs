@@ -23,6 +23,7 @@ public static class EncoderTangents
     public static void Propagate(TapedForward forward, float[] tangents, int count, LayerTangents onLayer)
     {
         var encoder = forward.Encoder;
+        using var call = encoder.BeginCall();
         var c = encoder.Config;
         if (forward.Count != 1) throw new ArgumentException($"tangents need a taped forward of one text, not {forward.Count}", nameof(forward));
         if (forward.Tape.FirstLayer != 0)

@@ -24,6 +24,7 @@ public sealed class BertEncoder
     readonly PackedLayerWeights[] _layers;
     readonly ForwardWorkspacePool _workspaces = new();
     readonly Lazy<Gradients.BackwardLayerWeights[]> _backwardLayers;
+    readonly CallGate _calls = new("the encoder");
 
     public EncoderConfig Config { get; }
     public BertWeights Weights { get; }
@@ -36,6 +37,23 @@ public sealed class BertEncoder
         for (int l = 0; l < _layers.Length; l++) _layers[l] = PackedLayerWeights.Pack(weights.Layers[l], config);
         _backwardLayers = new(() => weights.Layers.Select(w => Gradients.BackwardLayerWeights.Pack(w, config)).ToArray());
     }
+
+    /// <summary>
+    /// The calls in flight on this encoder (<see cref="CallGate"/>): every forward, layer re-run, backward and analysis
+    /// holds a <see cref="BeginCall"/> scope while it reads the weights, so that disposing the model
+    /// (<see cref="EncoderModel.Dispose"/>) waits for them before it unmaps the weights, and later calls throw
+    /// <see cref="ObjectDisposedException"/>. Code that reads <see cref="Weights"/> itself should hold one too.
+    /// </summary>
+    public CallGate Calls => _calls;
+
+    /// <summary>Enters a call (see <see cref="Calls"/>): <c>using var call = encoder.BeginCall();</c>.</summary>
+    /// <exception cref="ObjectDisposedException">the model has been disposed.</exception>
+    public CallGate.Scope BeginCall() => _calls.Enter();
+
+    /// <summary>The activation workspaces kept for reuse between forwards, the bytes they hold, and the bytes of the
+    /// largest: at most one per forward that ran concurrently, each at most as large as the largest batch it served and
+    /// under 64 MiB, so the total stays within count × largest (a diagnostic for services).</summary>
+    public (int Count, long Bytes, long LargestBytes) PooledWorkspaces => _workspaces.Idle;
 
     /// <summary>Layer <paramref name="layer"/>'s weights packed for the forward.</summary>
     internal PackedLayerWeights ForwardWeights(int layer) => _layers[layer];
@@ -55,6 +73,7 @@ public sealed class BertEncoder
     internal Gradients.EncoderTape ForwardTaped(IReadOnlyList<EncoderInput> batch, IReadOnlyList<float[]?>? wordRows,
         IActivationPatch? patch, int firstLayer = 0, float[]? firstInput = null)
     {
+        using var call = BeginCall();
         if (batch.Count == 0) throw new EncoderInputException("the batch is empty: give at least one text");
         for (int s = 0; s < batch.Count; s++) Validate(batch[s], s);
         if (wordRows is not null)
@@ -113,6 +132,7 @@ public sealed class BertEncoder
     /// an id or type id out of range, or mismatched array lengths.</exception>
     public EncoderOutput Forward(IReadOnlyList<EncoderInput> batch, TraceRequest? trace = null, IActivationPatch? patch = null)
     {
+        using var call = BeginCall();
         if (batch.Count == 0) throw new EncoderInputException("the batch is empty: give at least one text");
         for (int s = 0; s < batch.Count; s++) Validate(batch[s], s);
 
@@ -169,6 +189,7 @@ public sealed class BertEncoder
     public EncoderOutput RunLayer(int layer, IReadOnlyList<Tensor> inputs, IReadOnlyList<int[]?>? attentionMask = null,
         IReadOnlyList<IActivationPatch?>? patches = null, TraceRequest? trace = null)
     {
+        using var call = BeginCall();
         if ((uint)layer >= (uint)Config.NumHiddenLayers)
             throw new ArgumentOutOfRangeException(nameof(layer), $"layer {layer} does not exist; the model has layers 0..{Config.NumHiddenLayers - 1}");
         if (inputs.Count == 0) throw new EncoderInputException("no layer inputs given");

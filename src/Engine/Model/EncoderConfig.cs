@@ -83,7 +83,10 @@ public sealed record EncoderConfig
         JsonDocument doc;
         try
         {
-            doc = StrictJson.ParseFile(path);
+            long size = new FileInfo(path).Length;
+            if (size > InputLimits.MaxConfigBytes)
+                throw new ModelFormatException($"{path}: {size:N0} bytes, over the limit of {InputLimits.MaxConfigBytes:N0} bytes for a config.json");
+            doc = StrictJson.ParseFile(path, new JsonDocumentOptions { MaxDepth = InputLimits.MaxJsonDepth });
         }
         catch (JsonException e)
         {

@@ -74,4 +74,15 @@ internal sealed class ForwardWorkspacePool
         if (workspace.Bytes > MaxPooledBytes) return;
         lock (_gate) _idle.Push(workspace);
     }
+
+    /// <summary>The idle workspaces, the bytes they hold and the bytes of the largest (a diagnostic: the count stays
+    /// at most the most forwards that ran at once, each workspace at most the size of the largest batch seen, so the
+    /// total converges to count × largest as each workspace meets the largest shape, and never grows beyond).</summary>
+    public (int Count, long Bytes, long LargestBytes) Idle
+    {
+        get
+        {
+            lock (_gate) return (_idle.Count, _idle.Sum(w => w.Bytes), _idle.Count == 0 ? 0 : _idle.Max(w => w.Bytes));
+        }
+    }
 }

@@ -95,6 +95,7 @@ public sealed class BpeTokenizer : ITokenizer
     public Encoding Encode(string text, string? pair = null, int? maxLength = null)
     {
         ArgumentNullException.ThrowIfNull(text);
+        InputLimits.CheckText(text, pair);
         var a = Tokenize(text, TokenBuffers.First());
         var b = pair is null ? null : Tokenize(pair, TokenBuffers.Second());
         return PostProcessing.Finish(a, b, maxLength, PostProcessor, TrimOffsets, TrimKeepsPrefixSpace);

@@ -84,6 +84,8 @@ internal static class BpeTokenizerLoader
                 if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetInt32(out int id) || id < 0)
                     throw Malformed(vocabPath, $"token '{entry.Name}' has the id {entry.Value.GetRawText()}, not a non-negative integer");
                 vocab[entry.Name] = id;
+                if (vocab.Count > InputLimits.MaxVocabularySize)
+                    throw Malformed(vocabPath, $"the vocabulary has more than {InputLimits.MaxVocabularySize:N0} entries, the most a vocabulary may have");
             }
             if (vocab.Count == 0) throw Malformed(vocabPath, "the vocabulary is empty");
         }
@@ -153,6 +155,8 @@ internal static class BpeTokenizerLoader
     {
         if (!model.TryGetProperty("merges", out var merges) || merges.ValueKind != JsonValueKind.Array)
             throw Malformed(path, "model.merges is missing or not an array");
+        if (merges.GetArrayLength() > InputLimits.MaxMerges)
+            throw Malformed(path, $"model.merges has {merges.GetArrayLength():N0} entries, over the limit of {InputLimits.MaxMerges:N0} merge rules");
         var result = new List<(string, string)>(merges.GetArrayLength());
         int i = 0;
         foreach (var item in merges.EnumerateArray())
@@ -184,6 +188,8 @@ internal static class BpeTokenizerLoader
             {
                 lineNumber++;
                 if (line.StartsWith("#version", StringComparison.Ordinal) || line.Length == 0) continue;
+                if (result.Count == InputLimits.MaxMerges)
+                    throw Malformed(path, $"more than {InputLimits.MaxMerges:N0} merge rules, the most a tokenizer may have");
                 var parts = line.Split(' ');
                 if (parts.Length != 2) throw Malformed(path, $"line {lineNumber} \"{line}\" is not two tokens separated by one space");
                 result.Add((parts[0], parts[1]));

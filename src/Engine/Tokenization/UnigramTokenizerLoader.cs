@@ -57,6 +57,8 @@ internal static class UnigramTokenizerLoader
     {
         if (!model.TryGetProperty("vocab", out var vocab) || vocab.ValueKind != JsonValueKind.Array)
             throw Malformed(path, "model.vocab is missing or not an array of [piece, score] pairs");
+        if (vocab.GetArrayLength() > InputLimits.MaxVocabularySize)
+            throw Malformed(path, $"model.vocab has {vocab.GetArrayLength():N0} entries, over the limit of {InputLimits.MaxVocabularySize:N0}");
         var result = new List<(string, double)>(vocab.GetArrayLength());
         int i = 0;
         foreach (var item in vocab.EnumerateArray())

@@ -89,6 +89,7 @@ public sealed class WordPieceTokenizer : ITokenizer
     public Encoding Encode(string text, string? pair = null, int? maxLength = null)
     {
         ArgumentNullException.ThrowIfNull(text);
+        InputLimits.CheckText(text, pair);
         bool isPair = pair is not null;
         int added = SpecialTokenCount(isPair);
         if (maxLength is int limit && limit < added)

@@ -156,7 +156,7 @@ internal static class WordPieceTokenizerLoader
     {
         try
         {
-            return StrictJson.ParseFile(path, new JsonDocumentOptions { AllowTrailingCommas = false, MaxDepth = 256 });
+            return StrictJson.ParseFile(path, new JsonDocumentOptions { AllowTrailingCommas = false, MaxDepth = InputLimits.MaxJsonDepth });
         }
         catch (JsonException e)
         {
@@ -182,6 +182,8 @@ internal static class WordPieceTokenizerLoader
             if (entry.Value.ValueKind != JsonValueKind.Number || !entry.Value.TryGetInt32(out int id) || id < 0)
                 throw Malformed(path, $"model.vocab gives token '{entry.Name}' the id {entry.Value.GetRawText()}, not a non-negative integer");
             result[entry.Name] = id;
+            if (result.Count > InputLimits.MaxVocabularySize)
+                throw Malformed(path, $"model.vocab has more than {InputLimits.MaxVocabularySize:N0} entries, the most a vocabulary may have");
         }
         if (result.Count == 0) throw Malformed(path, "model.vocab is empty");
         return result;
@@ -194,7 +196,12 @@ internal static class WordPieceTokenizerLoader
         {
             int index = 0;
             // Python's universal newlines: a line ends at \n, \r or \r\n, as StreamReader.ReadLine; later duplicates win.
-            foreach (var line in File.ReadLines(path, System.Text.Encoding.UTF8)) vocab[line] = index++;
+            foreach (var line in File.ReadLines(path, System.Text.Encoding.UTF8))
+            {
+                if (index == InputLimits.MaxVocabularySize)
+                    throw Malformed(path, $"the vocabulary has more than {InputLimits.MaxVocabularySize:N0} lines, the most a vocabulary may have");
+                vocab[line] = index++;
+            }
         }
         catch (IOException e)
         {
