@@ -32,4 +32,37 @@ public class SentenceEmbeddingTests
         Compare.AllClose($"{caseId} sentence_embedding", expected.GetFloat32("sentence_embedding").Span, embedding,
             [embedding.Length], fixtures.Tolerances["sentence_embedding"]);
     }
+
+    [Theory]
+    [InlineData("../outside")]
+    [InlineData("/etc")]
+    [InlineData("1_Pooling/../../outside")]
+    public void Load_PoolingPathOutsideTheModelFolder_IsRefused(string path)
+    {
+        string dir = Directory.CreateTempSubdirectory("mixlens-pooling-").FullName;
+        try
+        {
+            File.WriteAllText(Path.Combine(dir, "modules.json"),
+                $$"""[{"idx": 1, "name": "1", "path": "{{path}}", "type": "sentence_transformers.models.Pooling"}]""");
+            var e = Assert.Throws<ModelFormatException>(() => SentencePooling.Load(dir));
+            Assert.Contains("leads outside the model folder", e.Message);
+            Assert.Contains("modules.json", e.Message);
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
+    public void Load_PoolingPathInASubfolder_IsRead()
+    {
+        string dir = Directory.CreateTempSubdirectory("mixlens-pooling-").FullName;
+        try
+        {
+            Directory.CreateDirectory(Path.Combine(dir, "1_Pooling"));
+            File.WriteAllText(Path.Combine(dir, "modules.json"),
+                """[{"idx": 1, "name": "1", "path": "1_Pooling", "type": "sentence_transformers.models.Pooling"}]""");
+            File.WriteAllText(Path.Combine(dir, "1_Pooling", "config.json"), """{"pooling_mode_cls_token": true}""");
+            Assert.Equal(new SentencePooling(PoolingMode.Cls, false), SentencePooling.Load(dir));
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
 }

@@ -43,7 +43,7 @@ public sealed record SentencePooling(PoolingMode Mode, bool Normalize)
                     throw new ModelFormatException($"{modulesPath}: a module is {module.ValueKind}, not an object with \"type\" and \"path\"");
                 string type = OptionalString(module, "type", modulesPath) ?? "";
                 if (type.EndsWith(".Pooling", StringComparison.Ordinal))
-                    poolingDir = Path.Combine(modelDir, OptionalString(module, "path", modulesPath) ?? "");
+                    poolingDir = InsideModelDir(modelDir, OptionalString(module, "path", modulesPath) ?? "", modulesPath);
                 else if (type.EndsWith(".Normalize", StringComparison.Ordinal))
                     normalize = true;
             }
@@ -70,6 +70,20 @@ public sealed record SentencePooling(PoolingMode Mode, bool Normalize)
         {
             throw new ModelFormatException($"{modelDir}: invalid JSON in the sentence-transformers files ({e.Message})", e);
         }
+    }
+
+    /// <summary>
+    /// The folder a module's <c>path</c> names, which must lie inside the model folder: a downloaded model must not make
+    /// MixLens read files elsewhere (an absolute path, or one climbing out with "..").
+    /// </summary>
+    static string InsideModelDir(string modelDir, string relative, string modulesPath)
+    {
+        string root = Path.GetFullPath(modelDir);
+        string full = Path.GetFullPath(Path.Combine(root, relative));
+        string rootWithSeparator = Path.EndsInDirectorySeparator(root) ? root : root + Path.DirectorySeparatorChar;
+        if (Path.IsPathRooted(relative) || !(full == root || full.StartsWith(rootWithSeparator, StringComparison.Ordinal)))
+            throw new ModelFormatException($"{modulesPath}: the Pooling module's path \"{relative}\" leads outside the model folder");
+        return full;
     }
 
     /// <summary>Pools a last hidden state [n, d] into a sentence embedding [d].</summary>
