@@ -15,6 +15,7 @@ namespace MixLens.Tests.Concurrency;
 /// memory stays flat after warm-up; and a model disposed while calls run ends them with ObjectDisposedException or
 /// lets them finish, never with a crash or a wrong result.
 /// </summary>
+[Collection(nameof(StressCollection))]
 public class SharedModelStressTests(ITestOutputHelper output)
 {
     static readonly string[] Texts =
@@ -209,3 +210,7 @@ public class SharedModelStressTests(ITestOutputHelper output)
         Assert.True(errors.IsEmpty, string.Join("\n", errors.Take(5).Select(e => e.ToString())));
     }
 }
+
+/// <summary>The stress tests run alone, after the parallel tests: they measure the process's heap, and time many threads.</summary>
+[CollectionDefinition(nameof(StressCollection), DisableParallelization = true)]
+public class StressCollection;
