@@ -47,7 +47,7 @@ public static partial class ValueZeroing
         CheckHead(encoder.Config, head);
         trace ??= encoder.Forward(input, Requirements).Trace;
         return LayerMatrices.Stack(encoder, trace, input.Length,
-            (config, w, t, layer, destination) => LayerMatrix(config, w, t, layer, head, destination));
+            (config, w, t, layer, destination) => LayerMatrix(config, w, t, layer, head, destination, encoder.Backend as IValueZeroingPairs));
     }
 
     /// <summary>
