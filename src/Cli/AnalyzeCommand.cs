@@ -16,6 +16,7 @@ internal static class AnalyzeCommand
     public static Command Create()
     {
         var model = CommonOptions.Model();
+        var device = CommonOptions.Device();
         var text = CommonOptions.Text(required: true);
         var pair = CommonOptions.TextPair();
         var truncate = new Option<bool>("--truncate")
@@ -47,6 +48,7 @@ internal static class AnalyzeCommand
         {
             model, text, pair, truncate, method, head, flowLayers, target, steps, htaMax, layer, format, width,
         };
+        command.Options.Add(device);
         command.SetAction(parse =>
         {
             string methodName = parse.GetValue(method)!;
@@ -75,6 +77,8 @@ internal static class AnalyzeCommand
                 throw new CliException($"{name} gives one score per token, not one matrix per layer; drop --layer");
 
             using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
+
+            using var backend = CommonOptions.UseDevice(encoderModel, parse.GetValue(device), parse.InvocationConfiguration.Error);
             int layers = encoderModel.Config.NumHiddenLayers;
             int shownLayer = parse.GetValue(layer) ?? layers - 1;
             if (shownLayer < 0 || shownLayer >= layers)

@@ -24,6 +24,7 @@ internal static class EvaluateCommand
     public static Command Create()
     {
         var model = CommonOptions.Model();
+        var device = CommonOptions.Device();
         var data = new Option<string>("--data") { Description = "labelled TSV: header 'sentence<TAB>label', then one 'sentence<TAB>label' per line", Required = true };
         var methods = new Option<string?>("--methods")
         {
@@ -49,6 +50,7 @@ internal static class EvaluateCommand
         {
             model, data, methods, limit, flowMax, htaMax, steps, format, csv, perExample, jobs,
         };
+        command.Options.Add(device);
         command.SetAction(parse =>
         {
             string fmt = parse.GetValue(format)!;
@@ -65,6 +67,7 @@ internal static class EvaluateCommand
             string dataPath = parse.GetValue(data)!;
             if (!File.Exists(dataPath)) throw new CliException($"data file '{dataPath}' not found");
             using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
+            using var backend = CommonOptions.UseDevice(encoderModel, parse.GetValue(device), parse.InvocationConfiguration.Error);
             var head = encoderModel.RequireClassifier();
             IReadOnlyList<LabeledSentence> sentences;
             try

@@ -28,7 +28,7 @@ namespace MixLens.Gpu;
 /// <para>Calls are serialised (one lock per backend). Dispose to free the device memory and the accelerator.</para>
 /// <para>Not for NativeAOT or trimmed builds: ILGPU generates its kernels at run time.</para>
 /// </remarks>
-public sealed class GpuEncoderBackend : EncoderBackend, IValueZeroingPairs, IDisposable
+public sealed partial class GpuEncoderBackend : EncoderBackend, IValueZeroingPairs, IDisposable
 {
     readonly Context _context;
     readonly Accelerator _accelerator;
