@@ -15,7 +15,8 @@ namespace MixLens.Bench.Gpu;
 /// <code>
 ///   gpu parity --shared DIR --device cuda|sim          every carried fixture on the device, at the fixture tolerances
 ///   gpu time   --shared DIR --scratch DIR --device cuda|cpu|sim [--shapes b1n128,b32n128,b32n512] [--vz 128,512]
-///              [--runs R] [--dump DIR]                  forward and Value Zeroing timings on BERT-base-shaped weights
+///              [--runs R] [--dump DIR] [--model DIR]    forward and Value Zeroing timings on BERT-base-shaped weights
+///                                                       (written under --scratch), or on the model of --model
 /// </code>
 /// "sim" is ILGPU's CPU accelerator (a simulated GPU: slow, for small shapes only). Timings: median of R runs after
 /// one warm-up, as Markdown table rows.
@@ -162,11 +163,11 @@ public static class GpuCheckCommand
         string device = options.GetValueOrDefault("device", "cuda");
         if (options.TryGetValue("threads", out var threads)) Parallelism.MaxThreads = int.Parse(threads);
         int runs = int.Parse(options.GetValueOrDefault("runs", "5"));
-        string dir = MixLens.Bench.Peers.BertBasePeer.Ensure(options["shared"], options["scratch"]);
+        string dir = options.TryGetValue("model", out var model) ? model : MixLens.Bench.Peers.BertBasePeer.Ensure(options["shared"], options["scratch"]);
         var backend = OpenDevice(device);
         var encoder = LoadEncoder(dir, backend);
         string label = device == "cpu" ? $"cpu SIMD, {Environment.ProcessorCount} cores" : backend.Device;
-        Console.Error.WriteLine($"// device: {backend.Device}; model: {dir} (BERT-base shape, random weights)");
+        Console.Error.WriteLine($"// device: {backend.Device}; model: {dir}{(model is null ? " (BERT-base shape, random weights)" : "")}");
 
         if (options.TryGetValue("dump", out var dump))
         {
