@@ -68,10 +68,10 @@ mkdir -p "$scratch"
 if [ $dry = 1 ]; then
   # the simulated GPU is far too slow for BERT-base: check the code path on a 2-layer model, not a timing
   timeout 300 "$app/MixLens.Bench" gpu time --shared "$shared" --scratch "$scratch" --device sim --shapes $shapes --vz $vz \
-    --runs 1 --model "$shared/models/bert-mlm-random" || status=1
+    --runs 1 --model "$shared/models/bert-mlm-random" --gemm 33x65x17 || status=1
 else
   timeout 420 "$app/MixLens.Bench" gpu time --shared "$shared" --scratch "$scratch" --device $gpu --shapes $shapes --vz $vz \
-    --runs $runs --dump "$scratch/dump" || status=1
+    --runs $runs --dump "$scratch/dump" --gemm 4096x3072x768 || status=1
 fi
 timeout 420 "$app/MixLens.Bench" gpu time --shared "$shared" --scratch "$scratch" --device cpu --shapes $cpu_shapes --vz $cpu_vz \
   --runs 3 --dump "$scratch/dump" || status=1

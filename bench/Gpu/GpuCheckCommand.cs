@@ -179,6 +179,13 @@ public static class GpuCheckCommand
             File.WriteAllBytes(Path.Combine(dump, $"hidden_b1_n128.{device}.f32"), System.Runtime.InteropServices.MemoryMarshal.AsBytes(hidden.Data.AsSpan()).ToArray());
         }
 
+        if (backend is GpuEncoderBackend gpu && options.TryGetValue("gemm", out var gemm))
+        {
+            // the GEMM kernel alone, device-resident operands: its share of the device's float32 peak
+            var mnk = gemm.Split('x').Select(int.Parse).ToArray();
+            double ms = gpu.TimeGemm(mnk[0], mnk[1], mnk[2], 10);
+            Console.WriteLine($"| mixlens | {label} | gemm kernel {gemm} ({2.0 * mnk[0] * mnk[1] * mnk[2] / ms / 1e9:F1} TFLOP/s) | {ms:F3} | | 10 |");
+        }
         foreach (var shape in options.GetValueOrDefault("shapes", "b1n128,b32n128,b32n512").Split(',', StringSplitOptions.RemoveEmptyEntries))
         {
             var parts = shape.TrimStart('b').Split('n');
@@ -193,7 +200,7 @@ public static class GpuCheckCommand
             var input = RandomBatch(1, n, seed: 13)[0];
             int vzRuns = device == "cpu" && n >= 512 ? 1 : Math.Min(runs, 3);
             var ms = Measure(vzRuns, () => ValueZeroing.Compute(encoder, input), warmup: device != "cpu" || n < 512);
-            Console.WriteLine($"| mixlens | {label} | value zeroing n{n} (12 layers) | {Median(ms):F2} | {Min(ms):F2} | {vzRuns} |");
+            Console.WriteLine($"| mixlens | {label} | value zeroing n{n} ({encoder.Config.NumHiddenLayers} layers) | {Median(ms):F2} | {Min(ms):F2} | {vzRuns} |");
         }
         (backend as IDisposable)?.Dispose();
         return 0;

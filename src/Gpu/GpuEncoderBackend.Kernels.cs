@@ -52,3 +52,34 @@ public sealed partial class GpuEncoderBackend
         return host;
     }
 }
+
+public sealed partial class GpuEncoderBackend
+{
+    /// <summary>
+    /// Times the GEMM kernel alone on device-resident random operands (C [m, n] = A [m, k] · Bᵀ, B [n, k], no epilogue):
+    /// the median of <paramref name="repeats"/> launches after one warm-up, in milliseconds (bench/gpu-check.sh).
+    /// </summary>
+    internal double TimeGemm(int m, int n, int k, int repeats)
+    {
+        lock (_gate)
+        {
+            var rng = new Random(3);
+            var a = _buffers.Upload<float>("bench.a", Enumerable.Range(0, m * k).Select(_ => (float)rng.NextDouble()).ToArray());
+            var b = _buffers.Upload<float>("bench.b", Enumerable.Range(0, n * k).Select(_ => (float)rng.NextDouble()).ToArray());
+            var c = _buffers.Get<float>("bench.c", (long)m * n);
+            var p = new GemmArgs { M = m, N = n, K = k, Lda = k, Ldb = k, Ldc = n, TransposeB = 1, Alpha = 1f };
+            Gemm(a, b, c, null, null, p);
+            _accelerator.Synchronize();
+            var ms = new double[repeats];
+            for (int r = 0; r < repeats; r++)
+            {
+                var sw = System.Diagnostics.Stopwatch.StartNew();
+                Gemm(a, b, c, null, null, p);
+                _accelerator.Synchronize();
+                ms[r] = sw.Elapsed.TotalMilliseconds;
+            }
+            Array.Sort(ms);
+            return ms[repeats / 2];
+        }
+    }
+}
