@@ -11,6 +11,7 @@ using MixLens.Bench.Peers;
 //   quick         quick Stopwatch runs of the GEMM, forward, profile, peak, pool and Value Zeroing (bench/Kernels/QuickBench.cs)
 //   stopwatch     attention flow and Value Zeroing timings (bench/Analysis/StopwatchRunner.cs)
 //   gradients     backward, integrated gradients, attattr, chefer and HTA against the forward (bench/Analysis/GradientStopwatch.cs)
+//   gpu           GPU parity and timings, ILGPU backend (bench/Gpu/GpuCheckCommand.cs; bench/gpu-check.sh runs it)
 //   tokenizers    WordPiece, byte-level BPE and Unigram against FastBertTokenizer / Microsoft.ML.Tokenizers (bench/Tokenizers/TokenizerBench.cs)
 return args.FirstOrDefault() switch
 {
@@ -22,6 +23,7 @@ return args.FirstOrDefault() switch
     "quick" => RunQuick(args),
     "stopwatch" => MixLens.Bench.StopwatchRunner.Run(args[1..]),
     "gradients" => MixLens.Bench.GradientStopwatch.Run(args[1..]),
+    "gpu" => MixLens.Bench.Gpu.GpuCheckCommand.Run(args[1..]),
     "tokenizers" => MixLens.Bench.Tokenizers.TokenizerBench.Run(args[1..]),
     _ => RunBenchmarkDotNet(args),
 };

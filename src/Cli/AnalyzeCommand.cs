@@ -17,6 +17,7 @@ internal static class AnalyzeCommand
     public static Command Create()
     {
         var model = CommonOptions.Model();
+        var device = CommonOptions.Device();
         var text = CommonOptions.Text(required: true);
         var pair = CommonOptions.TextPair();
         var truncate = new Option<bool>("--truncate")
@@ -62,6 +63,7 @@ internal static class AnalyzeCommand
             model, text, pair, truncate, method, head, flowLayers, target, steps, htaMax, layer, format, width, rows, maxTokens, estimateOnly,
         };
         foreach (var option in budget.All) command.Options.Add(option);
+        command.Options.Add(device);
         command.SetAction(parse =>
         {
             string methodName = parse.GetValue(method)!;
@@ -90,6 +92,8 @@ internal static class AnalyzeCommand
                 throw new CliException($"{name} gives one score per token, not one matrix per layer; drop --layer");
 
             using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
+
+            using var backend = CommonOptions.UseDevice(encoderModel, parse.GetValue(device), parse.InvocationConfiguration.Error);
             int layers = encoderModel.Config.NumHiddenLayers;
             int shownLayer = parse.GetValue(layer) ?? layers - 1;
             if (shownLayer < 0 || shownLayer >= layers)

@@ -21,6 +21,7 @@ internal static class AnalyzeCorpusCommand
     public static Command Create()
     {
         var model = CommonOptions.Model();
+        var device = CommonOptions.Device();
         var input = new Option<string>("--input")
         {
             Description = "JSONL corpus: one {\"text\": …, \"text_pair\": …} object per line (text_pair optional)",
@@ -57,6 +58,7 @@ internal static class AnalyzeCorpusCommand
             model, input, methods, output, outDir, format, resume, overwrite, truncate, flowLayers, steps, htaMax, jobs, progressEvery,
         };
         foreach (var option in budget.All) command.Options.Add(option);
+        command.Options.Add(device);
         command.SetAction(parse =>
         {
             string methodList = parse.GetValue(methods)!;
@@ -95,6 +97,7 @@ internal static class AnalyzeCorpusCommand
             var costBudget = budget.Resolve(parse);
             var entries = CorpusInput.Read(inputPath);
             using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
+            using var backend = CommonOptions.UseDevice(encoderModel, parse.GetValue(device), parse.InvocationConfiguration.Error);
             chosen = CommonOptions.ForModel(chosen, methodList, encoderModel);   // a method needing a missing head: one line, before starting
             if (chosen.Count == 0) throw new CliException($"--methods {methodList}: {encoderModel.Name} can run none of them");
             // --steps only matters (and is only recorded) when a method takes steps

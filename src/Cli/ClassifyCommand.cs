@@ -11,6 +11,7 @@ internal static class ClassifyCommand
     public static Command Create()
     {
         var model = CommonOptions.Model();
+        var device = CommonOptions.Device();
         var text = CommonOptions.Text(required: false);
         var pair = CommonOptions.TextPair();
         var input = CommonOptions.Input();
@@ -20,12 +21,14 @@ internal static class ClassifyCommand
         {
             model, text, pair, input, truncate, format,
         };
+        command.Options.Add(device);
         command.SetAction(parse =>
         {
             string fmt = parse.GetValue(format)!;
             if (fmt is not ("text" or "json")) throw new CliException($"unknown format '{fmt}'; choose text or json");
             var (texts, textPair) = CommonOptions.ReadTexts(parse.GetValue(text), parse.GetValue(input), parse.GetValue(pair));
             using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
+            using var backend = CommonOptions.UseDevice(encoderModel, parse.GetValue(device), parse.InvocationConfiguration.Error);
             var head = encoderModel.RequireClassifier();
             bool cut = parse.GetValue(truncate);
             var stdout = parse.InvocationConfiguration.Output;

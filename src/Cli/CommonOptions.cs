@@ -2,6 +2,8 @@ using System.CommandLine;
 using MixLens.Analysis;
 using MixLens.Engine;
 using MixLens.Engine.Hub;
+using MixLens.Engine.Model;
+using MixLens.Gpu;
 
 namespace MixLens.Cli;
 
@@ -35,6 +37,37 @@ internal static class CommonOptions
     {
         Description = "truncate inputs longer than the model's limit (max_position_embeddings) instead of failing",
     };
+
+    /// <summary>--device: where the model runs (docs/gpu.md).</summary>
+    public static Option<string> Device()
+    {
+        var option = new Option<string>("--device")
+        {
+            Description = "where the model runs: cpu (the SIMD kernels; default), cuda (the first CUDA GPU, through ILGPU; "
+                + "an error when there is none), auto (cuda when a device is found, else cpu, saying so on stderr)",
+            DefaultValueFactory = _ => "cpu",
+        };
+        option.AcceptOnlyFromAmong("cpu", "cuda", "auto");
+        return option;
+    }
+
+    /// <summary>Puts <paramref name="model"/>'s encoder on the --device asked for; returns what to dispose at the end
+    /// (the GPU backend), or null for the CPU.</summary>
+    /// <exception cref="CliException">--device cuda and no CUDA device could be opened (the message says why).</exception>
+    public static IDisposable? UseDevice(EncoderModel model, string? device, TextWriter? stderr)
+    {
+        EncoderBackend backend;
+        try
+        {
+            backend = Devices.Open(Devices.Parse(device ?? "cpu"), stderr);
+        }
+        catch (GpuDeviceNotFoundException e)
+        {
+            throw new CliException(e.Message);
+        }
+        model.Encoder.Backend = backend;
+        return backend as IDisposable;
+    }
 
     /// <summary>Loads the model: a directory, or a hub repository id (see <see cref="Hub"/>).</summary>
     public static EncoderModel LoadModel(string model) => EncoderModel.Load(model, Hub(model));

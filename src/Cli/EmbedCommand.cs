@@ -10,6 +10,7 @@ internal static class EmbedCommand
     public static Command Create()
     {
         var model = CommonOptions.Model();
+        var device = CommonOptions.Device();
         var text = CommonOptions.Text(required: false);
         var pair = CommonOptions.TextPair();
         var input = CommonOptions.Input();
@@ -19,10 +20,12 @@ internal static class EmbedCommand
         {
             model, text, pair, input, truncate,
         };
+        command.Options.Add(device);
         command.SetAction(parse =>
         {
             var (texts, textPair) = CommonOptions.ReadTexts(parse.GetValue(text), parse.GetValue(input), parse.GetValue(pair));
             using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
+            using var backend = CommonOptions.UseDevice(encoderModel, parse.GetValue(device), parse.InvocationConfiguration.Error);
             bool cut = parse.GetValue(truncate);
             var stdout = parse.InvocationConfiguration.Output;
             for (int first = 0; first < texts.Count; first += BatchSize)

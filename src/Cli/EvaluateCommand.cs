@@ -25,6 +25,7 @@ internal static class EvaluateCommand
     public static Command Create()
     {
         var model = CommonOptions.Model();
+        var device = CommonOptions.Device();
         var data = new Option<string>("--data") { Description = "labelled TSV: header 'sentence<TAB>label', then one 'sentence<TAB>label' per line", Required = true };
         var methods = new Option<string?>("--methods")
         {
@@ -52,6 +53,7 @@ internal static class EvaluateCommand
             model, data, methods, limit, flowMax, htaMax, steps, format, csv, perExample, jobs,
         };
         foreach (var option in budget.All) command.Options.Add(option);
+        command.Options.Add(device);
         command.SetAction(parse =>
         {
             string fmt = parse.GetValue(format)!;
@@ -69,6 +71,7 @@ internal static class EvaluateCommand
             if (!File.Exists(dataPath)) throw new CliException($"data file '{dataPath}' not found");
             var costBudget = budget.Resolve(parse);
             using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
+            using var backend = CommonOptions.UseDevice(encoderModel, parse.GetValue(device), parse.InvocationConfiguration.Error);
             var head = encoderModel.RequireClassifier();
             IReadOnlyList<LabeledSentence> sentences;
             try

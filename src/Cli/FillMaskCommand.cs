@@ -9,6 +9,7 @@ internal static class FillMaskCommand
     public static Command Create()
     {
         var model = CommonOptions.Model();
+        var device = CommonOptions.Device();
         var text = CommonOptions.Text(required: true);
         text.Description = "the text, with the tokenizer's mask token ([MASK], <mask>) where tokens are to be predicted";
         var pair = CommonOptions.TextPair();
@@ -19,6 +20,7 @@ internal static class FillMaskCommand
         {
             model, text, pair, truncate, topK, format,
         };
+        command.Options.Add(device);
         command.SetAction(parse =>
         {
             string fmt = parse.GetValue(format)!;
@@ -26,6 +28,7 @@ internal static class FillMaskCommand
             int k = parse.GetValue(topK);
             if (k < 1) throw new CliException($"--top-k must be at least 1, got {k}");
             using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
+            using var backend = CommonOptions.UseDevice(encoderModel, parse.GetValue(device), parse.InvocationConfiguration.Error);
             encoderModel.RequireMaskedLm();
             string first = parse.GetValue(text)!;
             string? second = parse.GetValue(pair);

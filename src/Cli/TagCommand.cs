@@ -13,6 +13,7 @@ internal static class TagCommand
     public static Command Create()
     {
         var model = CommonOptions.Model();
+        var device = CommonOptions.Device();
         var text = CommonOptions.Text(required: true);
         var pair = CommonOptions.TextPair();
         var truncate = CommonOptions.Truncate();
@@ -26,6 +27,7 @@ internal static class TagCommand
         {
             model, text, pair, truncate, format, aggregate,
         };
+        command.Options.Add(device);
         command.SetAction(parse =>
         {
             string fmt = parse.GetValue(format)!;
@@ -36,6 +38,7 @@ internal static class TagCommand
             if (strategy != AggregationStrategy.None && second is not null)
                 throw new CliException("--aggregate groups the words of one text, as HF's token-classification pipeline does; it cannot be used with --text-pair");
             using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
+            using var backend = CommonOptions.UseDevice(encoderModel, parse.GetValue(device), parse.InvocationConfiguration.Error);
             if (!encoderModel.CanTag) encoderModel.RequireTokenClassifier(); // fails naming what is missing
             if (strategy != AggregationStrategy.None && encoderModel.TokenClassifier is null)
                 throw new CliException($"--aggregate needs a token-classification head; {encoderModel.Name} is an ELECTRA discriminator, whose " +

@@ -11,6 +11,7 @@ internal static class TraceCommand
     public static Command Create()
     {
         var model = CommonOptions.Model();
+        var device = CommonOptions.Device();
         var text = CommonOptions.Text(required: true);
         var pair = CommonOptions.TextPair();
         var truncate = CommonOptions.Truncate();
@@ -23,6 +24,7 @@ internal static class TraceCommand
         {
             model, text, pair, truncate, output,
         };
+        command.Options.Add(device);
         command.SetAction(parse =>
         {
             string path = parse.GetValue(output)!;
@@ -31,6 +33,8 @@ internal static class TraceCommand
                 throw new CliException($"cannot write '{path}': folder '{folder}' does not exist");
 
             using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
+
+            using var backend = CommonOptions.UseDevice(encoderModel, parse.GetValue(device), parse.InvocationConfiguration.Error);
             var encoding = encoderModel.Tokenize(parse.GetValue(text)!, parse.GetValue(pair), parse.GetValue(truncate));
             var (_, trace) = encoderModel.Encoder.Forward(EncoderInput.From(encoding), TraceRequest.All);
 

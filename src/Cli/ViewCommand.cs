@@ -22,6 +22,7 @@ internal static class ViewCommand
     public static Command Create()
     {
         var model = CommonOptions.Model();
+        var device = CommonOptions.Device();
         var text = CommonOptions.Text(required: true);
         var pair = CommonOptions.TextPair();
         var truncate = new Option<bool>("--truncate")
@@ -44,6 +45,7 @@ internal static class ViewCommand
             model, text, pair, truncate, output, methods, target, steps, htaMax, svg,
         };
         foreach (var option in budget.All) command.Options.Add(option);
+        command.Options.Add(device);
         command.SetAction(parse =>
         {
             string? outPath = parse.GetValue(output), svgDir = parse.GetValue(svg);
@@ -64,6 +66,7 @@ internal static class ViewCommand
 
             var clock = Stopwatch.StartNew();
             using var encoderModel = CommonOptions.LoadModel(parse.GetValue(model)!);
+            using var backend = CommonOptions.UseDevice(encoderModel, parse.GetValue(device), parse.InvocationConfiguration.Error);
             chosen = CommonOptions.ForModel(chosen, methodList, encoderModel);
             if (targetValue is not null && !chosen.Any(MixingMethods.NeedsClassifier))
                 throw new CliException("--target applies to the methods that explain a classifier's class; none is among --methods");

@@ -65,8 +65,9 @@ public static partial class ValueZeroing
     /// <param name="head">null: zero v_j in all heads; h: only in head h.</param>
     /// <param name="destination">[n, n], row i = output token, column j = zeroed token; rows sum to 1 (or are all 0).</param>
     /// <param name="progress">receives the fraction of this layer's pair tasks done (null: none).</param>
+    /// <param name="pairs">null: the pair loop on the CPU; else the device that runs it (<see cref="IValueZeroingPairs"/>).</param>
     public static void LayerMatrix(EncoderConfig config, LayerWeights w, Trace trace, int layer, int? head, Span<float> destination,
-        IProgress<double>? progress = null)
+        IProgress<double>? progress = null, IValueZeroingPairs? pairs = null)
     {
         var value = trace[layer, LayerStep.Value];                     // V  [n, d] (value bias included)
         var probs = trace[layer, LayerStep.Probs].Data;                // A  [H, n, n]
@@ -138,9 +139,24 @@ public static partial class ValueZeroing
         }
         var gamma2 = Array.ConvertAll(w.OutputLayerNormWeight.ToArray(), g => (double)g);
 
+        var distances = new double[n * n];
+        if (pairs is not null)
+        {
+            pairs.Distances(new ValueZeroingPairInputs
+            {
+                Tokens = n, Hidden = d, Intermediate = f, Heads = heads, FirstHead = h0, EndHead = h1,
+                Activation = config.HiddenAct, Probs = probs, UCentred = uCentred, WIn = wIn, Centred = centred,
+                VariancePlusEps = variancePlusEps, Gamma1 = gamma1, Q = q, Z = z, PhiZ = gelu ? phiZ : null,
+                FfnResidual = ffnResidual.Data, Eps = eps, Gamma2 = gamma2, Output = outputWide, OutputSquared = outputSquared,
+                OutputWeight = w.OutputWeight,
+            }, distances);
+            progress?.Report(1.0);
+            NormaliseRows(distances, n, destination);
+            return;
+        }
+
         // The pairs as tasks of one input token j × a block of output tokens i, each task on one thread from the head
         // sums to the distance, so that its ΔZ and ΔG rows stay in that core's cache between the steps.
-        var distances = new double[n * n];
         var outputWeight = PackedMatrix.FromTransposed(w.OutputWeight.Span, d, f);   // W_out packed once for every task
         int rowsPerTask = Math.Min(n, RowsPerTask), blocks = (n + rowsPerTask - 1) / rowsPerTask, tasksDone = 0;
         Parallel.For(0, n * blocks, AnalysisThreads.Options, () => new PairBuffers(rowsPerTask, d, f, heads), (task, _, b) =>

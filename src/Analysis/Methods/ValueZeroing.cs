@@ -36,7 +36,9 @@ public static partial class ValueZeroing
         LayerStep.Value, LayerStep.Probs, LayerStep.AttentionResidual, LayerStep.AttentionLayerNorm,
         LayerStep.FfnResidual, LayerStep.Output);
 
-    /// <summary>Value Zeroing matrices [L, n, n] of one text (exact perturbation propagation).</summary>
+    /// <summary>Value Zeroing matrices [L, n, n] of one text (exact perturbation propagation). When the encoder's
+    /// <see cref="BertEncoder.Backend"/> also implements <see cref="IValueZeroingPairs"/> (the GPU backend), the pair
+    /// loop runs there; the per-token precomputations stay here.</summary>
     /// <param name="encoder">the encoder.</param>
     /// <param name="input">the text.</param>
     /// <param name="head">null: zero v_j in all heads; h: only in head h ("per-head zeroing").</param>
@@ -51,7 +53,7 @@ public static partial class ValueZeroing
         int L = encoder.Config.NumHiddenLayers;
         return LayerMatrices.Stack(encoder, trace, input.Length,
             (config, w, t, layer, destination) => LayerMatrix(config, w, t, layer, head, destination,
-                Cost.ProgressSpan.Of(progress, (double)layer / L, (layer + 1.0) / L)));
+                Cost.ProgressSpan.Of(progress, (double)layer / L, (layer + 1.0) / L), encoder.Backend as IValueZeroingPairs));
     }
 
     /// <summary>

@@ -29,6 +29,17 @@ public sealed class BertEncoder
     public EncoderConfig Config { get; }
     public BertWeights Weights { get; }
 
+    /// <summary>Where <see cref="Forward(IReadOnlyList{EncoderInput}, TraceRequest?, IActivationPatch?)"/> and
+    /// <see cref="RunLayer"/> run the layers (default <see cref="EncoderBackend.Simd"/>; the gradient methods' taped
+    /// forward always runs on the SIMD kernels). Set it before sharing the encoder between threads.</summary>
+    /// <exception cref="ArgumentNullException">set to null.</exception>
+    public EncoderBackend Backend
+    {
+        get => _backend;
+        set => _backend = value ?? throw new ArgumentNullException(nameof(value), "give EncoderBackend.Simd for the CPU");
+    }
+    EncoderBackend _backend = EncoderBackend.Simd;
+
     public BertEncoder(EncoderConfig config, BertWeights weights)
     {
         Config = config;
@@ -149,12 +160,7 @@ public sealed class BertEncoder
             var x = EncoderEmbeddings.Forward(Weights.Embeddings, Config, batch, packed);
             hooks.AfterEmbeddings(x, Config.HiddenSize);
             // Xˡ = Layerₗ(Xˡ⁻¹)
-            for (int l = 0; l < Config.NumHiddenLayers; l++)
-            {
-                var y = ws.Hidden[l % 2];
-                EncoderLayer.Forward(l, _layers[l], Config, x, y, packed, ws, hooks);
-                x = y;
-            }
+            x = _backend.RunLayers(this, 0, Config.NumHiddenLayers, x, packed, ws, hooks);
 
             var outputs = new Tensor[batch.Count];
             for (int s = 0; s < batch.Count; s++)
@@ -218,8 +224,7 @@ public sealed class BertEncoder
         try
         {
             ws.EnsureCapacity(packed.TotalTokens, d, Config.IntermediateSize);
-            var y = ws.Hidden[0];
-            EncoderLayer.Forward(layer, _layers[layer], Config, x, y, packed, ws, hooks);
+            var y = _backend.RunLayers(this, layer, layer + 1, x, packed, ws, hooks);
 
             var outputs = new Tensor[inputs.Count];
             for (int s = 0; s < inputs.Count; s++) outputs[s] = new Tensor(packed.Rows(y, s, d).ToArray(), lengths[s], d);

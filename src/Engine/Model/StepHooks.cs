@@ -50,6 +50,10 @@ internal sealed class StepHooks
     /// is then materialised instead of fused into the next one; a per-head step (Scores, Probs) is then handed over.</summary>
     public bool Wants(int layer, LayerStep step) => _request.Wants(layer, step) || _patch?.Targets(layer, step) == true;
 
+    /// <summary>Whether the patch rewrites sub-step <paramref name="step"/> (a backend whose activations live elsewhere
+    /// then copies the patched rows back).</summary>
+    public bool Patches(int layer, LayerStep step) => _patch?.Targets(layer, step) == true;
+
     /// <summary>Allocates the [H, n, n] trace tensors of a per-head step before the (parallel) attention loop; null
     /// (and no allocation) when the step is not traced.</summary>
     public Tensor?[]? PrepareHeadCaptures(int layer, LayerStep step)

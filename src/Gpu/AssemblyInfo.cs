@@ -1,0 +1,4 @@
+using System.Runtime.CompilerServices;
+
+[assembly: InternalsVisibleTo("MixLens.Tests")]
+[assembly: InternalsVisibleTo("MixLens.Bench")]
