@@ -10,6 +10,7 @@ using MixLens.Bench.Peers;
 //   quick         quick Stopwatch runs of the GEMM, forward, profile, peak, pool and Value Zeroing (bench/Kernels/QuickBench.cs)
 //   stopwatch     attention flow and Value Zeroing timings (bench/Analysis/StopwatchRunner.cs)
 //   gradients     backward, integrated gradients, attattr, chefer and HTA against the forward (bench/Analysis/GradientStopwatch.cs)
+//   evaluate-profile  where evaluate's time goes, phase by phase (bench/Analysis/EvaluateProfile.cs)
 //   tokenizers    WordPiece, byte-level BPE and Unigram against FastBertTokenizer / Microsoft.ML.Tokenizers (bench/Tokenizers/TokenizerBench.cs)
 return args.FirstOrDefault() switch
 {
@@ -21,6 +22,7 @@ return args.FirstOrDefault() switch
     "stopwatch" => MixLens.Bench.StopwatchRunner.Run(args[1..]),
     "gradients" => MixLens.Bench.GradientStopwatch.Run(args[1..]),
     "tokenizers" => MixLens.Bench.Tokenizers.TokenizerBench.Run(args[1..]),
+    "evaluate-profile" => MixLens.Bench.EvaluateProfile.Run(args[1..]),
     _ => RunBenchmarkDotNet(args),
 };
 
