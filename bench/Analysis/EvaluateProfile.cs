@@ -58,7 +58,7 @@ public static class EvaluateProfile
             {
                 if (method == MixingMethod.Flow && encoding.Length > 32) { scores[method] = null; continue; }
                 sw.Restart();
-                var result = MixingMethods.ComputeSharing(method, model.Encoder, input, trace, bases, flowAllLayers: false, gradients: gradients);
+                var result = MixingMethods.ComputeSharing(method, model.Encoder, input, trace, bases, flowAllLayers: false, gradients: gradients, flowFirstRowOnly: true);
                 scores[method] = MixingMethods.IsTokenVector(method)
                     ? positions.Select(j => (double)result.Data[j]).ToArray()
                     : positions.Select(j => (double)result[layers - 1, 0, j]).ToArray();

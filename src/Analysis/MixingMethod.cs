@@ -161,12 +161,14 @@ public static class MixingMethods
     /// <param name="head">Value Zeroing: zero the value vectors in this head only; attattr: this head's attribution
     /// only (null: all heads).</param>
     /// <param name="flowAllLayers">Flow only: every layer (true) or only the last one (false; other layers left zero).</param>
+    /// <param name="flowFirstRowOnly">Flow only: just row 0 ([CLS]) of the last layer, all else zero (what evaluate
+    /// reads; <see cref="AttentionFlow.Compute(Tensor, bool, bool)"/>).</param>
     /// <param name="gradients">the head, target and steps of the gradient methods (<see cref="NeedsClassifier"/>).</param>
     /// <exception cref="ArgumentException"><paramref name="head"/> given for a method without heads, or a gradient
     /// method without the options it needs (no classifier; no special-token mask for integrated gradients).</exception>
     /// <exception cref="ArgumentOutOfRangeException">a target class, head or step count out of range.</exception>
     public static Tensor Compute(MixingMethod method, BertEncoder encoder, EncoderInput input, Trace? trace = null, int? head = null,
-        bool flowAllLayers = true, GradientOptions? gradients = null)
+        bool flowAllLayers = true, GradientOptions? gradients = null, bool flowFirstRowOnly = false)
     {
         if (head is not null && !TakesHead(method))
             throw new ArgumentException($"a single head applies to value-zeroing, value-zeroing-rollout and attattr only, not to {NameOf(method)}", nameof(head));
@@ -179,7 +181,7 @@ public static class MixingMethods
             MixingMethod.Rollout => Rollout.Compute(RawAttention.HeadMean(trace, layers), addIdentity: true),
             MixingMethod.ValueZeroing => Methods.ValueZeroing.Compute(encoder, input, head, trace),
             MixingMethod.ValueZeroingRollout => Rollout.Compute(Methods.ValueZeroing.Compute(encoder, input, head, trace), addIdentity: false),
-            MixingMethod.Flow => AttentionFlow.Compute(encoder, input, trace, flowAllLayers),
+            MixingMethod.Flow => AttentionFlow.Compute(encoder, input, trace, flowAllLayers, flowFirstRowOnly),
             MixingMethod.AttentionNorm => Methods.AttentionNorm.Compute(encoder, input, trace),
             MixingMethod.Alti => Methods.Alti.Compute(encoder, input, trace),
             MixingMethod.AltiRollout => Rollout.Compute(Methods.Alti.Compute(encoder, input, trace), addIdentity: false),
@@ -220,7 +222,7 @@ public static class MixingMethods
     /// </summary>
     /// <param name="bases">the text's cache, empty at first; one per text.</param>
     public static Tensor ComputeSharing(MixingMethod method, BertEncoder encoder, EncoderInput input, Trace trace,
-        Dictionary<MixingMethod, Tensor> bases, bool flowAllLayers = true, GradientOptions? gradients = null)
+        Dictionary<MixingMethod, Tensor> bases, bool flowAllLayers = true, GradientOptions? gradients = null, bool flowFirstRowOnly = false)
     {
         (MixingMethod Base, bool AddIdentity)? rolled = method switch
         {
@@ -232,7 +234,7 @@ public static class MixingMethods
         };
         var own = rolled?.Base ?? method;
         if (!bases.TryGetValue(own, out var matrix))
-            bases[own] = matrix = Compute(own, encoder, input, trace, flowAllLayers: flowAllLayers, gradients: gradients);
+            bases[own] = matrix = Compute(own, encoder, input, trace, flowAllLayers: flowAllLayers, gradients: gradients, flowFirstRowOnly: flowFirstRowOnly);
         return rolled is { } r ? Rollout.Compute(matrix, r.AddIdentity) : matrix;
     }
 }

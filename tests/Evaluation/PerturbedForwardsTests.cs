@@ -1,6 +1,5 @@
 using MixLens.Analysis;
 using MixLens.Analysis.Evaluation;
-using MixLens.Analysis.Methods;
 using MixLens.Engine;
 using MixLens.Engine.Model;
 using MixLens.Tests.Infrastructure;
@@ -120,25 +119,5 @@ public class PerturbedForwardsTests
                 Assert.Equal(sufficiency[m], sufficiency2[m]);
             }
         }
-    }
-
-    [Fact]
-    public void AttAttr_LastLayerOnly_EqualsTheLastLayerOfAllLayersAndZeroBelow()
-    {
-        var model = Sst2.Value;
-        var input = EncoderInput.From(model.Tokenize("a gorgeous , witty , seductive movie .", truncate: true));
-        int L = model.Config.NumHiddenLayers, H = model.Config.NumAttentionHeads, n = input.Length;
-        var all = AttentionAttribution.ComputeHeads(model.Encoder, model.Classifier!, input, steps: 4);
-        var last = AttentionAttribution.ComputeHeads(model.Encoder, model.Classifier!, input, steps: 4, allLayers: false);
-        int block = H * n * n;
-        Assert.True(all.Data.AsSpan((L - 1) * block, block).SequenceEqual(last.Data.AsSpan((L - 1) * block, block)));
-        Assert.True(last.Data.AsSpan(0, (L - 1) * block).IndexOfAnyExcept(0f) < 0);
-        Assert.True(last.Data.AsSpan((L - 1) * block, block).IndexOfAnyExcept(0f) >= 0);
-
-        // through MixingMethods with the evaluation's options
-        var options = GradientOptions.ForText(model, model.Tokenize("a gorgeous , witty , seductive movie .", truncate: true), steps: 4);
-        var viaOptions = MixingMethods.Compute(MixingMethod.AttAttr, model.Encoder, input, gradients: options with { AttAttrAllLayers = false });
-        var reduced = AttentionAttribution.Reduce(all);
-        Assert.True(reduced.Data.AsSpan((L - 1) * n * n, n * n).SequenceEqual(viaOptions.Data.AsSpan((L - 1) * n * n, n * n)));
     }
 }

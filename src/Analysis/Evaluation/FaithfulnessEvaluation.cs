@@ -225,7 +225,7 @@ public static class FaithfulnessEvaluation
                 scores[method] = null; // too long: null in both metrics
                 continue;
             }
-            var result = MixingMethods.ComputeSharing(method, encoder, input, trace, bases, flowAllLayers: false, gradients: gradients);
+            var result = MixingMethods.ComputeSharing(method, encoder, input, trace, bases, flowAllLayers: false, gradients: gradients, flowFirstRowOnly: true);
             // token map: a token-vector method's own scores, else row 0 ([CLS]) of the last layer
             scores[method] = method is MixingMethod.GradientXInput or MixingMethod.IntegratedGradients
                 ? positions.Select(j => sign * result.Data[j]).ToArray()

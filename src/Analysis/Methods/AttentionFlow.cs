@@ -40,18 +40,19 @@ public static class AttentionFlow
     /// <summary>The trace attention flow needs: attention probabilities of every layer.</summary>
     public static TraceRequest Requirements { get; } = TraceRequest.Steps(false, LayerStep.Probs);
 
-    /// <summary>Attention flow of one text: runs the forward pass for the attention, then <see cref="Compute(Tensor, bool)"/>.</summary>
+    /// <summary>Attention flow of one text: runs the forward pass for the attention, then <see cref="Compute(Tensor, bool, bool)"/>.</summary>
     public static Tensor Compute(BertEncoder encoder, EncoderInput input, bool allLayers = true) =>
         Compute(encoder, input, null, allLayers);
 
     /// <summary>Attention flow of one text, [L, n, n].</summary>
     /// <param name="trace">a trace of this text holding <see cref="Requirements"/> (null: run the forward pass here).</param>
-    /// <param name="allLayers">false: only the last layer (see <see cref="Compute(Tensor, bool)"/>).</param>
-    public static Tensor Compute(BertEncoder encoder, EncoderInput input, Trace? trace, bool allLayers = true)
+    /// <param name="allLayers">false: only the last layer (see <see cref="Compute(Tensor, bool, bool)"/>).</param>
+    /// <param name="firstRowOnly">only row 0 of the last layer (see <see cref="Compute(Tensor, bool, bool)"/>).</param>
+    public static Tensor Compute(BertEncoder encoder, EncoderInput input, Trace? trace, bool allLayers = true, bool firstRowOnly = false)
     {
         ArgumentNullException.ThrowIfNull(encoder);
         trace ??= encoder.Forward(input, Requirements).Trace;
-        return Compute(RawAttention.HeadMean(trace, encoder.Config.NumHiddenLayers), allLayers);
+        return Compute(RawAttention.HeadMean(trace, encoder.Config.NumHiddenLayers), allLayers, firstRowOnly);
     }
 
     /// <summary>Attention flow from head-mean attention matrices.</summary>
@@ -59,11 +60,14 @@ public static class AttentionFlow
     /// (key); non-negative and finite (as from <see cref="RawAttention.HeadMean"/>).</param>
     /// <param name="allLayers">true: every layer's flow. false: only the last layer's, F_L (the expensive one, but
     /// the one usually shown); the matrices of layers 1..L-1 in the result are then left all zero.</param>
+    /// <param name="firstRowOnly">true: only row 0 of the last layer, F_L[0, ·] (the [CLS] row, evaluate's token
+    /// map: n max-flows instead of n² for the last layer); every other entry is left zero. Rows are computed
+    /// independently, so that row is identical to the full computation's.</param>
     /// <returns>[L, n, n]: entry [l-1, i, j] = max-flow from (l, i) to (0, j), rows divided by their sums (a row whose
     /// flows are all zero stays zero).</returns>
     /// <exception cref="ArgumentException"><paramref name="headMeanAttention"/> is not [L, n, n] with L ≥ 1, or holds a
     /// negative or non-finite entry.</exception>
-    public static Tensor Compute(Tensor headMeanAttention, bool allLayers = true)
+    public static Tensor Compute(Tensor headMeanAttention, bool allLayers = true, bool firstRowOnly = false)
     {
         ArgumentNullException.ThrowIfNull(headMeanAttention);
         var shape = headMeanAttention.Shape;
@@ -97,8 +101,8 @@ public static class AttentionFlow
             }
         }
 
-        int firstLayer = allLayers ? 1 : L;
-        int rows = (L - firstLayer + 1) * n;
+        int firstLayer = allLayers && !firstRowOnly ? 1 : L;
+        int rows = firstRowOnly ? 1 : (L - firstLayer + 1) * n;
         Parallel.For(0, rows, AnalysisThreads.Options,
             () => new LayeredDinic(capacity, L, n),
             (r, _, solver) =>
