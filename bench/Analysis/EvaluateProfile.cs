@@ -32,8 +32,16 @@ public static class EvaluateProfile
         Console.WriteLine($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC; {threads} thread(s); load average {MachineInfo.LoadAverage()}");
         using var model = EncoderModel.Load(SharedPaths.Model("minilm-l6-sst2"));
         var sentences = LabeledTsv.Read(Path.Combine(SharedPaths.Root, "data", "sst2-dev.tsv"), limit);
-        var time = new Dictionary<string, double>();
-        void Add(string phase, Stopwatch sw) => time[phase] = time.GetValueOrDefault(phase) + sw.Elapsed.TotalSeconds;
+        // per phase: wall seconds and this thread's CPU seconds (every kernel runs on it: MaxThreads = 1 by default)
+        var time = new Dictionary<string, (double Wall, double Cpu)>();
+        double cpuMark = CpuClock.ThreadSeconds();
+        void Add(string phase, Stopwatch sw)
+        {
+            double cpu = CpuClock.ThreadSeconds();
+            var (wall, used) = time.GetValueOrDefault(phase);
+            time[phase] = (wall + sw.Elapsed.TotalSeconds, used + cpu - cpuMark);
+            cpuMark = cpu;
+        }
         var total = Stopwatch.StartNew();
         int maskId = model.Tokenizer.MaskId!.Value, layers = model.Encoder.Config.NumHiddenLayers;
         long tokens = 0;
@@ -42,6 +50,7 @@ public static class EvaluateProfile
         foreach (var sentence in sentences)
         {
             var sw = Stopwatch.StartNew();
+            cpuMark = CpuClock.ThreadSeconds();
             var encoding = model.Tokenize(sentence.Text, truncate: true);
             var input = EncoderInput.From(encoding);
             var (hidden, trace) = model.Encoder.Forward(input, TraceRequest.All);
@@ -57,7 +66,7 @@ public static class EvaluateProfile
             foreach (var method in methods)
             {
                 if (method == MixingMethod.Flow && encoding.Length > 32) { scores[method] = null; continue; }
-                sw.Restart();
+                sw.Restart(); cpuMark = CpuClock.ThreadSeconds();
                 var result = MixingMethods.ComputeSharing(method, model.Encoder, input, trace, bases, flowAllLayers: false, gradients: gradients, flowFirstRowOnly: true);
                 scores[method] = MixingMethods.IsTokenVector(method)
                     ? positions.Select(j => (double)result.Data[j]).ToArray()
@@ -69,20 +78,20 @@ public static class EvaluateProfile
             {
                 // one batch per metric (per method for AOPC), as evaluate ran them before PerturbedForwards
                 var score = FaithfulnessEvaluation.ModelScore(model, encoding.TypeIds, predicted);
-                sw.Restart();
+                sw.Restart(); cpuMark = CpuClock.ThreadSeconds();
                 BlankOut.Importances(encoding.Ids, positions, maskId, p, score);
                 Add("blank-out", sw);
-                sw.Restart();
+                sw.Restart(); cpuMark = CpuClock.ThreadSeconds();
                 foreach (var s in scores.Values) if (s is not null) Aopc.Compute(encoding.Ids, positions, s, maskId, p, score);
                 Add("aopc", sw);
-                sw.Restart();
+                sw.Restart(); cpuMark = CpuClock.ThreadSeconds();
                 FaithfulnessEvaluation.EraserSentence(input, positions, p, FaithfulnessEvaluation.ModelInputScore(model, predicted), scores);
                 Add("eraser", sw);
             }
             else
             {
                 // what evaluate does: every metric's copies recorded, run once each in packed batches, then read back
-                sw.Restart();
+                sw.Restart(); cpuMark = CpuClock.ThreadSeconds();
                 var forwards = new PerturbedForwards(FaithfulnessEvaluation.ModelInputScore(model, predicted));
                 FaithfulnessEvaluation.EvaluateSentence(encoding.Ids, positions, maskId, p, forwards.RecordingIds(encoding.TypeIds), scores);
                 FaithfulnessEvaluation.EraserSentence(input, positions, p, forwards.Recording, scores);
@@ -94,12 +103,13 @@ public static class EvaluateProfile
                 counts[9] += forwards.Requested;
             }
         }
-        double all = total.Elapsed.TotalSeconds;
-        Console.WriteLine($"{sentences.Count} sentences, {tokens} tokens (mean n {tokens / (double)sentences.Count:F1}), {all:F1} s wall");
-        Console.WriteLine("| phase | seconds | % | ms / sentence |");
-        Console.WriteLine("|---|---|---|---|");
-        foreach (var (phase, s) in time.OrderByDescending(t => t.Value))
-            Console.WriteLine($"| {phase} | {s:F2} | {100 * s / all:F1} | {1000 * s / sentences.Count:F1} |");
+        double all = total.Elapsed.TotalSeconds, allCpu = time.Values.Sum(t => t.Cpu);
+        Console.WriteLine($"{sentences.Count} sentences, {tokens} tokens (mean n {tokens / (double)sentences.Count:F1}), {all:F1} s wall, " +
+                          $"{allCpu:F1} s CPU in the phases");
+        Console.WriteLine("| phase | CPU seconds | % of CPU | CPU ms / sentence | wall seconds |");
+        Console.WriteLine("|---|---|---|---|---|");
+        foreach (var (phase, t) in time.OrderByDescending(t => t.Value.Cpu))
+            Console.WriteLine($"| {phase} | {t.Cpu:F2} | {100 * t.Cpu / allCpu:F1} | {1000 * t.Cpu / sentences.Count:F1} | {t.Wall:F2} |");
         Console.WriteLine($"perturbed forwards, tokens (variants): blank-out {counts[0]} ({counts[1]}); AOPC {counts[2]} ({counts[3]}), " +
                           $"distinct {counts[4]}; ERASER {counts[5]}, distinct {counts[6]} ({counts[7]} variants); " +
                           $"PerturbedForwards: {counts[8]} distinct of {counts[9]} asked");
