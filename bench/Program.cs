@@ -12,6 +12,7 @@ using MixLens.Bench.Peers;
 //   stopwatch     attention flow and Value Zeroing timings (bench/Analysis/StopwatchRunner.cs)
 //   gradients     backward, integrated gradients, attattr, chefer and HTA against the forward (bench/Analysis/GradientStopwatch.cs)
 //   gpu           GPU parity and timings, ILGPU backend (bench/Gpu/GpuCheckCommand.cs; bench/gpu-check.sh runs it)
+//   evaluate-profile  where evaluate's time goes, phase by phase (bench/Analysis/EvaluateProfile.cs)
 //   tokenizers    WordPiece, byte-level BPE and Unigram against FastBertTokenizer / Microsoft.ML.Tokenizers (bench/Tokenizers/TokenizerBench.cs)
 return args.FirstOrDefault() switch
 {
@@ -25,6 +26,7 @@ return args.FirstOrDefault() switch
     "gradients" => MixLens.Bench.GradientStopwatch.Run(args[1..]),
     "gpu" => MixLens.Bench.Gpu.GpuCheckCommand.Run(args[1..]),
     "tokenizers" => MixLens.Bench.Tokenizers.TokenizerBench.Run(args[1..]),
+    "evaluate-profile" => MixLens.Bench.EvaluateProfile.Run(args[1..]),
     _ => RunBenchmarkDotNet(args),
 };
 

@@ -49,11 +49,13 @@ public enum MixingMethod
 /// <summary>
 /// What the gradient methods need beyond the encoder: the sequence-classification head whose target class they explain
 /// (saliency, gradient-x-input, integrated-gradients, attattr, chefer), the target (null: the predicted class), the
-/// special-token mask and pad id of integrated gradients' baseline, and the steps of integrated-gradients (default
-/// 50) and attattr (default 20).
+/// special-token mask and pad id of integrated gradients' baseline, the steps of integrated-gradients (default
+/// 50) and attattr (default 20), and whether attattr computes every layer (<see cref="AttAttrAllLayers"/>).
 /// </summary>
+/// <param name="AttAttrAllLayers">false: attattr computes only the last layer, the others left zero (what
+/// <c>evaluate</c> reads; see <see cref="AttentionAttribution.ComputeHeads"/>).</param>
 public sealed record GradientOptions(SequenceClassifier? Classifier, IReadOnlyList<bool>? SpecialTokens = null, int PadTokenId = 0,
-    int? Target = null, int? Steps = null)
+    int? Target = null, int? Steps = null, bool AttAttrAllLayers = true)
 {
     /// <summary>The options of one tokenized text on a loaded model: its sequence-classification head (null when it has
     /// none), the special-token mask of <paramref name="encoding"/> (<see cref="SpecialTokenMask"/>) and config.json's
@@ -220,7 +222,8 @@ public static class MixingMethods
                 options.SpecialTokens ?? throw new ArgumentException("integrated-gradients needs the special-token mask (its baseline keeps special tokens)", nameof(options)),
                 options.PadTokenId, target, options.Steps ?? Methods.IntegratedGradients.DefaultSteps, progress).Scores),
             MixingMethod.AttAttr => AttentionAttribution.Reduce(
-                AttentionAttribution.ComputeHeads(encoder, classifier, input, target, options.Steps ?? AttentionAttribution.DefaultSteps, progress), head),
+                AttentionAttribution.ComputeHeads(encoder, classifier, input, target, options.Steps ?? AttentionAttribution.DefaultSteps,
+                    progress, options.AttAttrAllLayers), head),
             MixingMethod.Chefer => Methods.Chefer.Compute(encoder, classifier, input, target),
             _ => throw new ArgumentOutOfRangeException(nameof(method)),
         };

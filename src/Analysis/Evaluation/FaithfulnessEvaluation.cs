@@ -210,14 +210,14 @@ public static class FaithfulnessEvaluation
             return new ExampleEvaluation(sentence, predicted, p, positions.Length, new Dictionary<MixingMethod, double?>(),
                 new Dictionary<MixingMethod, double?>(), new Dictionary<MixingMethod, double?>(), new Dictionary<MixingMethod, double?>());
 
-        var score = ModelScore(model, encoding.TypeIds, predicted);
         var scores = new Dictionary<MixingMethod, double[]?>();
         var bases = new Dictionary<MixingMethod, Tensor>();
         // The gradient methods explain the prediction the metrics watch. A one-logit sigmoid head decides class 1 (z > 0)
         // or 0 from its single logit z: they explain z, and for the decision 0 the signed token maps (gradient x input,
         // integrated gradients: linear in the explained output) are negated, the attributions of −z.
         bool oneLogit = classifier.Labels.Count == 1;
-        var gradients = GradientOptions.ForText(model, encoding, oneLogit ? 0 : predicted, options.Steps);
+        // attattr: only the last layer, the one the token map reads (its values do not depend on the other layers')
+        var gradients = GradientOptions.ForText(model, encoding, oneLogit ? 0 : predicted, options.Steps) with { AttAttrAllLayers = false };
         double sign = oneLogit && classifier.Function == ScoreFunction.Sigmoid && predicted == 0 ? -1 : 1;
         foreach (var method in options.Methods)
         {
@@ -237,8 +237,14 @@ public static class FaithfulnessEvaluation
                     ? positions.Select(j => (double)result.Data[j]).ToArray()
                     : positions.Select(j => (double)result[layers - 1, 0, j]).ToArray();
         }
-        var (_, rho, aopc) = EvaluateSentence(encoding.Ids, positions, maskId, p, score, scores);
-        var (comprehensiveness, sufficiency) = EraserSentence(input, positions, p, ModelInputScore(model, predicted), scores);
+        // Blank-out, AOPC and ERASER ask for their perturbed copies through a score function: recorded first, then run
+        // as packed batches, each distinct sequence once, then the metrics again from the cached scores.
+        var forwards = new PerturbedForwards(ModelInputScore(model, predicted));
+        EvaluateSentence(encoding.Ids, positions, maskId, p, forwards.RecordingIds(encoding.TypeIds), scores);
+        EraserSentence(input, positions, p, forwards.Recording, scores);
+        forwards.Run();
+        var (_, rho, aopc) = EvaluateSentence(encoding.Ids, positions, maskId, p, forwards.CachedIds(encoding.TypeIds), scores);
+        var (comprehensiveness, sufficiency) = EraserSentence(input, positions, p, forwards.Cached, scores);
         return new ExampleEvaluation(sentence, predicted, p, positions.Length, rho, aopc, comprehensiveness, sufficiency);
     }
 
@@ -279,13 +285,21 @@ public static class FaithfulnessEvaluation
 
     /// <summary>The model as an <see cref="InputScore"/> (inputs of any lengths, e.g. with tokens deleted): the score
     /// of prediction <paramref name="predicted"/> by the head's function for each input, the whole batch in one
-    /// (packed) forward pass.</summary>
+    /// (packed) forward pass that computes the last layer at the first token only, the one the head reads
+    /// (<see cref="BertEncoder.ForwardFirstTokens"/>; the same values as the full forward).</summary>
     /// <exception cref="ModelFormatException">the model has no classification head.</exception>
     public static InputScore ModelInputScore(EncoderModel model, int predicted)
     {
         var classifier = model.RequireClassifier();
-        return batch => model.Encoder.Forward(batch).LastHiddenStates
-            .Select(h => PredictionScore.Of(classifier.Classify(h).Logits, predicted, classifier.Function)).ToArray();
+        int d = model.Config.HiddenSize;
+        return batch =>
+        {
+            var first = model.Encoder.ForwardFirstTokens(batch);                    // [B, d]
+            var scores = new double[batch.Count];
+            for (int s = 0; s < scores.Length; s++)
+                scores[s] = PredictionScore.Of(classifier.Classify(new Tensor(first.Row(s).ToArray(), 1, d)).Logits, predicted, classifier.Function);
+            return scores;
+        };
     }
 
     /// <summary>Softmax in float64 (<see cref="PredictionScore.Softmax"/>).</summary>

@@ -30,9 +30,13 @@ public static class AttentionAttribution
     /// <param name="target">the class c (null: the predicted class).</param>
     /// <param name="steps">m ≥ 1.</param>
     /// <param name="progress">receives the fraction of the (layer, step) pairs done, after each batch (null: none).</param>
+    /// <param name="allLayers">true: every layer. false: only the last layer (the others left zero), what
+    /// <c>evaluate</c> reads (row 0 of the last layer); each layer's attribution is computed on its own, so the last
+    /// layer's is identical either way, at 1/(L(L+1)/2) of the cost (one layer forward and backward per step instead of
+    /// L(L+1)/2).</param>
     /// <exception cref="ArgumentOutOfRangeException">steps &lt; 1 or a target that is not a class.</exception>
     public static Tensor ComputeHeads(BertEncoder encoder, SequenceClassifier head, EncoderInput input, int? target = null,
-        int steps = DefaultSteps, IProgress<double>? progress = null)
+        int steps = DefaultSteps, IProgress<double>? progress = null, bool allLayers = true)
     {
         if (steps < 1) throw new ArgumentOutOfRangeException(nameof(steps), steps, "attention attribution needs at least 1 step");
         var config = encoder.Config;
@@ -44,7 +48,8 @@ public static class AttentionAttribution
 
         var result = Tensor.Zeros(L, H, n, n);
         int perBatch = EncoderGradients.CopiesPerBatch(encoder.Config, n);
-        for (int l = 0; l < L; l++)
+        int firstLayer = allLayers ? 0 : L - 1;
+        for (int l = firstLayer; l < L; l++)
         {
             // (1/m) Σ_s ∂p_c/∂A^l at A^l ← (s/m) A^l                                            [H, n, n]
             var averaged = new double[H * n * n];
@@ -62,7 +67,7 @@ public static class AttentionAttribution
                     var dA = g.AttentionProbs[l]!.Data;
                     for (int e = 0; e < averaged.Length; e++) averaged[e] += dA[e];
                 }
-                progress?.Report(((double)l * steps + s0 + count) / ((double)L * steps));
+                progress?.Report(((double)(l - firstLayer) * steps + s0 + count) / ((double)(L - firstLayer) * steps));
             }
             // Attr^l = A^l ⊙ average
             var probs = original.AttentionProbs(0, l).Data;

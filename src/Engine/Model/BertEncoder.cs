@@ -173,6 +173,46 @@ public sealed class BertEncoder
         }
     }
 
+    /// <summary>
+    /// The last hidden state at the first token of each text, [B, d] (row s: text s's [CLS] / &lt;s&gt;, what a
+    /// sequence-classification head reads), equal bit for bit to row 0 of
+    /// <see cref="Forward(IReadOnlyList{EncoderInput}, TraceRequest?, IActivationPatch?)"/>'s outputs. The last layer
+    /// computes keys and values for every token but everything else for the first tokens only
+    /// (<see cref="EncoderLayer.ForwardFirstTokens"/>), which saves most of that layer: for the many perturbed copies
+    /// of a sentence a faithfulness evaluation scores.
+    /// </summary>
+    /// <exception cref="EncoderInputException">as <see cref="Forward(IReadOnlyList{EncoderInput}, TraceRequest?, IActivationPatch?)"/>.</exception>
+    public Tensor ForwardFirstTokens(IReadOnlyList<EncoderInput> batch)
+    {
+        if (batch.Count == 0) throw new EncoderInputException("the batch is empty: give at least one text");
+        for (int s = 0; s < batch.Count; s++) Validate(batch[s], s);
+
+        var packed = Pack(batch);
+        int L = Config.NumHiddenLayers, d = Config.HiddenSize;
+        var hooks = new StepHooks(null, null, [], packed, Config.NumAttentionHeads);
+        var ws = _workspaces.Rent();
+        try
+        {
+            ws.EnsureCapacity(packed.TotalTokens, d, Config.IntermediateSize);
+            // X⁰ = embeddings;  Xˡ = Layerₗ(Xˡ⁻¹) for every layer but the last            [T, d]
+            var x = EncoderEmbeddings.Forward(Weights.Embeddings, Config, batch, packed);
+            for (int l = 0; l < L - 1; l++)
+            {
+                var y = ws.Hidden[l % 2];
+                EncoderLayer.Forward(l, _layers[l], Config, x, y, packed, ws, hooks);
+                x = y;
+            }
+            // X^L at the first tokens                                                        [B, d]
+            var first = ws.Hidden[(L - 1) % 2];
+            EncoderLayer.ForwardFirstTokens(_layers[L - 1], Config, x, first, packed, ws);
+            return new Tensor(first.AsSpan(0, batch.Count * d).ToArray(), batch.Count, d);
+        }
+        finally
+        {
+            _workspaces.Return(ws);
+        }
+    }
+
     /// <summary>Runs one text (see <see cref="Forward(IReadOnlyList{EncoderInput}, TraceRequest?, IActivationPatch?)"/>).</summary>
     public (Tensor LastHiddenState, Trace Trace) Forward(EncoderInput input, TraceRequest? trace = null, IActivationPatch? patch = null)
     {
