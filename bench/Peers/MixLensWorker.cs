@@ -31,65 +31,30 @@ public static class MixLensWorker
     {
         EncoderModel? model = null;
         List<EncoderInput> batch = [];
-        string? line;
-        while ((line = Console.ReadLine()) != null)
+        return WorkerLoop.Serve((op, command) =>
         {
-            var command = JsonNode.Parse(line)!.AsObject();
-            JsonObject reply;
-            try
+            switch (op)
             {
-                switch ((string)command["op"]!)
-                {
-                    case "info":
-                        reply = new JsonObject { ["processors"] = Environment.ProcessorCount, ["vector_path"] = VectorPaths.Active.ToString() };
-                        break;
-                    case "load":
-                        model?.Dispose();
-                        var sw = Stopwatch.StartNew();
-                        model = EncoderModel.Load((string)command["dir"]!);
-                        reply = new JsonObject { ["load_ms"] = sw.Elapsed.TotalMilliseconds, ["memory"] = ProcessMemory.Snapshot() };
-                        break;
-                    case "set":
-                        batch = command["texts"]!.AsArray()
-                            .Select(t => t!.AsArray().Select(id => (int)id!).ToArray())
-                            .Select(ids => new EncoderInput(ids, new int[ids.Length]))
-                            .ToList();
-                        reply = [];
-                        break;
-                    case "output":
-                        reply = WriteOutput(model!, batch, (string)command["path"]!);
-                        break;
-                    case "time":
-                        reply = Time(model!, batch, (int)command["runs"]!);
-                        break;
-                    case "warmup":
-                        reply = WarmUp(model!, batch, (double)command["seconds"]!, (int)command["runs"]!);
-                        break;
-                    case "memory":
-                        reply = ProcessMemory.Snapshot();
-                        break;
-                    case "quit":
-                        model?.Dispose();
-                        Reply([]);
-                        return 0;
-                    default:
-                        reply = new JsonObject { ["error"] = $"unknown op {command["op"]}" };
-                        break;
-                }
+                case "info":
+                    return new JsonObject { ["processors"] = Environment.ProcessorCount, ["vector_path"] = VectorPaths.Active.ToString() };
+                case "load":
+                    model?.Dispose();
+                    var sw = Stopwatch.StartNew();
+                    model = EncoderModel.Load((string)command["dir"]!);
+                    return new JsonObject { ["load_ms"] = sw.Elapsed.TotalMilliseconds, ["memory"] = ProcessMemory.Snapshot() };
+                case "set":
+                    batch = command["texts"]!.AsArray()
+                        .Select(t => t!.AsArray().Select(id => (int)id!).ToArray())
+                        .Select(ids => new EncoderInput(ids, new int[ids.Length]))
+                        .ToList();
+                    return [];
+                case "output": return WriteOutput(model!, batch, (string)command["path"]!);
+                case "time": return Time(model!, batch, (int)command["runs"]!);
+                case "warmup": return WarmUp(model!, batch, (double)command["seconds"]!, (int)command["runs"]!);
+                case "memory": return ProcessMemory.Snapshot();
+                default: return null;
             }
-            catch (Exception e)
-            {
-                reply = new JsonObject { ["error"] = e.ToString() };
-            }
-            Reply(reply);
-        }
-        return 0;
-    }
-
-    static void Reply(JsonObject reply)
-    {
-        Console.Out.WriteLine(WorkerClient.ReplyPrefix + reply.ToJsonString());
-        Console.Out.Flush();
+        }, () => model?.Dispose());
     }
 
     static JsonObject WriteOutput(EncoderModel model, List<EncoderInput> batch, string path)

@@ -32,60 +32,34 @@ public static class OrtWorker
     {
         InferenceSession? session = null;
         Batch? batch = null;
-        string? line;
-        while ((line = Console.ReadLine()) != null)
+        return WorkerLoop.Serve((op, command) =>
         {
-            var command = JsonNode.Parse(line)!.AsObject();
-            JsonObject reply;
-            try
+            switch (op)
             {
-                switch ((string)command["op"]!)
-                {
-                    case "info":
-                        reply = new JsonObject { ["ort"] = Version, ["processors"] = Environment.ProcessorCount };
-                        break;
-                    case "load":
-                        batch?.Dispose();
-                        batch = null;
-                        session?.Dispose();
-                        var sw = Stopwatch.StartNew();
-                        session = Load((string)command["onnx"]!, (int)command["threads"]!, command["spin"] is not { } spin || (bool)spin);
-                        reply = new JsonObject { ["load_ms"] = sw.Elapsed.TotalMilliseconds, ["memory"] = ProcessMemory.Snapshot() };
-                        break;
-                    case "set":
-                        batch?.Dispose();
-                        batch = new Batch(session!, command["texts"]!.AsArray().Select(t => t!.AsArray().Select(id => (long)id!).ToArray()).ToList());
-                        reply = [];
-                        break;
-                    case "output":
-                        reply = WriteOutput(batch!, (string)command["path"]!);
-                        break;
-                    case "time":
-                        reply = Time(batch!, (int)command["runs"]!);
-                        break;
-                    case "warmup":
-                        reply = WarmUp(batch!, (double)command["seconds"]!, (int)command["runs"]!);
-                        break;
-                    case "memory":
-                        reply = ProcessMemory.Snapshot();
-                        break;
-                    case "quit":
-                        batch?.Dispose();
-                        session?.Dispose();
-                        Reply([]);
-                        return 0;
-                    default:
-                        reply = new JsonObject { ["error"] = $"unknown op {command["op"]}" };
-                        break;
-                }
+                case "info":
+                    return new JsonObject { ["ort"] = Version, ["processors"] = Environment.ProcessorCount };
+                case "load":
+                    batch?.Dispose();
+                    batch = null;
+                    session?.Dispose();
+                    var sw = Stopwatch.StartNew();
+                    session = Load((string)command["onnx"]!, (int)command["threads"]!, command["spin"] is not { } spin || (bool)spin);
+                    return new JsonObject { ["load_ms"] = sw.Elapsed.TotalMilliseconds, ["memory"] = ProcessMemory.Snapshot() };
+                case "set":
+                    batch?.Dispose();
+                    batch = new Batch(session!, command["texts"]!.AsArray().Select(t => t!.AsArray().Select(id => (long)id!).ToArray()).ToList());
+                    return [];
+                case "output": return WriteOutput(batch!, (string)command["path"]!);
+                case "time": return Time(batch!, (int)command["runs"]!);
+                case "warmup": return WarmUp(batch!, (double)command["seconds"]!, (int)command["runs"]!);
+                case "memory": return ProcessMemory.Snapshot();
+                default: return null;
             }
-            catch (Exception e)
-            {
-                reply = new JsonObject { ["error"] = e.ToString() };
-            }
-            Reply(reply);
-        }
-        return 0;
+        }, () =>
+        {
+            batch?.Dispose();
+            session?.Dispose();
+        });
     }
 
     static InferenceSession Load(string onnx, int threads, bool spin)
@@ -176,11 +150,5 @@ public static class OrtWorker
         }
         var cpu = Process.GetCurrentProcess().TotalProcessorTime - cpu0;
         return new JsonObject { ["ms"] = ms, ["cpu_ms"] = cpu.TotalMilliseconds };
-    }
-
-    static void Reply(JsonObject reply)
-    {
-        Console.Out.WriteLine(WorkerClient.ReplyPrefix + reply.ToJsonString());
-        Console.Out.Flush();
     }
 }
