@@ -51,7 +51,10 @@ public class AnalyzeCorpusCommandTests
         string input = WriteInput(dir, texts.Select(t => JsonLine(t.Text, t.Pair)));
         string output = dir.File("out.jsonl");
         var run = CliHarness.Run(["analyze-corpus", "--model", model, "--input", input, "--methods", methods, "--out", output, "--jobs", "2", .. extra]);
-        Assert.True(run.ExitCode == 0 && run.Stderr.Length == 0, run.ToString());
+        // stderr: nothing but the periodic progress line, which a run past 10 s prints (a slow or loaded machine)
+        var unexpected = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Where(line => !(line.StartsWith("analyze-corpus: ", StringComparison.Ordinal) && line.Contains(" ETA ", StringComparison.Ordinal)));
+        Assert.True(run.ExitCode == 0 && !unexpected.Any(), run.ToString());
         Assert.Contains($"analysed {texts.Length} of {texts.Length} lines", run.Stdout);
 
         var lines = File.ReadAllLines(output);
