@@ -38,18 +38,26 @@ public class ForwardAllocationTests(ITestOutputHelper output)
             Parallelism.MaxThreads = maxThreads;
             encoder.Forward(input);   // first call: workspaces, scratch, worker threads, JIT
             encoder.Forward(input);
-            long thread0 = GC.GetAllocatedBytesForCurrentThread();
-            long total0 = GC.GetTotalAllocatedBytes(precise: true);
-            encoder.Forward(input);
-            long thread = GC.GetAllocatedBytesForCurrentThread() - thread0;
-            long total = GC.GetTotalAllocatedBytes(precise: true) - total0;
+            // five measured calls, the smallest count of each kind taken: bytes the forward allocates every time show in
+            // every call, while the process-wide count also takes in whatever another thread allocates meanwhile (a
+            // timer, a thread an earlier test left running: 58 KB seen once in a clean CI run), and even the calling
+            // thread's sometimes has a few KB of the runtime's own (7.5 KB seen in one of three calls)
+            long thread = long.MaxValue, total = long.MaxValue;
+            for (int call = 0; call < 5; call++)
+            {
+                long thread0 = GC.GetAllocatedBytesForCurrentThread();
+                long total0 = GC.GetTotalAllocatedBytes(precise: true);
+                encoder.Forward(input);
+                thread = Math.Min(thread, GC.GetAllocatedBytesForCurrentThread() - thread0);
+                total = Math.Min(total, GC.GetTotalAllocatedBytes(precise: true) - total0);
+            }
 
             long rows = (long)tokens * encoder.Config.HiddenSize * sizeof(float);
             long allowed = 2 * rows + BookkeepingBytes;
             output.WriteLine($"n = {tokens}, MaxThreads = {Parallelism.MaxThreads}: {total:N0} bytes allocated ({thread:N0} on the calling thread); " +
                 $"results {2 * rows:N0} + bookkeeping allowance {BookkeepingBytes:N0}");
-            Assert.True(total <= allowed, $"the second forward allocated {total:N0} bytes, more than the {allowed:N0} its results need");
-            Assert.True(thread <= allowed, $"the second forward allocated {thread:N0} bytes on its thread");
+            Assert.True(total <= allowed, $"a forward of a shape seen before allocated {total:N0} bytes, more than the {allowed:N0} its results need");
+            Assert.True(thread <= allowed, $"a forward of a shape seen before allocated {thread:N0} bytes on its thread");
         }
         finally { Parallelism.MaxThreads = before; }
     }
