@@ -216,14 +216,8 @@ public sealed partial class GpuEncoderBackend : EncoderBackend, IValueZeroingPai
         RowsHook(hooks, i, LayerStep.Context, context, T, d);
 
         // attention output = context W_Oᵀ + b_O;  residual₁ = attention output + X     [T, d]
-        if (hooks.Wants(i, LayerStep.AttentionOutput))
-        {
-            var output = _buffers.Get<float>("attentionOutput", td);
-            Linear(context, w.AttentionOutput, w.AttentionOutputBias, output, T, d, d);
-            RowsHook(hooks, i, LayerStep.AttentionOutput, output, T, d);
-            _add((int)td, output, x, residual1);
-        }
-        else Linear(context, w.AttentionOutput, w.AttentionOutputBias, residual1, T, d, d, residual: x);
+        LinearPlusResidual(hooks, i, LayerStep.AttentionOutput, "attentionOutput", context, w.AttentionOutput, w.AttentionOutputBias,
+            x, residual1, T, d, d);
         RowsHook(hooks, i, LayerStep.AttentionResidual, residual1, T, d);
 
         // X₁ = LayerNorm₁(residual₁)
@@ -235,19 +229,33 @@ public sealed partial class GpuEncoderBackend : EncoderBackend, IValueZeroingPai
         RowsHook(hooks, i, LayerStep.FfnIntermediate, intermediate, T, f);
 
         // ffn output = intermediate W_outᵀ + b_out;  residual₂ = ffn output + X₁         [T, d]
-        if (hooks.Wants(i, LayerStep.FfnOutput))
-        {
-            var output = _buffers.Get<float>("ffnOutput", td);
-            Linear(intermediate, w.Output, w.OutputBias, output, T, d, f);
-            RowsHook(hooks, i, LayerStep.FfnOutput, output, T, d);
-            _add((int)td, output, norm1, residual2);
-        }
-        else Linear(intermediate, w.Output, w.OutputBias, residual2, T, d, f, residual: norm1);
+        LinearPlusResidual(hooks, i, LayerStep.FfnOutput, "ffnOutput", intermediate, w.Output, w.OutputBias, norm1, residual2, T, d, f);
         RowsHook(hooks, i, LayerStep.FfnResidual, residual2, T, d);
 
         // Y = LayerNorm₂(residual₂)
         LayerNorm(residual2, w.OutputLayerNormWeight, w.OutputLayerNormBias, y, T, d, c.LayerNormEps);
         RowsHook(hooks, i, LayerStep.Output, y, T, d);
+    }
+
+    /// <summary>
+    /// residual = x W_Tᵀ + b + skip, the sublayer output plus the skip connection [rows, outFeatures]: fused into the
+    /// GEMM's epilogue, unless the sublayer output itself (<paramref name="step"/>) is traced or patched, when it is
+    /// written to its own buffer (<paramref name="bufferName"/>), hooked, and then added.
+    /// </summary>
+    void LinearPlusResidual(StepHooks hooks, int layer, LayerStep step, string bufferName, ArrayView<float> x,
+        ArrayView<float> weight, ArrayView<float> bias, ArrayView<float> skip, ArrayView<float> residual, int rows,
+        int outFeatures, int inFeatures)
+    {
+        if (!hooks.Wants(layer, step))
+        {
+            Linear(x, weight, bias, residual, rows, outFeatures, inFeatures, residual: skip);
+            return;
+        }
+        long size = (long)rows * outFeatures;
+        var output = _buffers.Get<float>(bufferName, size);
+        Linear(x, weight, bias, output, rows, outFeatures, inFeatures);
+        RowsHook(hooks, layer, step, output, rows, outFeatures);
+        _add((int)size, output, skip, residual);
     }
 
     /// <summary>Scores, mask, softmax and context of every (text, head) as batched launches over [B·H].</summary>
