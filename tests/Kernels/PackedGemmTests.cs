@@ -117,6 +117,31 @@ public class PackedGemmTests
                     }
     }
 
+    /// <summary>On one thread, an A whose K block is larger than L2 (here 1100 rows × a 512-deep block = 2.2 MB, more than
+    /// any L2 in use) runs in row chunks (<c>Gemm.RowTilesInL2</c>): every tile still once, sums in the same order.</summary>
+    [Theory, MemberData(nameof(Paths))]
+    public void MatMul_ManyRowsOnOneThread_RunsInRowChunks_MatchesReferenceExactly(VectorPath path)
+    {
+        using var _ = VectorPaths.LimitForCurrentThread(path);
+        Assert.True(1100L * Gemm.KBlockSize(1536) * sizeof(float) > CacheSizes.L2, $"L2 of {CacheSizes.L2} bytes: the test no longer chunks");
+        Assert.InRange(Gemm.RowTilesInL2(1536, 6), 1, 1100 / 6 - 1);
+        CheckNT(1100, 40, 1536, withBias: true, parallel: false, padA: 1, padC: 3, seed: 11);
+    }
+
+    [Fact]
+    public void CacheSizes_AreReadOrDefaulted_AndSizesParse()
+    {
+        Assert.InRange(CacheSizes.L1Data, 4 << 10, 16 << 20);
+        Assert.InRange(CacheSizes.L2, 64 << 10, 1 << 30);
+        Assert.Equal(512 << 10, CacheSizes.ParseSize("512K\n"));
+        Assert.Equal(32 << 20, CacheSizes.ParseSize("32768K"));
+        Assert.Equal(2 << 20, CacheSizes.ParseSize("2M"));
+        Assert.Equal(48, CacheSizes.ParseSize("48"));
+        Assert.Null(CacheSizes.ParseSize(""));
+        Assert.Null(CacheSizes.ParseSize("-1K"));
+        Assert.Null(CacheSizes.ParseSize("9999999999K"));
+    }
+
     [Theory, MemberData(nameof(Paths))]
     public void MatMul_OneThreadAndAllThreads_AreBitIdentical(VectorPath path)
     {
