@@ -26,7 +26,7 @@ internal static partial class SelfAttention
     sealed class BackwardJob(LayerTape tape, float[] dContext, float[] dQuery, float[] dKey, float[] dValue, PackedBatch batch,
         int heads, int headDim, float[]? probsGradient) : IParallelBody
     {
-        [ThreadStatic] static float[]? t_dProbs, t_transposed;
+        [ThreadStatic] static float[]? t_dProbs, t_transposed, t_packed;
 
         public void Invoke(int index)
         {
@@ -37,14 +37,19 @@ internal static partial class SelfAttention
             var probs = tape.ProbsOf(s, h);
             var dProbs = Scratch(ref t_dProbs, n * n);
             var transposed = Scratch(ref t_transposed, n * n);
+            // each right-hand operand below is packed into panels first (n x d_head floats, a copy), as the forward does
+            // with K and V, so all four products run on the packed micro-kernels
+            var packed = Scratch(ref t_packed, (int)Math.Max(Gemm.PackedSize(n, dh), Gemm.PackedSize(dh, n)));
 
             // dA_h = dcontext_h V_hᵀ                       [n, d_head] x [d_head, n] -> [n, n]
-            Gemm.MatMulNT(dContext.AsSpan(offset), d, tape.Value.AsSpan(offset), d, dProbs, n, n, n, dh, parallel: false);
+            Gemm.PackTransposed(tape.Value.AsSpan(offset), d, n, dh, packed);
+            Gemm.MatMulPacked(dContext.AsSpan(offset), d, packed, n, dh, dProbs, n, n, parallel: false);
             if (probsGradient is not null) dProbs.CopyTo(probsGradient.AsSpan(tape.ProbsStart(s) + h * n * n, n * n));
 
             // dV_h = A_hᵀ dcontext_h                        [n, n] x [n, d_head] -> [n, d_head]
             VectorOps.Transpose(probs, n, n, transposed);
-            Gemm.MatMulNN(transposed, n, dContext.AsSpan(offset), d, dValue.AsSpan(offset), d, n, dh, n, parallel: false);
+            Gemm.Pack(dContext.AsSpan(offset), d, n, dh, packed);
+            Gemm.MatMulPacked(transposed, n, packed, dh, n, dValue.AsSpan(offset), d, n, parallel: false);
 
             // dS_h = A_h ⊙ (dA_h − rowsum(dA_h ⊙ A_h)), times 1/√d_head for the scaling of S_h; dS_h = 0 when a patch
             // replaced A_h (an input of the patched forward; the softmax Jacobian at patched values would mean nothing)
@@ -59,9 +64,11 @@ internal static partial class SelfAttention
             }
 
             // dQ_h = dS_h K_h,   dK_h = dS_hᵀ Q_h           [n, n] x [n, d_head] -> [n, d_head]
-            Gemm.MatMulNN(dProbs, n, tape.Key.AsSpan(offset), d, dQuery.AsSpan(offset), d, n, dh, n, parallel: false);
+            Gemm.Pack(tape.Key.AsSpan(offset), d, n, dh, packed);
+            Gemm.MatMulPacked(dProbs, n, packed, dh, n, dQuery.AsSpan(offset), d, n, parallel: false);
             VectorOps.Transpose(dProbs, n, n, transposed);
-            Gemm.MatMulNN(transposed, n, tape.Query.AsSpan(offset), d, dKey.AsSpan(offset), d, n, dh, n, parallel: false);
+            Gemm.Pack(tape.Query.AsSpan(offset), d, n, dh, packed);
+            Gemm.MatMulPacked(transposed, n, packed, dh, n, dKey.AsSpan(offset), d, n, parallel: false);
         }
 
     }
