@@ -59,7 +59,8 @@ public static class ClassifierGradient
     public static (Tensor Gradient, Tensor WordRows, int Target) OfWordEmbeddings(BertEncoder encoder, SequenceClassifier head,
         EncoderInput input, int? target)
     {
-        var forward = EncoderGradients.Forward(encoder, [new GradientInput(input)]);
+        // the classifier reads the first token only: the last layer is computed (and differentiated) there alone
+        var forward = EncoderGradients.Forward(encoder, [new GradientInput(input)], firstTokensOnly: true);
         var lastHidden = forward.LastHiddenState(0);
         int c = ResolveTarget(head, head.Classify(lastHidden).Logits, target);
         var gradients = EncoderGradients.Backward(forward, [OfLogit(head, lastHidden, c)]);

@@ -55,7 +55,8 @@ public static class IntegratedGradients
             (special[j] ? x.AsSpan(j * E, E) : pad).CopyTo(baseline.AsSpan(j * E, E));
 
         // z(x) and z(x′) (the completeness check), and the target class from the unperturbed text
-        var ends = EncoderGradients.Forward(encoder, [new GradientInput(input), new GradientInput(input, baseline)]);
+        // (the classifier reads the first token only, so every forward here computes the last layer there alone)
+        var ends = EncoderGradients.Forward(encoder, [new GradientInput(input), new GradientInput(input, baseline)], firstTokensOnly: true);
         var logits = head.Classify(ends.LastHiddenState(0)).Logits;
         int c = ClassifierGradient.ResolveTarget(head, logits, target);
         double gap = logits[c] - (double)head.Classify(ends.LastHiddenState(1)).Logits[c];
@@ -75,7 +76,7 @@ public static class IntegratedGradients
                 for (int e = 0; e < xs.Length; e++) xs[e] = (float)(baseline[e] + alpha * ((double)x[e] - baseline[e]));
                 batch[b] = new GradientInput(input, xs);
             }
-            var forward = EncoderGradients.Forward(encoder, batch);
+            var forward = EncoderGradients.Forward(encoder, batch, firstTokensOnly: true);
             var seeds = new Tensor[count];
             for (int b = 0; b < count; b++) seeds[b] = ClassifierGradient.OfLogit(head, forward.LastHiddenState(b), c);
             var gradients = EncoderGradients.Backward(forward, seeds);

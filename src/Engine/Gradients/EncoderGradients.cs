@@ -22,7 +22,8 @@ public sealed class TapedForward
     /// <summary>Token count of text <paramref name="s"/>.</summary>
     public int Length(int s) => Tape.Batch.Lengths[s];
 
-    /// <summary>Text <paramref name="s"/>'s last hidden state X^L [n, d].</summary>
+    /// <summary>Text <paramref name="s"/>'s last hidden state X^L [n, d] (of a forward taped at the first tokens only:
+    /// row 0, the others NaN).</summary>
     public Tensor LastHiddenState(int s)
     {
         int d = Encoder.Config.HiddenSize;
@@ -73,14 +74,21 @@ public static class EncoderGradients
     /// <param name="patch">an intervention, typically on <see cref="Tracing.LayerStep.Probs"/> (replacing a layer's attention
     /// probabilities, as attention attribution does); the backward then differentiates the patched forward, treating
     /// the patched values as inputs.</param>
+    /// <param name="firstTokensOnly">compute the last layer at the first token of each text only
+    /// (<see cref="EncoderLayer.ForwardFirstTokens"/>: the [CLS] / &lt;s&gt; row a sequence classifier reads), about 1/6
+    /// of that layer's work, and as much again in the backward. The last hidden state then has its first row only
+    /// (the others NaN), the backward takes output gradients that are zero outside the first rows, and gives no
+    /// attention-probability gradients. Takes no patch.</param>
     /// <exception cref="EncoderInputException">an input the encoder cannot take.</exception>
-    /// <exception cref="ArgumentException">a word-embedding override of the wrong length.</exception>
-    public static TapedForward Forward(BertEncoder encoder, IReadOnlyList<GradientInput> batch, IActivationPatch? patch = null)
+    /// <exception cref="ArgumentException">a word-embedding override of the wrong length, or a patch with
+    /// <paramref name="firstTokensOnly"/>.</exception>
+    public static TapedForward Forward(BertEncoder encoder, IReadOnlyList<GradientInput> batch, IActivationPatch? patch = null,
+        bool firstTokensOnly = false)
     {
         RequireProbsOnly(encoder, patch);
         var inputs = batch.Select(b => b.Input).ToArray();
         float[]?[]? rows = batch.Any(b => b.WordEmbeddings is not null) ? batch.Select(b => b.WordEmbeddings).ToArray() : null;
-        return new TapedForward(encoder, encoder.ForwardTaped(inputs, rows, patch));
+        return new TapedForward(encoder, encoder.ForwardTaped(inputs, rows, patch, firstTokensOnly: firstTokensOnly));
     }
 
     /// <summary>
@@ -153,7 +161,27 @@ public static class EncoderGradients
         var ws = new BackwardWorkspace(T, d, c.IntermediateSize);
         var dX = new float[T * d];
         var probsGradients = new float[]?[L];
-        for (int l = L - 1; l >= lowestLayer; l--)
+        int top = L - 1;
+        if (tape.FirstTokenLastLayer is { } firstTokenTape)
+        {
+            if (attentionProbs)
+                throw new ArgumentException("a forward taped at the first tokens only gives no attention-probability gradients; run it with firstTokensOnly: false", nameof(attentionProbs));
+            if (lowestLayer == L - 1 && lowestLayer > 0)
+                throw new ArgumentException("a forward taped at the first tokens only cannot stop in its last layer", nameof(lowestLayer));
+            // dy at the first tokens [B, d]; every other row of dX^L must be zero (the forward did not compute them)
+            var dFirst = new float[batch.Count * d];
+            for (int s = 0; s < batch.Count; s++)
+            {
+                var rows = dY.AsSpan(batch.Starts[s] * d, batch.Lengths[s] * d);
+                if (rows.Length > d && System.Numerics.Tensors.TensorPrimitives.MaxMagnitude(rows[d..]) is > 0 or float.NaN)
+                    throw new ArgumentException($"text {s}: a forward taped at the first tokens only takes output gradients at the first token only (rows 1..{batch.Lengths[s] - 1} must be zero)", nameof(outputGradients));
+                rows[..d].CopyTo(dFirst.AsSpan(s * d, d));
+            }
+            EncoderLayer.BackwardFirstTokens(encoder.ForwardWeights(top), encoder.BackwardWeights(top), c, firstTokenTape, dFirst, dX, batch, ws);
+            (dY, dX) = (dX, dY);
+            top--;
+        }
+        for (int l = top; l >= lowestLayer; l--)
         {
             // dXˡ⁻¹ = Layerₗᵀ(dXˡ)
             if (attentionProbs) probsGradients[l] = new float[tape.ProbsOffsets[^1]];

@@ -51,6 +51,48 @@ internal sealed class LayerTape
     public void SaveProbs(int s, int h, ReadOnlySpan<float> probs) => probs.CopyTo(ProbsOf(s, h));
 }
 
+/// <summary>
+/// The tape of a last layer computed at the first token of each text only (<see cref="EncoderLayer.ForwardFirstTokens"/>):
+/// keys and values of every token, everything else at the B first tokens.
+/// <code>
+///   Key, Value                            [T, d]       after their biases
+///   Query                                 [B, d]       q₀ of each text
+///   Probs                                 [T·H]        text s, head h: a₀,h [n_s] at (Starts[s]·H + h·n_s)
+///   AttentionResidual, AttentionMean/Rstd [B, d], [B]
+///   PreActivation                         [B, f]
+///   FfnResidual, OutputMean/Rstd          [B, d], [B]
+/// </code>
+/// </summary>
+internal sealed class FirstTokenLayerTape
+{
+    public readonly float[] Key, Value, Query, Probs, AttentionResidual, AttentionMean, AttentionRstd, PreActivation,
+        FfnResidual, OutputMean, OutputRstd;
+    readonly PackedBatch _batch;
+    readonly int _heads;
+
+    public FirstTokenLayerTape(PackedBatch batch, int heads, int d, int f)
+    {
+        int T = batch.TotalTokens, B = batch.Count;
+        _batch = batch;
+        _heads = heads;
+        Key = new float[T * d]; Value = new float[T * d]; Query = new float[B * d];
+        Probs = new float[T * heads];
+        AttentionResidual = new float[B * d]; AttentionMean = new float[B]; AttentionRstd = new float[B];
+        PreActivation = new float[B * f];
+        FfnResidual = new float[B * d]; OutputMean = new float[B]; OutputRstd = new float[B];
+    }
+
+    /// <summary>Text <paramref name="s"/>, head <paramref name="h"/>: the first token's attention probabilities a₀,h [n].</summary>
+    public Span<float> ProbsOf(int s, int h)
+    {
+        int n = _batch.Lengths[s];
+        return Probs.AsSpan(_batch.Starts[s] * _heads + h * n, n);
+    }
+
+    /// <summary>Keeps a₀,h (called from the attention loop).</summary>
+    public void SaveProbs(int s, int h, ReadOnlySpan<float> probs) => probs.CopyTo(ProbsOf(s, h));
+}
+
 /// <summary>What the embedding block's backward needs: the sum E_word + E_type + E_pos [T, E] before the
 /// embedding LayerNorm, and that LayerNorm's μ, ρ [T].</summary>
 internal sealed class EmbeddingTape(int tokens, int width)
@@ -69,8 +111,11 @@ internal sealed class EncoderTape
     public required IReadOnlyList<float[]?>? WordRows { get; init; }
     /// <summary>The embedding block's tape; null when the forward started above layer 0.</summary>
     public required EmbeddingTape? Embeddings { get; init; }
-    /// <summary>Per layer; null below <see cref="FirstLayer"/>.</summary>
+    /// <summary>Per layer; null below <see cref="FirstLayer"/>, and for the last layer when it ran at the first tokens only.</summary>
     public required LayerTape[] Layers { get; init; }
+    /// <summary>The last layer's tape when it ran at the first token of each text only (then <see cref="LastHidden"/>
+    /// holds only those rows; the others are NaN); else null.</summary>
+    public FirstTokenLayerTape? FirstTokenLastLayer { get; init; }
     /// <summary>The first layer the forward ran (0: from the embeddings).</summary>
     public required int FirstLayer { get; init; }
     /// <summary>X^L, the last hidden states [T, d].</summary>

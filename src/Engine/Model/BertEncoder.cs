@@ -82,8 +82,10 @@ public sealed class BertEncoder
     /// <param name="firstInput">X^firstLayer, packed [T, d] for the batch (required above layer 0; at layer 0 it replaces
     /// the embeddings, whose tape is then absent).</param>
     internal Gradients.EncoderTape ForwardTaped(IReadOnlyList<EncoderInput> batch, IReadOnlyList<float[]?>? wordRows,
-        IActivationPatch? patch, int firstLayer = 0, float[]? firstInput = null)
+        IActivationPatch? patch, int firstLayer = 0, float[]? firstInput = null, bool firstTokensOnly = false)
     {
+        if (firstTokensOnly && patch is not null)
+            throw new ArgumentException("a forward taped at the first tokens only takes no patch", nameof(patch));
         using var call = BeginCall();
         if (batch.Count == 0) throw new EncoderInputException("the batch is empty: give at least one text");
         for (int s = 0; s < batch.Count; s++) Validate(batch[s], s);
@@ -111,17 +113,31 @@ public sealed class BertEncoder
         {
             ws.EnsureCapacity(T, d, f);
             var x = firstInput ?? EncoderEmbeddings.Forward(Weights.Embeddings, Config, batch, packed, wordRows, embeddingTape);
-            for (int l = firstLayer; l < Config.NumHiddenLayers; l++)
+            int L = Config.NumHiddenLayers, fullLayers = firstTokensOnly ? L - 1 : L;
+            for (int l = firstLayer; l < fullLayers; l++)
             {
                 var y = ws.Hidden[l % 2];
                 layerTapes[l] = new Gradients.LayerTape(packed, probsOffsets, d, f) { ProbsPatched = patch?.Targets(l, LayerStep.Probs) == true };
                 EncoderLayer.Forward(l, _layers[l], Config, x, y, packed, ws, hooks, layerTapes[l]);
                 x = y;
             }
+            float[] lastHidden;
+            Gradients.FirstTokenLayerTape? firstTokenTape = null;
+            if (firstTokensOnly)
+            {
+                // X^L at the first tokens [B, d], written to their rows of [T, d]; the other rows are NaN (not computed)
+                firstTokenTape = new Gradients.FirstTokenLayerTape(packed, Config.NumAttentionHeads, d, f);
+                var first = ws.Hidden[(L - 1) % 2];
+                EncoderLayer.ForwardFirstTokens(_layers[L - 1], Config, x, first, packed, ws, firstTokenTape);
+                lastHidden = new float[T * d];
+                Array.Fill(lastHidden, float.NaN);
+                for (int s = 0; s < packed.Count; s++) first.AsSpan(s * d, d).CopyTo(lastHidden.AsSpan(packed.Starts[s] * d, d));
+            }
+            else lastHidden = x.AsSpan(0, T * d).ToArray();
             return new Gradients.EncoderTape
             {
                 Batch = packed, Inputs = batch, WordRows = wordRows, Embeddings = embeddingTape, Layers = layerTapes,
-                FirstLayer = firstLayer, LastHidden = x.AsSpan(0, T * d).ToArray(), ProbsOffsets = probsOffsets,
+                FirstLayer = firstLayer, LastHidden = lastHidden, ProbsOffsets = probsOffsets, FirstTokenLastLayer = firstTokenTape,
             };
         }
         finally

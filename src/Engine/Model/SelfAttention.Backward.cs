@@ -73,6 +73,52 @@ internal static partial class SelfAttention
 
     }
 
+    /// <summary>
+    /// The backward of the first-token attention of <see cref="EncoderLayer.ForwardFirstTokens"/>, per text and head
+    /// (see <see cref="EncoderLayer.BackwardFirstTokens"/> for the equations): writes dq₀ [B, d], and dK, dV [T, d]
+    /// (every row; outer products of the first token's row with dS₀ and a₀).
+    /// </summary>
+    public static void BackwardFirstTokens(FirstTokenLayerTape tape, float[] dContext, float[] dQuery, float[] dKey, float[] dValue,
+        PackedBatch batch, int heads, int headDim)
+    {
+        int dh = headDim, d = heads * dh, longest = batch.MaxLength;
+        float scale = 1f / MathF.Sqrt(dh);
+        var dProbs = new float[longest];
+        var dScores = new float[longest];
+        var packed = new float[Math.Max(Gemm.PackedSize(longest, dh), Gemm.PackedSize(dh, longest))];
+        for (int s = 0; s < batch.Count; s++)
+        {
+            int n = batch.Lengths[s], start = batch.Starts[s];
+            for (int h = 0; h < heads; h++)
+            {
+                int offset = start * d + h * dh;
+                var probs = tape.ProbsOf(s, h);                                // a₀,h [n]
+                var dContext0 = dContext.AsSpan(s * d + h * dh, dh);          // dcontext₀,h [d_head]
+                var query0 = tape.Query.AsSpan(s * d + h * dh, dh);           // q₀,h [d_head]
+
+                // dA₀,h = dcontext₀,h V_hᵀ                       [1, d_head] x [d_head, n] -> [1, n]
+                Gemm.PackTransposed(tape.Value.AsSpan(offset), d, n, dh, packed);
+                Gemm.MatMulPacked(dContext0, dh, packed, n, dh, dProbs, n, 1, parallel: false);
+
+                // dV_h[j] = a₀,h[j] dcontext₀,h                   [n, d_head]
+                for (int j = 0; j < n; j++)
+                    System.Numerics.Tensors.TensorPrimitives.Multiply(dContext0, probs[j], dValue.AsSpan(offset + j * d, dh));
+
+                // dS₀,h = a₀,h ⊙ (dA₀,h − rowsum(dA₀,h ⊙ a₀,h)) / √d_head
+                Softmax.Backward(probs, dProbs.AsSpan(0, n), dScores.AsSpan(0, n), 1, n, 1);
+                System.Numerics.Tensors.TensorPrimitives.Multiply(dScores.AsSpan(0, n), scale, dScores.AsSpan(0, n));
+
+                // dq₀,h = dS₀,h K_h                                [1, n] x [n, d_head] -> [1, d_head]
+                Gemm.Pack(tape.Key.AsSpan(offset), d, n, dh, packed);
+                Gemm.MatMulPacked(dScores, n, packed, dh, n, dQuery.AsSpan(s * d + h * dh), d, 1, parallel: false);
+
+                // dK_h[j] = dS₀,h[j] q₀,h                          [n, d_head]
+                for (int j = 0; j < n; j++)
+                    System.Numerics.Tensors.TensorPrimitives.Multiply(query0, dScores[j], dKey.AsSpan(offset + j * d, dh));
+            }
+        }
+    }
+
     static Span<float> Scratch(ref float[]? buffer, int length)
     {
         if (buffer is null || buffer.Length < length) buffer = GC.AllocateUninitializedArray<float>(length);
