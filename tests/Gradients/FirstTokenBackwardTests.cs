@@ -10,7 +10,7 @@ namespace MixLens.Tests.Gradients;
 /// <see cref="EncoderGradients.Forward"/> with <c>firstTokensOnly</c>: the last layer taped at the first token of each
 /// text, and its backward (<c>EncoderLayer.BackwardFirstTokens</c>), against the full taped forward and backward of the
 /// same batch, on every family, with mixed lengths, a padded text and a word-embedding override (what integrated
-/// gradients runs). The forward's first rows are the same bit for bit; the gradients differ only by float32 rounding
+/// gradients runs), and the attention-probability gradients of every layer (what attention attribution reads). The forward's first rows are the same bit for bit; the gradients differ only by float32 rounding
 /// (the last layer's sums run in another order).
 /// </summary>
 public class FirstTokenBackwardTests
@@ -36,8 +36,9 @@ public class FirstTokenBackwardTests
 
         var full = EncoderGradients.Forward(model.Encoder, batch);
         var first = EncoderGradients.Forward(model.Encoder, batch, firstTokensOnly: true);
-        var expected = EncoderGradients.Backward(full, seeds);
-        var actual = EncoderGradients.Backward(first, seeds);
+        var expected = EncoderGradients.Backward(full, seeds, attentionProbs: true);
+        var actual = EncoderGradients.Backward(first, seeds, attentionProbs: true);
+        int L = model.Config.NumHiddenLayers;
 
         for (int s = 0; s < batch.Length; s++)
         {
@@ -56,6 +57,19 @@ public class FirstTokenBackwardTests
                 Assert.True(diff <= 2e-5 * scale, $"{name}, text {s}: {what} differ by {diff:G3} (largest |value| {scale:G3})");
             }
             Assert.Equal(E, actual[s].WordEmbeddings!.Shape[1]);
+            // ∂ℓ/∂A of every layer; in the last one only row 0 of each head is nonzero, in both backwards
+            for (int l = 0; l < L; l++)
+            {
+                var e = expected[s].AttentionProbs[l]!;
+                var a = actual[s].AttentionProbs[l]!;
+                Assert.Equal(e.Shape, a.Shape);
+                double scale = Math.Max(e.Data.Max(v => Math.Abs(v)), 1e-30), diff = Compare.MaxAbsDiff(e.Data, a.Data);
+                Assert.True(diff <= 2e-5 * scale, $"{name}, text {s}, layer {l}: dA differ by {diff:G3} (largest |value| {scale:G3})");
+            }
+            int n = batch[s].Input.Length;
+            for (int h = 0; h < model.Config.NumAttentionHeads; h++)
+                for (int i = 1; i < n; i++)
+                    for (int j = 0; j < n; j++) Assert.Equal(0f, actual[s].AttentionProbs[L - 1]![h, i, j]);
         }
     }
 
@@ -73,12 +87,9 @@ public class FirstTokenBackwardTests
         Assert.Contains("first token only", e.Message);
         seeds[1].Row(2)[3] = 0f;
 
-        e = Assert.Throws<ArgumentException>(() => EncoderGradients.Backward(forward, seeds, attentionProbs: true));
-        Assert.Contains("attention-probability gradients", e.Message);
-
         e = Assert.Throws<ArgumentException>(() => EncoderGradients.Forward(model.Encoder, batch,
             new ScaleAttentionProbs(model.Config.NumHiddenLayers - 1, [1f, 1f, 1f, 1f]), firstTokensOnly: true));
-        Assert.Contains("takes no patch", e.Message);
+        Assert.Contains("no patch of its last layer", e.Message);
     }
 
     /// <summary>Four texts of mixed lengths: a one-token-longer copy, a padded one (attention mask), and one with its

@@ -58,7 +58,9 @@ public static class AttentionAttribution
                 int count = Math.Min(perBatch, steps - s0);
                 var factors = Enumerable.Range(s0, count).Select(s => (float)((double)s / steps)).ToArray();
                 var layerInput = l == 0 ? hidden[TraceNames.EmbeddingsOutput] : hidden[l - 1, LayerStep.Output];
-                var forward = EncoderGradients.ForwardFromLayer(encoder, input, l, layerInput, count, new ScaleAttentionProbs(l, factors));
+                // below the last layer, the last layer runs at the first token only (what the classifier reads)
+                var forward = EncoderGradients.ForwardFromLayer(encoder, input, l, layerInput, count, new ScaleAttentionProbs(l, factors),
+                    firstTokensOnly: l < L - 1);
                 var seeds = new Tensor[count];
                 for (int b = 0; b < count; b++) seeds[b] = ClassifierGradient.OfProbability(head, forward.LastHiddenState(b), c);
                 var gradients = EncoderGradients.Backward(forward, seeds, attentionProbs: true, lowestLayer: l);

@@ -77,11 +77,12 @@ public static class EncoderGradients
     /// <param name="firstTokensOnly">compute the last layer at the first token of each text only
     /// (<see cref="EncoderLayer.ForwardFirstTokens"/>: the [CLS] / &lt;s&gt; row a sequence classifier reads), about 1/6
     /// of that layer's work, and as much again in the backward. The last hidden state then has its first row only
-    /// (the others NaN), the backward takes output gradients that are zero outside the first rows, and gives no
-    /// attention-probability gradients. Takes no patch.</param>
+    /// (the others NaN), the backward takes output gradients that are zero outside the first rows, and the last
+    /// layer's attention-probability gradient is nonzero in row 0 only (exactly: no other row of its A reaches the
+    /// first token). Takes no patch of the last layer.</param>
     /// <exception cref="EncoderInputException">an input the encoder cannot take.</exception>
-    /// <exception cref="ArgumentException">a word-embedding override of the wrong length, or a patch with
-    /// <paramref name="firstTokensOnly"/>.</exception>
+    /// <exception cref="ArgumentException">a word-embedding override of the wrong length, or a patch of the last layer
+    /// with <paramref name="firstTokensOnly"/>.</exception>
     public static TapedForward Forward(BertEncoder encoder, IReadOnlyList<GradientInput> batch, IActivationPatch? patch = null,
         bool firstTokensOnly = false)
     {
@@ -99,8 +100,9 @@ public static class EncoderGradients
     /// forward must stop at or above <paramref name="layer"/>.
     /// </summary>
     /// <exception cref="ArgumentException">the layer does not exist, copies &lt; 1, or the input is not [n, d].</exception>
+    /// <param name="firstTokensOnly">the last layer at the first tokens only, as in <see cref="Forward"/>.</param>
     public static TapedForward ForwardFromLayer(BertEncoder encoder, EncoderInput input, int layer, Tensor layerInput, int copies,
-        IActivationPatch? patch = null)
+        IActivationPatch? patch = null, bool firstTokensOnly = false)
     {
         int d = encoder.Config.HiddenSize, n = input.Length;
         if ((uint)layer >= (uint)encoder.Config.NumHiddenLayers)
@@ -112,7 +114,7 @@ public static class EncoderGradients
         var packed = new float[copies * n * d];
         for (int b = 0; b < copies; b++) layerInput.Data.CopyTo(packed, b * n * d);
         var batch = Enumerable.Repeat(input, copies).ToArray();
-        return new TapedForward(encoder, encoder.ForwardTaped(batch, null, patch, layer, packed));
+        return new TapedForward(encoder, encoder.ForwardTaped(batch, null, patch, layer, packed, firstTokensOnly));
     }
 
     /// <summary>The backward treats patched values as inputs only for the attention probabilities (its softmax then
@@ -164,8 +166,6 @@ public static class EncoderGradients
         int top = L - 1;
         if (tape.FirstTokenLastLayer is { } firstTokenTape)
         {
-            if (attentionProbs)
-                throw new ArgumentException("a forward taped at the first tokens only gives no attention-probability gradients; run it with firstTokensOnly: false", nameof(attentionProbs));
             if (lowestLayer == L - 1 && lowestLayer > 0)
                 throw new ArgumentException("a forward taped at the first tokens only cannot stop in its last layer", nameof(lowestLayer));
             // dy at the first tokens [B, d]; every other row of dX^L must be zero (the forward did not compute them)
@@ -177,7 +177,9 @@ public static class EncoderGradients
                     throw new ArgumentException($"text {s}: a forward taped at the first tokens only takes output gradients at the first token only (rows 1..{batch.Lengths[s] - 1} must be zero)", nameof(outputGradients));
                 rows[..d].CopyTo(dFirst.AsSpan(s * d, d));
             }
-            EncoderLayer.BackwardFirstTokens(encoder.ForwardWeights(top), encoder.BackwardWeights(top), c, firstTokenTape, dFirst, dX, batch, ws);
+            if (attentionProbs) probsGradients[top] = new float[tape.ProbsOffsets[^1]];
+            EncoderLayer.BackwardFirstTokens(encoder.ForwardWeights(top), encoder.BackwardWeights(top), c, firstTokenTape, dFirst, dX, batch, ws,
+                probsGradients[top], tape.ProbsOffsets);
             (dY, dX) = (dX, dY);
             top--;
         }

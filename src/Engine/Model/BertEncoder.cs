@@ -84,8 +84,10 @@ public sealed class BertEncoder
     internal Gradients.EncoderTape ForwardTaped(IReadOnlyList<EncoderInput> batch, IReadOnlyList<float[]?>? wordRows,
         IActivationPatch? patch, int firstLayer = 0, float[]? firstInput = null, bool firstTokensOnly = false)
     {
-        if (firstTokensOnly && patch is not null)
-            throw new ArgumentException("a forward taped at the first tokens only takes no patch", nameof(patch));
+        if (firstTokensOnly && patch is not null && Enum.GetValues<LayerStep>().Any(step => patch.Targets(Config.NumHiddenLayers - 1, step)))
+            throw new ArgumentException("a forward taped at the first tokens only takes no patch of its last layer", nameof(patch));
+        if (firstTokensOnly && firstLayer >= Config.NumHiddenLayers - 1 && Config.NumHiddenLayers > 1)
+            throw new ArgumentException("a forward taped at the first tokens only must start below its last layer", nameof(firstLayer));
         using var call = BeginCall();
         if (batch.Count == 0) throw new EncoderInputException("the batch is empty: give at least one text");
         for (int s = 0; s < batch.Count; s++) Validate(batch[s], s);

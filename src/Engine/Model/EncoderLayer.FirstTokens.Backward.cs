@@ -22,8 +22,10 @@ internal static partial class EncoderLayer
     /// </summary>
     /// <param name="dY">∂ℓ/∂y at the first tokens [B, d]; read only.</param>
     /// <param name="dX">∂ℓ/∂X [T, d], overwritten.</param>
+    /// <param name="probsGradient">null, or receives ∂ℓ/∂A (layout of <see cref="LayerTape.Probs"/>, offsets
+    /// <paramref name="probsOffsets"/>; zero on entry): row 0 of each head, every other row zero.</param>
     public static void BackwardFirstTokens(PackedLayerWeights w, BackwardLayerWeights back, EncoderConfig c, FirstTokenLayerTape tape,
-        float[] dY, float[] dX, PackedBatch batch, BackwardWorkspace ws)
+        float[] dY, float[] dX, PackedBatch batch, BackwardWorkspace ws, float[]? probsGradient = null, int[]? probsOffsets = null)
     {
         int T = batch.TotalTokens, B = batch.Count, d = c.HiddenSize, f = c.IntermediateSize;
         var b = w.Source;
@@ -44,7 +46,8 @@ internal static partial class EncoderLayer
         Linear(ws.DResidual, back.AttentionOutput, ws.DContext, B, default);
 
         // the first token's attention row  →  dq₀ [B, d], dK, dV [T, d]
-        SelfAttention.BackwardFirstTokens(tape, ws.DContext, ws.DQuery, ws.DKey, ws.DValue, batch, c.NumAttentionHeads, c.HeadDim);
+        SelfAttention.BackwardFirstTokens(tape, ws.DContext, ws.DQuery, ws.DKey, ws.DValue, batch, c.NumAttentionHeads, c.HeadDim,
+            probsGradient, probsOffsets);
 
         // K, V = X W_{K,V}ᵀ + b  →  dX = dK W_K + dV W_V                                    [T, d]
         Linear(ws.DKey, back.Key, dX, T, default);

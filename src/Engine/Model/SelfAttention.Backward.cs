@@ -78,8 +78,11 @@ internal static partial class SelfAttention
     /// (see <see cref="EncoderLayer.BackwardFirstTokens"/> for the equations): writes dq₀ [B, d], and dK, dV [T, d]
     /// (every row; outer products of the first token's row with dS₀ and a₀).
     /// </summary>
+    /// <param name="probsGradient">null, or receives ∂ℓ/∂A of every head in the layout of <see cref="LayerTape.Probs"/>
+    /// (<paramref name="probsOffsets"/>): dA₀,h in row 0, zero in every other row (those rows of A reach no output
+    /// the gradient is taken of). Must be zero on entry.</param>
     public static void BackwardFirstTokens(FirstTokenLayerTape tape, float[] dContext, float[] dQuery, float[] dKey, float[] dValue,
-        PackedBatch batch, int heads, int headDim)
+        PackedBatch batch, int heads, int headDim, float[]? probsGradient = null, int[]? probsOffsets = null)
     {
         int dh = headDim, d = heads * dh, longest = batch.MaxLength;
         float scale = 1f / MathF.Sqrt(dh);
@@ -99,6 +102,7 @@ internal static partial class SelfAttention
                 // dA₀,h = dcontext₀,h V_hᵀ                       [1, d_head] x [d_head, n] -> [1, n]
                 Gemm.PackTransposed(tape.Value.AsSpan(offset), d, n, dh, packed);
                 Gemm.MatMulPacked(dContext0, dh, packed, n, dh, dProbs, n, 1, parallel: false);
+                if (probsGradient is not null) dProbs.AsSpan(0, n).CopyTo(probsGradient.AsSpan(probsOffsets![s] + h * n * n, n));
 
                 // dV_h[j] = a₀,h[j] dcontext₀,h                   [n, d_head]
                 for (int j = 0; j < n; j++)
