@@ -62,6 +62,11 @@ public class VectorOpsTests
     [InlineData(16, 16)]
     [InlineData(33, 47)]
     [InlineData(130, 129)]
+    [InlineData(8, 8)]
+    [InlineData(9, 8)]
+    [InlineData(8, 15)]
+    [InlineData(512, 512)]
+    [InlineData(24, 40)]
     public void Transpose_EveryShape_MovesEveryElement(int rows, int cols)
     {
         var a = KernelTestData.SmallIntegers(rows * cols, rows + 31 * cols);
@@ -71,6 +76,24 @@ public class VectorOpsTests
             for (int j = 0; j < cols; j++)
                 Assert.Equal(a[i * cols + j], aT[j * rows + i]);
     }
+
+    /// <summary>The AVX 8 × 8 blocks (Vector256 and up) and the element-wise tiles (narrower paths) give the same aT.</summary>
+    [Theory, MemberData(nameof(KernelPaths))]
+    public void Transpose_OnEveryPath_MovesEveryElement(VectorPath path)
+    {
+        using var _ = VectorPaths.LimitForCurrentThread(path);
+        foreach (var (rows, cols) in new[] { (33, 47), (64, 24), (7, 9) })
+        {
+            var a = KernelTestData.SmallIntegers(rows * cols, rows * 7 + cols);
+            var aT = new float[rows * cols];
+            VectorOps.Transpose(a, rows, cols, aT);
+            for (int i = 0; i < rows; i++)
+                for (int j = 0; j < cols; j++)
+                    Assert.Equal(a[i * cols + j], aT[j * rows + i]);
+        }
+    }
+
+    public static TheoryData<VectorPath> KernelPaths => KernelTestData.Paths;
 
     [Fact]
     public void Transpose_BadArguments_ThrowNamingTheArgument()
