@@ -26,27 +26,11 @@ internal static partial class EncoderLayer
     public static void Backward(PackedLayerWeights w, BackwardLayerWeights back, EncoderConfig c, LayerTape tape, float[] dY,
         float[] dX, PackedBatch batch, BackwardWorkspace ws, float[]? probsGradient, bool attentionOnly = false)
     {
-        int T = batch.TotalTokens, d = c.HiddenSize, f = c.IntermediateSize;
-        var b = w.Source;
+        int T = batch.TotalTokens, d = c.HiddenSize;
 
-        // Y = LayerNorm₂(residual₂)  →  dresidual₂                                         [T, d]
-        LayerNorm.Backward(tape.FfnResidual, tape.OutputMean, tape.OutputRstd, b.OutputLayerNormWeight.Span,
-            dY.AsSpan(0, T * d), ws.DResidual.AsSpan(0, T * d), T, d);
-
-        // ffn output = intermediate W_outᵀ + b_out  →  dintermediate = dresidual₂ W_out      [T, f]
-        Linear(ws.DResidual, back.Output, ws.DIntermediate, T, default);
-        // intermediate = act(U)  →  dU = dintermediate ⊙ act′(U)
-        Activations.MultiplyByDerivative(ToGemm(c.HiddenAct), tape.PreActivation.AsSpan(0, T * f), ws.DIntermediate.AsSpan(0, T * f));
-        // residual₂ = … + X₁ and U = X₁ W_inᵀ + b_in  →  dX₁ = dresidual₂ + dU W_in          [T, d]
-        Linear(ws.DIntermediate, back.Intermediate, ws.DAttentionNorm, T,
-            new GemmEpilogue { Residual = ws.DResidual.AsSpan(0, T * d), ResidualStride = d });
-
-        // X₁ = LayerNorm₁(residual₁)  →  dresidual₁                                         [T, d]
-        LayerNorm.Backward(tape.AttentionResidual, tape.AttentionMean, tape.AttentionRstd, b.AttentionLayerNormWeight.Span,
-            ws.DAttentionNorm.AsSpan(0, T * d), ws.DResidual.AsSpan(0, T * d), T, d);
-
-        // attention output = context W_Oᵀ + b_O  →  dcontext = dresidual₁ W_O                [T, d]
-        Linear(ws.DResidual, back.AttentionOutput, ws.DContext, T, default);
+        // Y  →  dresidual₂  →  dU  →  dX₁  →  dresidual₁ (ws.DResidual)  →  dcontext (ws.DContext)   [T, ·]
+        BackwardAboveAttention(w, back, c, tape.FfnResidual, tape.OutputMean, tape.OutputRstd, tape.PreActivation,
+            tape.AttentionResidual, tape.AttentionMean, tape.AttentionRstd, dY, T, ws);
 
         // context = concat_h softmax(Q_h K_hᵀ / √d_head) V_h  →  dQ, dK, dV                 [T, d]
         SelfAttention.Backward(tape, ws.DContext, ws.DQuery, ws.DKey, ws.DValue, batch, c.NumAttentionHeads, c.HeadDim, probsGradient);
@@ -56,6 +40,34 @@ internal static partial class EncoderLayer
         Linear(ws.DQuery, back.Query, dX, T, new GemmEpilogue { Residual = ws.DResidual.AsSpan(0, T * d), ResidualStride = d });
         Linear(ws.DKey, back.Key, dX, T, new GemmEpilogue { Residual = dX.AsSpan(0, T * d), ResidualStride = d });
         Linear(ws.DValue, back.Value, dX, T, new GemmEpilogue { Residual = dX.AsSpan(0, T * d), ResidualStride = d });
+    }
+
+    /// <summary>
+    /// The steps of the backward above the attention, on <paramref name="rows"/> rows (every token in
+    /// <see cref="Backward"/>, the first tokens in <see cref="BackwardFirstTokens"/>), from the taped values of those rows:
+    /// <code>
+    ///   Y = LayerNorm₂(residual₂)               dresidual₂ = LayerNorm₂ᵀ(dY)
+    ///   residual₂ = act(U) W_outᵀ + b_out + X₁  dintermediate = dresidual₂ W_out                        [rows, f]
+    ///   U = X₁ W_inᵀ + b_in                     dU = dintermediate ⊙ act′(U),   dX₁ = dresidual₂ + dU W_in
+    ///   X₁ = LayerNorm₁(residual₁)              dresidual₁ = LayerNorm₁ᵀ(dX₁)        → ws.DResidual     [rows, d]
+    ///   residual₁ = context W_Oᵀ + b_O + X      dcontext = dresidual₁ W_O            → ws.DContext      [rows, d]
+    /// </code>
+    /// </summary>
+    static void BackwardAboveAttention(PackedLayerWeights w, BackwardLayerWeights back, EncoderConfig c,
+        float[] ffnResidual, float[] outputMean, float[] outputRstd, float[] preActivation,
+        float[] attentionResidual, float[] attentionMean, float[] attentionRstd, float[] dY, int rows, BackwardWorkspace ws)
+    {
+        int d = c.HiddenSize, f = c.IntermediateSize;
+        var b = w.Source;
+        LayerNorm.Backward(ffnResidual.AsSpan(0, rows * d), outputMean.AsSpan(0, rows), outputRstd.AsSpan(0, rows),
+            b.OutputLayerNormWeight.Span, dY.AsSpan(0, rows * d), ws.DResidual.AsSpan(0, rows * d), rows, d);
+        Linear(ws.DResidual, back.Output, ws.DIntermediate, rows, default);
+        Activations.MultiplyByDerivative(ToGemm(c.HiddenAct), preActivation.AsSpan(0, rows * f), ws.DIntermediate.AsSpan(0, rows * f));
+        Linear(ws.DIntermediate, back.Intermediate, ws.DAttentionNorm, rows,
+            new GemmEpilogue { Residual = ws.DResidual.AsSpan(0, rows * d), ResidualStride = d });
+        LayerNorm.Backward(attentionResidual.AsSpan(0, rows * d), attentionMean.AsSpan(0, rows), attentionRstd.AsSpan(0, rows),
+            b.AttentionLayerNormWeight.Span, ws.DAttentionNorm.AsSpan(0, rows * d), ws.DResidual.AsSpan(0, rows * d), rows, d);
+        Linear(ws.DResidual, back.AttentionOutput, ws.DContext, rows, default);
     }
 }
 

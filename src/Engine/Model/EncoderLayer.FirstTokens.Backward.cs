@@ -27,23 +27,11 @@ internal static partial class EncoderLayer
     public static void BackwardFirstTokens(PackedLayerWeights w, BackwardLayerWeights back, EncoderConfig c, FirstTokenLayerTape tape,
         float[] dY, float[] dX, PackedBatch batch, BackwardWorkspace ws, float[]? probsGradient = null, int[]? probsOffsets = null)
     {
-        int T = batch.TotalTokens, B = batch.Count, d = c.HiddenSize, f = c.IntermediateSize;
-        var b = w.Source;
+        int T = batch.TotalTokens, B = batch.Count, d = c.HiddenSize;
 
-        // y = LayerNorm₂(residual₂)  →  dresidual₂                                         [B, d]
-        LayerNorm.Backward(tape.FfnResidual, tape.OutputMean, tape.OutputRstd, b.OutputLayerNormWeight.Span,
-            dY.AsSpan(0, B * d), ws.DResidual.AsSpan(0, B * d), B, d);
-        // dintermediate = dresidual₂ W_out;  dU = dintermediate ⊙ act′(U)                    [B, f]
-        Linear(ws.DResidual, back.Output, ws.DIntermediate, B, default);
-        Activations.MultiplyByDerivative(ToGemm(c.HiddenAct), tape.PreActivation.AsSpan(0, B * f), ws.DIntermediate.AsSpan(0, B * f));
-        // dx₁ = dresidual₂ + dU W_in                                                          [B, d]
-        Linear(ws.DIntermediate, back.Intermediate, ws.DAttentionNorm, B,
-            new GemmEpilogue { Residual = ws.DResidual.AsSpan(0, B * d), ResidualStride = d });
-        // x₁ = LayerNorm₁(residual₁)  →  dresidual₁                                         [B, d]
-        LayerNorm.Backward(tape.AttentionResidual, tape.AttentionMean, tape.AttentionRstd, b.AttentionLayerNormWeight.Span,
-            ws.DAttentionNorm.AsSpan(0, B * d), ws.DResidual.AsSpan(0, B * d), B, d);
-        // dcontext₀ = dresidual₁ W_O                                                         [B, d]
-        Linear(ws.DResidual, back.AttentionOutput, ws.DContext, B, default);
+        // y  →  dresidual₂  →  dU  →  dx₁  →  dresidual₁ (ws.DResidual)  →  dcontext₀ (ws.DContext), on B rows   [B, ·]
+        BackwardAboveAttention(w, back, c, tape.FfnResidual, tape.OutputMean, tape.OutputRstd, tape.PreActivation,
+            tape.AttentionResidual, tape.AttentionMean, tape.AttentionRstd, dY, B, ws);
 
         // the first token's attention row  →  dq₀ [B, d], dK, dV [T, d]
         SelfAttention.BackwardFirstTokens(tape, ws.DContext, ws.DQuery, ws.DKey, ws.DValue, batch, c.NumAttentionHeads, c.HeadDim,

@@ -70,19 +70,7 @@ internal static partial class EncoderLayer
             c.LayerNormEps, ws.AttentionNorm.AsSpan(0, B * d), B, d, tape is null ? default : tape.AttentionMean,
             tape is null ? default : tape.AttentionRstd, parallel: true);
         // residual₂ = act(x₁ W_inᵀ + b_in) W_outᵀ + b_out + x₁;  y = LayerNorm₂(residual₂)   [B, d]
-        if (tape is null)
-        {
-            Linear(ws.AttentionNorm, w.Intermediate, ws.Intermediate, B,
-                new GemmEpilogue { Bias = b.IntermediateBias.Span, Activation = ToGemm(c.HiddenAct) });
-        }
-        else
-        {
-            // U = x₁ W_inᵀ + b_in kept for the backward, then act(U) (as Forward's taped path)
-            Linear(ws.AttentionNorm, w.Intermediate, tape.PreActivation, B, new GemmEpilogue { Bias = b.IntermediateBias.Span });
-            var intermediate = ws.Intermediate.AsSpan(0, B * f);
-            tape.PreActivation.CopyTo(intermediate);
-            Activate(c.HiddenAct, intermediate);
-        }
+        Intermediate(w, c, ws, tape?.PreActivation, B);
         float[] residual2 = tape?.FfnResidual ?? ws.FfnResidual;
         Linear(ws.Intermediate, w.Output, residual2, B,
             new GemmEpilogue { Bias = b.OutputBias.Span, Residual = ws.AttentionNorm.AsSpan(0, B * d), ResidualStride = d });

@@ -63,18 +63,7 @@ internal static partial class EncoderLayer
         hooks.AfterRows(i, LayerStep.AttentionLayerNorm, ws.AttentionNorm, d);
 
         // intermediate = act(U),  U = X₁ W_inᵀ + b_in                                   [T, f]
-        if (tape is null)
-        {
-            Linear(ws.AttentionNorm, w.Intermediate, ws.Intermediate, T,
-                new GemmEpilogue { Bias = b.IntermediateBias.Span, Activation = ToGemm(c.HiddenAct) });
-        }
-        else
-        {
-            Linear(ws.AttentionNorm, w.Intermediate, tape.PreActivation, T, new GemmEpilogue { Bias = b.IntermediateBias.Span });
-            var intermediate = ws.Intermediate.AsSpan(0, T * f);
-            tape.PreActivation.AsSpan(0, T * f).CopyTo(intermediate);
-            Activate(c.HiddenAct, intermediate);
-        }
+        Intermediate(w, c, ws, tape?.PreActivation, T);
         hooks.AfterRows(i, LayerStep.FfnIntermediate, ws.Intermediate, f);
 
         // ffn output = intermediate W_outᵀ + b_out;  residual₂ = ffn output + X₁         [T, d]
@@ -97,6 +86,27 @@ internal static partial class EncoderLayer
             y.AsSpan(0, T * d), T, d, tape is null ? default : tape.OutputMean.AsSpan(0, T),
             tape is null ? default : tape.OutputRstd.AsSpan(0, T), parallel: true);
         hooks.AfterRows(i, LayerStep.Output, y, d);
+    }
+
+    /// <summary>
+    /// intermediate = act(U), U = X₁ W_inᵀ + b_in [rows, f], from ws.AttentionNorm into ws.Intermediate: the activation
+    /// fused into the GEMM, or, when <paramref name="preActivation"/> is given (a taped forward), U kept there first and
+    /// the activation applied to a copy (the same values bit for bit).
+    /// </summary>
+    static void Intermediate(PackedLayerWeights w, EncoderConfig c, ForwardWorkspace ws, float[]? preActivation, int rows)
+    {
+        var b = w.Source;
+        if (preActivation is null)
+        {
+            Linear(ws.AttentionNorm, w.Intermediate, ws.Intermediate, rows,
+                new GemmEpilogue { Bias = b.IntermediateBias.Span, Activation = ToGemm(c.HiddenAct) });
+            return;
+        }
+        int f = c.IntermediateSize;
+        Linear(ws.AttentionNorm, w.Intermediate, preActivation, rows, new GemmEpilogue { Bias = b.IntermediateBias.Span });
+        var intermediate = ws.Intermediate.AsSpan(0, rows * f);
+        preActivation.AsSpan(0, rows * f).CopyTo(intermediate);
+        Activate(c.HiddenAct, intermediate);
     }
 
     /// <summary>y = epilogue(x Wᵀ) for x [rows, in], W packed from HF Linear [out, in]; y [rows, out].</summary>
