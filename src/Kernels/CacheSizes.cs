@@ -7,8 +7,7 @@ namespace MixLens.Kernels;
 /// <remarks>
 /// Linux: <c>/sys/devices/system/cpu/cpu0/cache/index*/</c> (<c>level</c>, <c>type</c>, <c>size</c>). Elsewhere, or when
 /// those files are missing or unreadable, the defaults below (32 KiB L1d, 512 KiB L2: the smallest of the x64 and Arm
-/// cores in use today, so a block sized for them fits on every machine). <c>MIXLENS_L2_BYTES</c> overrides L2 (tests
-/// and benchmarks use it to try other machines' sizes).
+/// cores in use today, so a block sized for them fits on every machine).
 /// </remarks>
 public static class CacheSizes
 {
@@ -38,7 +37,6 @@ public static class CacheSizes
             }
             catch (Exception e) when (e is IOException or UnauthorizedAccessException) { }
         }
-        if (int.TryParse(Environment.GetEnvironmentVariable("MIXLENS_L2_BYTES"), out int l2) && l2 >= 64 << 10) L2 = l2;
     }
 
     /// <summary>"512K", "1024K", "32768K", "1M" or a plain byte count; null when not one of those or out of range.</summary>

@@ -348,10 +348,6 @@ public static unsafe partial class Gemm
         }
     }
 
-    /// <summary>Software prefetch of the next panel of B (<see cref="NextPanelPrefetch"/>); a switch for side-by-side
-    /// benchmarks, on by default. The results do not depend on it.</summary>
-    internal static bool PrefetchNextPanel = true;
-
     /// <summary>
     /// Brings the next panel of packed B (the next panel of this task's columns, or the first of the next K block) into
     /// the cache while the current panel runs: a share of its cache lines (PREFETCHT0) before each row tile, so that the
@@ -372,7 +368,7 @@ public static unsafe partial class Gemm
         public static NextPanelPrefetch For(float* b, int panels, int k, int kc, int p0, int kLen, int jp, int jp0, int jp1, int rowTiles)
         {
             var prefetch = default(NextPanelPrefetch);
-            if (!PrefetchNextPanel || !System.Runtime.Intrinsics.X86.Sse.IsSupported) return prefetch;
+            if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return prefetch;
             float* next;
             int nextLen;
             if (jp + 1 < jp1) { next = b + (nint)p0 * panels * PanelWidth + (nint)(jp + 1) * kLen * PanelWidth; nextLen = kLen; }
