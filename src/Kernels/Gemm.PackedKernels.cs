@@ -14,7 +14,8 @@ public static unsafe partial class Gemm
     ///   Vector256: up to  6 rows × 16 columns = 12 ymm accumulators + 3 (of 16; AVX2 without AVX-512)
     ///   Vector128: up to  6 rows ×  8 columns = 12 xmm accumulators + 3 (of 16)
     /// </code>
-    /// The narrower kernels cover a 32-wide panel in 2 or 4 column steps. Each element of C is one chain of FMAs over p
+    /// A panel is as wide as the widest detected path's tile (<see cref="PanelWidth"/>: 32 with AVX-512, else 16); a
+    /// narrower kernel covers it in column steps (Vector256 on a 32-wide panel: 2; Vector128: 2 or 4). Each element of C is one chain of FMAs over p
     /// in order (K blocks added in order), so a result does not depend on the row count, column step, thread or vector
     /// width it was computed with (the scalar path multiplies and adds without fusing).
     /// </summary>
@@ -119,7 +120,7 @@ public static unsafe partial class Gemm
         }
 
         /// <summary>
-        /// The scalar path: rows × 32 columns of C from a packed panel, one float accumulator per element (multiply, then
+        /// The scalar path: rows × <see cref="PanelWidth"/> columns of C from a packed panel, one float accumulator per element (multiply, then
         /// add), the same write-back as the vector tiles.
         /// </summary>
         public static void TileScalar(int rows, float* a, nint lda, float* b, int k, float* c, nint ldc, in WriteBack wb)

@@ -11,14 +11,15 @@ namespace MixLens.Kernels;
 /// </summary>
 /// <remarks>
 /// Layout (MLAS <c>MlasSgemmCopyPackB</c>, BLIS "B panels"): K is cut into blocks of at most
-/// <see cref="Gemm.KBlockSize"/> rows; within a block, the n columns into panels of <see cref="Gemm.PanelWidth"/> = 32;
-/// panel (block, jp) holds its kc × 32 elements row by row, so the micro-kernel reads B as one contiguous stream:
+/// <see cref="Gemm.KBlockSize"/> rows; within a block, the n columns into panels of <see cref="Gemm.PanelWidth"/> (w = 32 with AVX-512,
+/// else 16); panel (block, jp) holds its kc × w elements row by row, so the micro-kernel reads B as one contiguous stream:
 /// <code>
-///   block 0: [panel 0: B[0..kc, 0..32)] [panel 1: B[0..kc, 32..64)] … [last panel, zero-padded past n]
-///   block 1: [panel 0: B[kc..2kc, 0..32)] …
+///   block 0: [panel 0: B[0..kc, 0..w)] [panel 1: B[0..kc, w..2w)] … [last panel, zero-padded past n]
+///   block 1: [panel 0: B[kc..2kc, 0..w)] …
 /// </code>
-/// The data is a pinned array, its first element aligned to 64 bytes (one cache line, one zmm load). The layout does not
-/// depend on the vector path, so one packed weight serves every path.
+/// The data is a pinned array, its first element aligned to 64 bytes (one cache line, one zmm load). The layout depends
+/// only on the hardware (the panel width is fixed per process), not on a path capped for one thread, so one packed weight
+/// serves every path the process can take. A packed matrix is not meant to be saved and read on another machine.
 /// </remarks>
 public sealed unsafe class PackedMatrix
 {

@@ -208,16 +208,20 @@ public class PackedGemmTests
     [Fact]
     public void PackedSize_IsWholePanelsTimesK()
     {
+        int w = Gemm.PanelWidth; // 32 with AVX-512, else 16
+        Assert.Equal(VectorPaths.Detected == VectorPath.Vector512 ? 32 : 16, w);
         Assert.Equal(0, Gemm.PackedSize(0, 5));
-        Assert.Equal(32 * 5, Gemm.PackedSize(1, 5));
-        Assert.Equal(64 * 384, Gemm.PackedSize(33, 384));
+        Assert.Equal(w * 5, Gemm.PackedSize(1, 5));
+        Assert.Equal(w * 5, Gemm.PackedSize(w, 5));
+        Assert.Equal(2 * w * 384, Gemm.PackedSize(w + 1, 384));
         Assert.Equal(384 * 1536, Gemm.PackedSize(384, 1536));
     }
 
     [Fact]
     public void MatMulPacked_ShortPackedB_ThrowsWithSize()
     {
-        var ex = Assert.Throws<ArgumentException>(() => Gemm.MatMulPacked(new float[8], 4, new float[100], 3, 4, new float[6], 3, 2));
+        // a [4, 3] B packs into one panel of PanelWidth × 4 floats; one fewer must be refused
+        var ex = Assert.Throws<ArgumentException>(() => Gemm.MatMulPacked(new float[8], 4, new float[Gemm.PanelWidth * 4 - 1], 3, 4, new float[6], 3, 2));
         Assert.Contains("PackedSize", ex.Message);
     }
 
