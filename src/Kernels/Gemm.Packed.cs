@@ -254,23 +254,25 @@ public static unsafe partial class Gemm
                     float* panel = block + (nint)jp * kLen * PanelWidth;
                     int j0 = jp * PanelWidth, cols = Math.Min(PanelWidth, n - j0);
                     float* biasJ = bias == null ? null : bias + j0;
-                    var prefetch = NextPanelPrefetch.For(b, panels, k, kc, p0, kLen, jp, jp0, jp1, DivUp(i1 - i0, mr));
+                    // the next panel's lines, a share before every KSub steps of every tile call of this panel
+                    var prefetch = NextPanelPrefetch.For(b, panels, k, kc, p0, kLen, jp, jp0, jp1,
+                        DivUp(i1 - i0, mr) * ColumnSteps * DivUp(kLen, PackedKernels.KSub));
+                    var pf = prefetch.IsActive ? &prefetch : null;
                     for (int i = i0; i < i1; i += mr)
                     {
                         int rows = Math.Min(mr, i1 - i);
-                        prefetch.Step();
                         float* ai = a + i * lda + p0, ci = c + i * ldc + j0;
                         float* ri = residual == null ? null : residual + i * ldr + j0;
                         if (cols == PanelWidth)
                         {
-                            Tile(rows, ai, panel, kLen, ci, ldc, new PackedKernels.WriteBack(accumulate, final, alpha, biasJ, fuseResidual ? ri : null, ldr));
+                            Tile(rows, ai, panel, kLen, ci, ldc, new PackedKernels.WriteBack(accumulate, final, alpha, biasJ, fuseResidual ? ri : null, ldr, pf));
                         }
                         else
                         {
                             // last, partial panel: through a scratch tile holding C's valid columns (so the sums run
                             // in the same order as in a full panel); the epilogue then writes the valid columns back
                             if (accumulate) CopyEdge(ci, ldc, edge, PanelWidth, rows, cols);
-                            Tile(rows, ai, panel, kLen, edge, PanelWidth, new PackedKernels.WriteBack(accumulate, false, 1f, null, null, 0));
+                            Tile(rows, ai, panel, kLen, edge, PanelWidth, new PackedKernels.WriteBack(accumulate, false, 1f, null, null, 0, pf));
                             FinishEdge(edge, rows, cols, ci, final, biasJ, fuseResidual ? ri : null);
                         }
                         if (final && !fuseResidual) Activate(ci, rows, cols, ri);
@@ -279,6 +281,16 @@ public static unsafe partial class Gemm
                 if (final) break;
             }
         }
+
+        /// <summary>Calls of the micro-kernel per panel and row tile: the panel's width over the tile's (2 vectors; the
+        /// scalar tile takes the whole panel).</summary>
+        int ColumnSteps => path switch
+        {
+            VectorPath.Vector512 => PanelWidth / (2 * Vector512<float>.Count),
+            VectorPath.Vector256 => PanelWidth / (2 * Vector256<float>.Count),
+            VectorPath.Vector128 => PanelWidth / (2 * Vector128<float>.Count),
+            _ => 1,
+        };
 
         void Tile(int rows, float* ai, float* panel, int kLen, float* ci, nint ldci, in PackedKernels.WriteBack wb)
         {
@@ -299,7 +311,7 @@ public static unsafe partial class Gemm
             for (int j = 0; j < PanelWidth; j += 2 * TOps.Count)
             {
                 var step = new PackedKernels.WriteBack(wb.Accumulate, wb.Final, wb.Alpha, wb.Bias == null ? null : wb.Bias + j,
-                    wb.Residual == null ? null : wb.Residual + j, wb.Ldr);
+                    wb.Residual == null ? null : wb.Residual + j, wb.Ldr, wb.Prefetch);
                 switch (rows)
                 {
                     case 1: PackedKernels.Tile<TV, TOps, Rows1>(ai, lda, panel + j, kLen, ci + j, ldci, step); break;
@@ -360,8 +372,9 @@ public static unsafe partial class Gemm
 
     /// <summary>
     /// Brings the next panel of packed B (the next panel of this task's columns, or the first of the next K block) into
-    /// the cache while the current panel runs: a share of its cache lines (PREFETCHT0) before each row tile, so that the
-    /// next panel's first tile does not wait on memory line by line. A model's weights do not fit in L3 (all-MiniLM-L6-v2:
+    /// the cache while the current panel runs: a share of its cache lines (PREFETCHT0) before every <c>KSub</c> steps of p
+    /// of every tile call, so that the next panel's first tile does not wait on memory line by line, and the requests
+    /// come a few at a time (n = 16, panel 16 × 384: 6 lines per step) instead of a third of the panel at once. A model's weights do not fit in L3 (all-MiniLM-L6-v2:
     /// 42 MB of Linear weights), so every forward streams them from DRAM, and at few rows (n = 16: 3 row tiles per panel)
     /// the GEMM waits on that stream more than it computes.
     /// <para>Measured on Zen 3 (AVX2, 512 KiB L2, other processes paused), one thread, alternating with the prefetch off in
@@ -369,8 +382,13 @@ public static unsafe partial class Gemm
     /// 1.15–1.31×, 768×768 1.20×, 768×3072 1.11×, 1536×384 0.86–1.20×, 3072×768 0.99×; all-MiniLM-L6-v2 forward, median of
     /// 10 rounds of 0.5 s: n = 16 13.76 → 12.93 ms (faster in 7 of 10 rounds), n = 128 61.9 → 56.6 ms (6 of 10), n = 16
     /// on two threads 7.47 → 7.02 ms (8 of 10). With B in L3 (one weight reused) it made no difference.</para>
+    /// <para>Then with 16-wide panels (the same machine, busier: load 2–6), processes alternating, medians of 3 s: a burst
+    /// per row tile (128 lines at n = 16) against a share per <c>KSub</c> steps, all-MiniLM-L6-v2 n = 16 9.48, 11.19, 11.17
+    /// → 8.87, 9.17, 9.13 ms; n = 128 61.9, 60.5 → 60.4, 60.9 ms. A PREFETCHT0 64 lines ahead in every step of the
+    /// micro-kernel instead measured 9.8–10.4 ms at n = 16 and up to 9 % slower at n = 128 (it also runs in the tiles whose
+    /// panel is already cached).</para>
     /// </summary>
-    struct NextPanelPrefetch
+    internal struct NextPanelPrefetch
     {
         byte* _next, _end;
         nint _bytesPerStep;
@@ -391,7 +409,10 @@ public static unsafe partial class Gemm
             return prefetch;
         }
 
-        /// <summary>Prefetches this row tile's share of the next panel's lines.</summary>
+        /// <summary>Whether there is a next panel to bring in (and the instruction to do it).</summary>
+        public readonly bool IsActive => _next != null;
+
+        /// <summary>Prefetches one step's share of the next panel's lines.</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         public void Step()
         {

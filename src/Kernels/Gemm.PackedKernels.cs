@@ -25,8 +25,11 @@ public static unsafe partial class Gemm
         public const int KSub = 64;
 
         /// <summary>What a tile does after its K loop: add C (later K blocks), and on the last block the epilogue.</summary>
-        public readonly struct WriteBack(bool accumulate, bool final, float alpha, float* bias, float* residual, nint ldr)
+        public readonly struct WriteBack(bool accumulate, bool final, float alpha, float* bias, float* residual, nint ldr,
+            NextPanelPrefetch* prefetch = null)
         {
+            /// <summary>The next panel's prefetch, stepped once per <see cref="KSub"/> steps of p; or null.</summary>
+            public readonly NextPanelPrefetch* Prefetch = prefetch;
             /// <summary>Add the tile to C (a K block after the first) instead of overwriting it.</summary>
             public readonly bool Accumulate = accumulate;
             /// <summary>Last K block: apply alpha, bias and residual.</summary>
@@ -74,7 +77,8 @@ public static unsafe partial class Gemm
 
         /// <summary>
         /// TRows × (2 vectors) of C from a packed panel: for p in [0, k): C[r, :] += A[r, p] · panel[p, :] (one broadcast of
-        /// A[r, p], two FMAs per row), written back (<see cref="WriteRow"/>) after every <see cref="KSub"/> steps of p, so each
+        /// A[r, p], two FMAs per row), the next panel's prefetch stepped (<see cref="WriteBack.Prefetch"/>) before and the
+        /// sums written back (<see cref="WriteRow"/>) after every <see cref="KSub"/> steps of p, so each
         /// element of C is a sum of partial sums of at most 64 products (float32 error like the old 16-lane dot products, not
         /// that of a 1536-term chain); the tile stays in L1 meanwhile. Rows beyond TRows compile away.
         /// </summary>
@@ -92,6 +96,7 @@ public static unsafe partial class Gemm
             for (int p0 = 0; ; p0 += KSub)
             {
                 int pEnd = Math.Min(k, p0 + KSub);
+                if (wb.Prefetch != null) wb.Prefetch->Step();
                 TV c00 = TOps.Zero, c01 = TOps.Zero;
                 TV c10 = TOps.Zero, c11 = TOps.Zero;
                 TV c20 = TOps.Zero, c21 = TOps.Zero;
@@ -108,7 +113,7 @@ public static unsafe partial class Gemm
                     if (TRows.Value > 4) { TV v = TOps.Create(a4[p]); c40 = TOps.MultiplyAdd(v, b0, c40); c41 = TOps.MultiplyAdd(v, b1, c41); }
                     if (TRows.Value > 5) { TV v = TOps.Create(a5[p]); c50 = TOps.MultiplyAdd(v, b0, c50); c51 = TOps.MultiplyAdd(v, b1, c51); }
                 }
-                var step = new WriteBack(wb.Accumulate || p0 > 0, wb.Final && pEnd >= k, wb.Alpha, wb.Bias, wb.Residual, wb.Ldr);
+                var step = new WriteBack(wb.Accumulate || p0 > 0, wb.Final && pEnd >= k, wb.Alpha, wb.Bias, wb.Residual, wb.Ldr, wb.Prefetch);
                 if (TRows.Value > 0) WriteRow<TV, TOps>(c + 0 * ldc, 0, c00, c01, step);
                 if (TRows.Value > 1) WriteRow<TV, TOps>(c + 1 * ldc, 1, c10, c11, step);
                 if (TRows.Value > 2) WriteRow<TV, TOps>(c + 2 * ldc, 2, c20, c21, step);
