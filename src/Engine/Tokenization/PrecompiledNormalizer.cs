@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace MixLens.Engine.Tokenization;
@@ -70,20 +71,25 @@ public sealed class PrecompiledNormalizer : INormalizer
                     continue;
                 }
             }
-            // A BMP char that is a grapheme of its own (by what may follow it and what does follow it) is looked up
-            // alone, from a table (ASCII) or a per-char cache.
-            if (!char.IsSurrogate((char)c) && (at + 1 == s.Length || (!char.IsSurrogate(s[at + 1]) && Graphemes.BreaksBefore(s[at + 1])))
-                && Graphemes.BreaksAfter((char)c))
+            // BMP chars that are graphemes of their own (by what may follow each and what does follow it) are
+            // looked up alone: those without a key, the most common, are passed over by their flags alone.
+            if (SingleChar(s, at) is var flags && flags != 0)
             {
-                if ((c < 0x80 ? _ascii[c] : TransformBmp((char)c)) is { } mapped)
+                do
                 {
-                    modified = true;
-                    output.AddUnchanged(chars[pending..charIndex]);
-                    output.Replace(1, mapped);
-                    pending = charIndex + 1;
+                    if ((flags & NoKey) == 0)
+                    {
+                        modified = true;
+                        output.AddUnchanged(chars[pending..charIndex]);
+                        output.Replace(1, c < 0x80 ? _ascii[c]! : TransformBmp((char)c)!);
+                        pending = charIndex + 1;
+                    }
+                    at++;
+                    charIndex++;
+                    if (at == s.Length) break;
+                    c = s[at];
                 }
-                at++;
-                charIndex++;
+                while (c >= 0x80 && (flags = SingleChar(s, at)) != 0);
                 continue;
             }
 
@@ -133,6 +139,45 @@ public sealed class PrecompiledNormalizer : INormalizer
 
     // The lookup of every BMP char met alone (NoMatch: no key), filled on first use (racing threads write the same).
     int[]?[]? _bmp;
+
+    // Flags of BMP chars, one byte each, filled on first use (0: not yet known; racing threads write the same):
+    // Known; Before, After: Graphemes.BreaksBefore and BreaksAfter, and not a surrogate; NoKey: looked up alone,
+    // the char has no key.
+    const byte Known = 1, Before = 2, After = 4, NoKey = 8;
+    readonly byte[] _bmpFlags = new byte[0x10000];
+
+    /// <summary>
+    /// When the BMP char at <paramref name="at"/> (which starts a grapheme) is a grapheme of its own, its flags
+    /// (with <see cref="NoKey"/> when it keeps itself); otherwise 0. A grapheme of one char: c breaks after
+    /// whatever follows, and what follows (if anything) breaks before whatever precedes it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    byte SingleChar(ReadOnlySpan<char> s, int at)
+    {
+        byte flags = BmpFlags(s[at]);
+        if ((flags & After) == 0) return 0;
+        return at + 1 == s.Length || (BmpFlags(s[at + 1]) & Before) != 0 ? flags : (byte)0;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    byte BmpFlags(char c)
+    {
+        byte flags = _bmpFlags[c];
+        return flags != 0 ? flags : ComputeBmpFlags(c);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    byte ComputeBmpFlags(char c)
+    {
+        byte flags = Known;
+        if (!char.IsSurrogate(c))
+        {
+            if (Graphemes.BreaksBefore(c)) flags |= Before;
+            if (Graphemes.BreaksAfter(c)) flags |= After;
+            if ((c < 0x80 ? _ascii[c] : TransformBmp(c)) is null) flags |= NoKey;
+        }
+        return _bmpFlags[c] = flags;
+    }
 
     /// <summary>The replacement's code points for a grapheme or char (under 6 UTF-8 bytes, or one char), or null
     /// when no key is a prefix of it.</summary>
