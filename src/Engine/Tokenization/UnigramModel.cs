@@ -20,18 +20,10 @@ public sealed class UnigramModel
     readonly string[] _pieces;
     readonly double[] _scores;
     readonly Dictionary<string, int> _ids;
-    // The pieces in a double-array trie over their UTF-16 code units.
+    // The pieces in a double-array trie over their UTF-16 code units, and the same laid out for the Viterbi walk.
     readonly DoubleArrayTrie _trie;
-    // The trie's units with the score of the piece ending at each node beside them, so that one step of the Viterbi
-    // walk reads one 16-byte unit (base, check and score) instead of a unit, a piece id and a score.
-    readonly WalkUnit[] _walk;
+    readonly ViterbiTrie _walk;
 
-    struct WalkUnit
-    {
-        public int Base; // with DoubleArrayTrie.HasValue
-        public int Check;
-        public double Score;
-    }
     // The pieces of recent words, by the word's UTF-16 text.
     readonly WordCache<Piece[]> _cache = new(CacheCapacity);
     const int CacheCapacity = 16_384;
@@ -71,10 +63,7 @@ public sealed class UnigramModel
             min = Math.Min(min, score);
         }
         _trie = new DoubleArrayTrie(_ids);
-        var units = _trie.Units;
-        _walk = new WalkUnit[units.Length];
-        for (int i = 0; i < units.Length; i++) _walk[i] = new WalkUnit { Base = units[i].Base, Check = units[i].Check };
-        foreach (var (piece, id) in _ids) _walk[_trie.FindNode(piece)].Score = _scores[id];
+        _walk = new ViterbiTrie(_trie, _scores);
         MinScore = min;
         UnkId = unkId;
         ByteFallback = byteFallback;
@@ -131,7 +120,7 @@ public sealed class UnigramModel
     /// <summary>
     /// Viterbi over the word's UTF-16 positions (only those at code point boundaries): from each start, the trie
     /// gives the pieces beginning there, shortest first; a piece replaces the best path to its end only when strictly
-    /// better (the first path to reach a position is taken).
+    /// better (the first path to reach a position is taken: every best score starts at minus infinity).
     /// </summary>
     Piece[] Encode(ReadOnlySpan<char> word)
     {
@@ -141,12 +130,12 @@ public sealed class UnigramModel
         var bestScore = lattice.BestScore.AsSpan(0, n + 1);
         var startsAt = lattice.StartsAt.AsSpan(0, n + 1);
         var bestId = lattice.BestId.AsSpan(0, n + 1);
-        startsAt.Fill(-1);
+        bestScore.Fill(double.NegativeInfinity);
         bestScore[0] = 0;
         double unkScore = MinScore - UnknownPenalty;
-        var units = _walk;
-        var codes = _trie.Codes;
-        var values = _trie.Values;
+        var units = _walk.Units;
+        var values = _walk.Values;
+        var codes = _walk.Codes;
         bool hasPairs = false;
 
         for (int start = 0; start < n;)
@@ -158,22 +147,25 @@ public sealed class UnigramModel
             int node = DoubleArrayTrie.Root;
             for (int end = start; end < n; end++)
             {
-                // The trie's child by word[end] (DoubleArrayTrie.Child, inlined).
+                // The trie's child by word[end]: none when the char is in no piece or the node's mask says so,
+                // else checked against the child's unit (which the next step reads anyway).
                 int code = codes[word[end]];
-                if (code == 0) break;
-                uint t = (uint)((units[node].Base & DoubleArrayTrie.BaseMask) + code);
+                ref readonly var unit = ref units[node];
+                if (code == 0 || (unit.Children & (1UL << code)) == 0) break;
+                uint t = (uint)((unit.Base & DoubleArrayTrie.BaseMask) + code);
                 if (t >= (uint)units.Length || units[t].Check != node) break;
                 node = (int)t;
                 if ((units[node].Base & DoubleArrayTrie.HasValue) == 0) continue;
                 int target = end + 1;
                 // A piece ending inside a surrogate pair is no path (a lone-surrogate piece cannot split a char).
                 if (target < n && char.IsLowSurrogate(word[target]) && char.IsHighSurrogate(word[end])) continue;
-                double candidate = units[node].Score + tillHere;
-                if (startsAt[target] < 0 || candidate > bestScore[target])
+                ref readonly var value = ref values[node];
+                double candidate = value.Score + tillHere;
+                if (candidate > bestScore[target])
                 {
                     bestScore[target] = candidate;
                     startsAt[target] = start;
-                    bestId[target] = ~node; // a trie node (its piece id is looked up once, when backtracking)
+                    bestId[target] = value.Id;
                 }
                 if (target == start + width) hasSingle = true;
             }
@@ -181,7 +173,7 @@ public sealed class UnigramModel
             {
                 int target = start + width;
                 double candidate = unkScore + tillHere;
-                if (startsAt[target] < 0 || candidate > bestScore[target])
+                if (candidate > bestScore[target])
                 {
                     int unk = UnkId ?? throw new TokenizerException($"the Unigram model has no unk_id, but no piece covers the char U+{(width == 2 ? char.ConvertToUtf32(word[start], word[start + 1]) : word[start]):X4}");
                     bestScore[target] = candidate;
@@ -199,7 +191,7 @@ public sealed class UnigramModel
         while (endAt > 0)
         {
             int start = startsAt[endAt];
-            int id = bestId[endAt] < 0 ? values[~bestId[endAt]] : bestId[endAt];
+            int id = bestId[endAt];
             if (UnkId is int u && id == u)
             {
                 if (unkEnd < 0) unkEnd = endAt;
