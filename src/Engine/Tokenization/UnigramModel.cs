@@ -63,7 +63,7 @@ public sealed class UnigramModel
             min = Math.Min(min, score);
         }
         _trie = new DoubleArrayTrie(_ids);
-        _walk = new ViterbiTrie(_trie, _scores);
+        _walk = new ViterbiTrie(_trie);
         MinScore = min;
         UnkId = unkId;
         ByteFallback = byteFallback;
@@ -134,7 +134,7 @@ public sealed class UnigramModel
         bestScore[0] = 0;
         double unkScore = MinScore - UnknownPenalty;
         var units = _walk.Units;
-        var values = _walk.Values;
+        var scores = _scores;
         var codes = _walk.Codes;
         bool hasPairs = false;
 
@@ -151,7 +151,7 @@ public sealed class UnigramModel
                 // else checked against the child's unit (which the next step reads anyway).
                 int code = codes[word[end]];
                 ref readonly var unit = ref units[node];
-                if (code == 0 || (unit.Children & (1UL << code)) == 0) break;
+                if (code == 0 || (unit.Children & (1u << code)) == 0) break;
                 uint t = (uint)((unit.Base & DoubleArrayTrie.BaseMask) + code);
                 if (t >= (uint)units.Length || units[t].Check != node) break;
                 node = (int)t;
@@ -159,13 +159,13 @@ public sealed class UnigramModel
                 int target = end + 1;
                 // A piece ending inside a surrogate pair is no path (a lone-surrogate piece cannot split a char).
                 if (target < n && char.IsLowSurrogate(word[target]) && char.IsHighSurrogate(word[end])) continue;
-                ref readonly var value = ref values[node];
-                double candidate = value.Score + tillHere;
+                int id = units[node].Id;
+                double candidate = scores[id] + tillHere;
                 if (candidate > bestScore[target])
                 {
                     bestScore[target] = candidate;
                     startsAt[target] = start;
-                    bestId[target] = value.Id;
+                    bestId[target] = id;
                 }
                 if (target == start + width) hasSingle = true;
             }
