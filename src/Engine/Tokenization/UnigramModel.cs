@@ -11,7 +11,7 @@ namespace MixLens.Engine.Tokenization;
 /// no single-char piece may also be taken as unknown at <c>min_score − 10</c>; consecutive unknowns are fused
 /// into one unk token whose string is their surface text. With byte fallback, an unknown run becomes the
 /// <c>&lt;0xXX&gt;</c> pieces of its UTF-8 bytes instead (all with the run's span).
-/// Scores are float64, as in HF. Results are cached per word (<see cref="WordCache{T}"/>); instances are safe to use from several threads.
+/// Scores are float64, as in HF. Results are cached per word, packed (<see cref="PackedWords"/>, <see cref="PackedWordCache"/>); instances are safe to use from several threads.
 /// Source: tokenizers/src/models/unigram/model.rs (<c>encode_optimized</c>, <c>tokenize</c>, <c>K_UNK_PENALTY</c>);
 /// Kudo 2018, "Subword Regularization" §3.
 /// </summary>
@@ -25,7 +25,7 @@ public sealed class UnigramModel
     readonly ViterbiTrie _walk;
 
     // The pieces of recent words, by the word's UTF-16 text.
-    readonly WordCache<Piece[]> _cache = new(CacheCapacity);
+    readonly PackedWordCache _cache = new(CacheCapacity);
     const int CacheCapacity = 16_384;
     const double UnknownPenalty = 10.0;
 
@@ -66,6 +66,7 @@ public sealed class UnigramModel
         _walk = new ViterbiTrie(_trie);
         MinScore = min;
         UnkId = unkId;
+        _unkId = unkId ?? -1;
         ByteFallback = byteFallback;
     }
 
@@ -83,7 +84,7 @@ public sealed class UnigramModel
     public Piece[] Tokenize(string word)
     {
         ArgumentNullException.ThrowIfNull(word);
-        return TokenizeUtf16(word.AsSpan());
+        return Unpack(TokenizeUtf16(word.AsSpan()));
     }
 
     /// <summary>
@@ -104,16 +105,48 @@ public sealed class UnigramModel
                 utf16[length++] = (char)(0xDC00 + ((c - 0x10000) & 0x3FF));
             }
         }
-        return TokenizeUtf16(utf16[..length]);
+        return Unpack(TokenizeUtf16(utf16[..length]));
     }
 
-    /// <summary>The tokens of one word given in UTF-16 (cached); <see cref="Piece.Start"/> and <see cref="Piece.End"/>
-    /// count code points.</summary>
-    internal Piece[] TokenizeUtf16(ReadOnlySpan<char> word)
+    /// <summary>The pieces of one word given in UTF-16 (cached), packed with the word (<see cref="PackedWords"/>):
+    /// starts and ends count code points, and <see cref="PieceString"/> gives each piece's string.</summary>
+    internal int[] TokenizeUtf16(ReadOnlySpan<char> word)
     {
         if (_cache.Find(word) is { } cached) return cached;
-        var pieces = Encode(word);
-        _cache.Add(word, pieces);
+        var packed = Encode(word);
+        _cache.Add(packed);
+        return packed;
+    }
+
+    /// <summary>
+    /// The string of piece k of a packed word: the model's piece string, or for the unknown piece the text it
+    /// covers (a new string each time, so that cached words hold no references).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal string PieceString(int[] packed, int k)
+    {
+        int id = packed[PackedWords.First(packed) + 3 * k];
+        return id != _unkId ? _pieces[id] : UnknownString(packed, k);
+    }
+
+    string UnknownString(int[] packed, int k)
+    {
+        int at = PackedWords.First(packed) + 3 * k;
+        var word = PackedWords.Word(packed);
+        int start = packed[at + 1], end = packed[at + 2];
+        if (PackedWords.HasPairs(packed)) (start, end) = (Utf16Index(word, start), Utf16Index(word, end));
+        return word[start..end].ToString();
+    }
+
+    // UnkId, or -1 (no piece id) when there is none.
+    readonly int _unkId;
+
+    Piece[] Unpack(int[] packed)
+    {
+        var pieces = new Piece[PackedWords.Count(packed)];
+        int first = PackedWords.First(packed);
+        for (int k = 0; k < pieces.Length; k++)
+            pieces[k] = new Piece(packed[first + 3 * k], PieceString(packed, k), packed[first + 3 * k + 1], packed[first + 3 * k + 2]);
         return pieces;
     }
 
@@ -122,10 +155,10 @@ public sealed class UnigramModel
     /// gives the pieces beginning there, shortest first; a piece replaces the best path to its end only when strictly
     /// better (the first path to reach a position is taken: every best score starts at minus infinity).
     /// </summary>
-    Piece[] Encode(ReadOnlySpan<char> word)
+    int[] Encode(ReadOnlySpan<char> word)
     {
         int n = word.Length;
-        if (n == 0) return [];
+        if (n == 0) return PackedWords.Create(word, 0, false);
         var lattice = Lattice.Get(n + 1);
         var bestScore = lattice.BestScore.AsSpan(0, n + 1);
         var startsAt = lattice.StartsAt.AsSpan(0, n + 1);
@@ -199,38 +232,38 @@ public sealed class UnigramModel
             else
             {
                 if (unkEnd >= 0) { AddUnknown(word, endAt, unkEnd, result); unkEnd = -1; }
-                result.Add(new Piece(id, _pieces[id], start, endAt));
+                result.Add((id, start, endAt));
             }
             endAt = start;
         }
         if (unkEnd >= 0) AddUnknown(word, 0, unkEnd, result);
 
         // In text order, with UTF-16 positions turned into code point indices.
-        var pieces = new Piece[result.Count];
-        for (int i = 0; i < pieces.Length; i++)
+        var packed = PackedWords.Create(word, result.Count, hasPairs);
+        for (int k = 0; k < result.Count; k++)
         {
-            var p = result[result.Count - 1 - i];
-            pieces[i] = hasPairs ? p with { Start = CodePointIndex(word, p.Start), End = CodePointIndex(word, p.End) } : p;
+            var (id, start, end) = result[result.Count - 1 - k];
+            if (hasPairs) (start, end) = (CodePointIndex(word, start), CodePointIndex(word, end));
+            PackedWords.SetPiece(packed, k, id, start, end);
         }
-        return pieces;
+        return packed;
     }
 
     /// <summary>Adds an unknown run [from, to) (UTF-16 positions): a known piece if its text is one, else its byte
-    /// pieces with byte fallback, else the unk piece with the surface text. Added in reverse order.</summary>
-    void AddUnknown(ReadOnlySpan<char> word, int from, int to, List<Piece> result)
+    /// pieces with byte fallback, else the unk piece (whose string is the surface text). Added in reverse order.</summary>
+    void AddUnknown(ReadOnlySpan<char> word, int from, int to, List<(int Id, int Start, int End)> result)
     {
-        var surfaceSpan = word[from..to];
+        var surface = word[from..to];
         // A run of one char is unknown because no piece is that char; a longer run may spell a piece.
         bool oneChar = to - from == 1 || (to - from == 2 && char.IsSurrogatePair(word[from], word[from + 1]));
-        int known = oneChar ? -1 : _trie.Find(surfaceSpan);
-        if (known >= 0) { result.Add(new Piece(known, _pieces[known], from, to)); return; }
-        string surface = surfaceSpan.ToString();
-        if (ByteFallback && ByteIds(surface) is { } bytes)
+        int known = oneChar ? -1 : _trie.Find(surface);
+        if (known >= 0) { result.Add((known, from, to)); return; }
+        if (ByteFallback && ByteIds(surface.ToString()) is { } bytes)
         {
-            for (int k = bytes.Length - 1; k >= 0; k--) result.Add(new Piece(bytes[k].Id, bytes[k].Value, from, to));
+            for (int k = bytes.Length - 1; k >= 0; k--) result.Add((bytes[k], from, to));
             return;
         }
-        result.Add(new Piece(UnkId!.Value, surface, from, to));
+        result.Add((UnkId!.Value, from, to));
     }
 
     static int CodePointIndex(ReadOnlySpan<char> word, int utf16Index)
@@ -240,15 +273,22 @@ public sealed class UnigramModel
         return n;
     }
 
-    (int Id, string Value)[]? ByteIds(string surface)
+    static int Utf16Index(ReadOnlySpan<char> word, int codePointIndex)
+    {
+        int i = 0;
+        for (int n = 0; n < codePointIndex; n++) i += i + 1 < word.Length && char.IsSurrogatePair(word[i], word[i + 1]) ? 2 : 1;
+        return i;
+    }
+
+    int[]? ByteIds(string surface)
     {
         var bytes = System.Text.Encoding.UTF8.GetBytes(surface);
-        var result = new (int, string)[bytes.Length];
+        var result = new int[bytes.Length];
         for (int k = 0; k < bytes.Length; k++)
         {
             string name = $"<0x{bytes[k]:X2}>";
             if (!_ids.TryGetValue(name, out int id)) return null;
-            result[k] = (id, _pieces[id]);
+            result[k] = id;
         }
         return result;
     }
@@ -259,7 +299,7 @@ public sealed class UnigramModel
         [ThreadStatic] static Lattice? t_instance;
         public double[] BestScore = new double[64];
         public int[] StartsAt = new int[64], BestId = new int[64];
-        public readonly List<Piece> Pieces = new(16);
+        public readonly List<(int Id, int Start, int End)> Pieces = new(16);
 
         public static Lattice Get(int size)
         {

@@ -160,12 +160,13 @@ public sealed class UnigramTokenizer : ITokenizer
             int c = v == length ? -1 : v < shift ? replacement : chars[from + v - shift] == ' ' ? replacement : chars[from + v - shift];
             if (v == length || (v > 0 && c == replacement && PreTokenizer.Split))
             {
-                foreach (var piece in Model.TokenizeUtf16(utf16[subwordUnits..used]))
+                var packed = Model.TokenizeUtf16(utf16[subwordUnits..used]);
+                for (int k = 0, at = PackedWords.First(packed); k < PackedWords.Count(packed); k++, at += 3)
                 {
                     // View position p is normalised char from + p - shift; the prepended char (p = 0) is char from.
-                    int a = Math.Max(from + subwordStart + piece.Start - shift, from);
-                    int b = Math.Max(from + subwordStart + piece.End - 1 - shift, from);
-                    tokens.Add(new Token(piece.Id, piece.Value, starts[a], ends[b]));
+                    int a = Math.Max(from + subwordStart + packed[at + 1] - shift, from);
+                    int b = Math.Max(from + subwordStart + packed[at + 2] - 1 - shift, from);
+                    tokens.Add(new Token(packed[at], Model.PieceString(packed, k), starts[a], ends[b]));
                 }
                 if (v == length) break;
                 subwordUnits = used;
@@ -198,12 +199,13 @@ public sealed class UnigramTokenizer : ITokenizer
         {
             int next = PreTokenizer.Split && start + 1 < length ? view[(start + 1)..].IndexOf(replacement) : -1;
             int end = next < 0 ? length : start + 1 + next;
-            foreach (var piece in Model.TokenizeUtf16(view[start..end]))
+            var packed = Model.TokenizeUtf16(view[start..end]);
+            for (int k = 0, at = PackedWords.First(packed); k < PackedWords.Count(packed); k++, at += 3)
             {
                 // View position p is normalised char from + p - shift; the prepended char (p = 0) is char from.
-                int a = Math.Max(from + start + piece.Start - shift, from);
-                int b = Math.Max(from + start + piece.End - 1 - shift, from);
-                tokens.Add(new Token(piece.Id, piece.Value, starts[a], ends[b]));
+                int a = Math.Max(from + start + packed[at + 1] - shift, from);
+                int b = Math.Max(from + start + packed[at + 2] - 1 - shift, from);
+                tokens.Add(new Token(packed[at], Model.PieceString(packed, k), starts[a], ends[b]));
             }
             if (next < 0) break;
             start = end;
