@@ -46,12 +46,12 @@ public sealed class PrecompiledNormalizer : INormalizer
     public void Normalize(NormalizedText text)
     {
         if (text.Length == 0) return;
-        // The text in UTF-16: read from the original string while no edit has changed it.
+        // The text in UTF-16: read from the original string while no edit has changed it (its chars are then read
+        // only where a replacement is made).
         ReadOnlySpan<char> s = text.IsPristine
             ? text.Original.AsSpan(text.OriginalStart, text.OriginalEnd - text.OriginalStart)
             : text.ToString();
         var output = Output.Get(text.Length + 8);
-        var chars = text.Chars;
         bool modified = false;
         int charIndex = 0; // code point index of the grapheme start in text
         int pending = 0;   // chars [pending, charIndex) are unchanged and not yet written to the output
@@ -80,7 +80,7 @@ public sealed class PrecompiledNormalizer : INormalizer
                     if ((flags & NoKey) == 0)
                     {
                         modified = true;
-                        output.AddUnchanged(chars[pending..charIndex]);
+                        output.AddUnchanged(text.Chars[pending..charIndex]);
                         output.Replace(1, c < 0x80 ? _ascii[c]! : TransformBmp((char)c)!);
                         pending = charIndex + 1;
                     }
@@ -100,7 +100,7 @@ public sealed class PrecompiledNormalizer : INormalizer
             if (System.Text.Encoding.UTF8.GetByteCount(grapheme) < 6 && Transform(grapheme) is { } whole)
             {
                 modified = true;
-                output.AddUnchanged(chars[pending..charIndex]);
+                output.AddUnchanged(text.Chars[pending..charIndex]);
                 output.Replace(graphemeChars, whole);
                 pending = charIndex + graphemeChars;
             }
@@ -113,7 +113,7 @@ public sealed class PrecompiledNormalizer : INormalizer
                     if ((width == 1 ? TransformBmp(grapheme[i]) : Transform(grapheme.Slice(i, 2))) is { } replacement)
                     {
                         modified = true;
-                        output.AddUnchanged(chars[pending..(charIndex + k)]);
+                        output.AddUnchanged(text.Chars[pending..(charIndex + k)]);
                         output.Replace(1, replacement);
                         pending = charIndex + k + 1;
                     }
@@ -124,7 +124,7 @@ public sealed class PrecompiledNormalizer : INormalizer
             at += length;
         }
         if (!modified) return;
-        output.AddUnchanged(chars[pending..]);
+        output.AddUnchanged(text.Chars[pending..]);
         text.Transform(output.Chars, output.Changes);
     }
 
