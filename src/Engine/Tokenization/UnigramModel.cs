@@ -20,9 +20,12 @@ public sealed class UnigramModel
     readonly string[] _pieces;
     readonly double[] _scores;
     readonly Dictionary<string, int> _ids;
-    // The pieces in a double-array trie over their UTF-16 code units, and the same laid out for the Viterbi walk.
+    // The pieces in a double-array trie over their UTF-16 code units, and the score of the piece ending at each of
+    // its nodes: the Viterbi walk reads the trie's 8-byte units, and a node's score and id only where a piece ends.
+    // (16-byte units holding a children mask and the id, or the score, were slower: the walk is bound by units not in
+    // cache, and larger units put fewer of them there.)
     readonly DoubleArrayTrie _trie;
-    readonly ViterbiTrie _walk;
+    readonly double[] _nodeScores;
 
     // The pieces of recent words, by the word's UTF-16 text.
     readonly PackedWordCache _cache = new(CacheCapacity);
@@ -63,7 +66,8 @@ public sealed class UnigramModel
             min = Math.Min(min, score);
         }
         _trie = new DoubleArrayTrie(_ids);
-        _walk = new ViterbiTrie(_trie);
+        _nodeScores = new double[_trie.Units.Length];
+        foreach (var (piece, id) in _ids) _nodeScores[_trie.FindNode(piece)] = _scores[id];
         MinScore = min;
         UnkId = unkId;
         _unkId = unkId ?? -1;
@@ -166,9 +170,10 @@ public sealed class UnigramModel
         bestScore.Fill(double.NegativeInfinity);
         bestScore[0] = 0;
         double unkScore = MinScore - UnknownPenalty;
-        var units = _walk.Units;
-        var scores = _scores;
-        var codes = _walk.Codes;
+        var units = _trie.Units;
+        var nodeScores = _nodeScores;
+        var nodeIds = _trie.Values;
+        var codes = _trie.Codes;
         bool hasPairs = false;
 
         for (int start = 0; start < n;)
@@ -180,25 +185,22 @@ public sealed class UnigramModel
             int node = DoubleArrayTrie.Root;
             for (int end = start; end < n; end++)
             {
-                // The trie's child by word[end]: none when the char is in no piece or the node's mask says so,
-                // else checked against the child's unit (which the next step reads anyway).
+                // The trie's child by word[end] (DoubleArrayTrie.Child, inlined).
                 int code = codes[word[end]];
-                ref readonly var unit = ref units[node];
-                if (code == 0 || (unit.Children & (1u << code)) == 0) break;
-                uint t = (uint)((unit.Base & DoubleArrayTrie.BaseMask) + code);
+                if (code == 0) break;
+                uint t = (uint)((units[node].Base & DoubleArrayTrie.BaseMask) + code);
                 if (t >= (uint)units.Length || units[t].Check != node) break;
                 node = (int)t;
                 if ((units[node].Base & DoubleArrayTrie.HasValue) == 0) continue;
                 int target = end + 1;
                 // A piece ending inside a surrogate pair is no path (a lone-surrogate piece cannot split a char).
                 if (target < n && char.IsLowSurrogate(word[target]) && char.IsHighSurrogate(word[end])) continue;
-                int id = units[node].Id;
-                double candidate = scores[id] + tillHere;
+                double candidate = nodeScores[node] + tillHere;
                 if (candidate > bestScore[target])
                 {
                     bestScore[target] = candidate;
                     startsAt[target] = start;
-                    bestId[target] = id;
+                    bestId[target] = nodeIds[node];
                 }
                 if (target == start + width) hasSingle = true;
             }
