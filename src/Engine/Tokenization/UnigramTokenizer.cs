@@ -1,5 +1,3 @@
-using System.Buffers;
-
 namespace MixLens.Engine.Tokenization;
 
 /// <summary>
@@ -108,7 +106,7 @@ public sealed class UnigramTokenizer : ITokenizer
     /// Pre-tokenises chars [from, to) of a normalised text as <see cref="PreTokenizer"/> does (whitespace split, the
     /// '▁' mapping, prepending and splitting before each '▁') without building a text per word, and appends the
     /// tokens of every word. A text that is still its original string, one UTF-16 unit per char
-    /// (<see cref="NormalizedText.IsPlainOriginal"/>), is split there, with vectorised searches.
+    /// (<see cref="NormalizedText.IsPlainOriginal"/>), is split there.
     /// </summary>
     void TokenizePiece(NormalizedText normalized, int from, int to, List<Token> tokens)
     {
@@ -123,13 +121,10 @@ public sealed class UnigramTokenizer : ITokenizer
             var text = normalized.Original.AsSpan(offset, to);
             for (int i = from; i < to;)
             {
-                int skip = text[i..].IndexOfAnyExcept(s_whitespace);
-                if (skip < 0) break;
-                i += skip;
-                int length = text[i..].IndexOfAny(s_whitespace);
-                int end = length < 0 ? to : i + length;
-                TokenizeOriginalWord(text[i..end], offset + i, Prepends(text[i], offset + i) ? 1 : 0, tokens);
-                i = end;
+                while (i < to && IsWhitespace(text[i])) i++;
+                int start = i;
+                while (i < to && !IsWhitespace(text[i])) i++;
+                if (i > start) TokenizeOriginalWord(text[start..i], offset + start, Prepends(text[start], offset + start) ? 1 : 0, tokens);
             }
             return;
         }
@@ -144,9 +139,10 @@ public sealed class UnigramTokenizer : ITokenizer
         }
     }
 
-    // The chars WhitespaceSplit splits on (CharProperties.IsWhitespace: none is a surrogate).
-    static readonly SearchValues<char> s_whitespace = SearchValues.Create(
-        Enumerable.Range(0, 0x10000).Where(CharProperties.IsWhitespace).Select(c => (char)c).ToArray());
+    /// <summary><see cref="CharProperties.IsWhitespace"/> of a UTF-16 unit, with the printable ASCII chars (most of
+    /// them, in most texts) answered by one comparison.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    static bool IsWhitespace(char c) => c <= ' ' ? c == ' ' || c - 9u <= 13u - 9u : c >= 0x85 && CharProperties.IsWhitespace(c);
 
     // Whether the replacement char is one UTF-16 unit (the view of an original word is then written in place), and it.
     readonly bool _replacementIsUnit;
