@@ -97,7 +97,9 @@ public sealed class PrecompiledNormalizer : INormalizer
             if (length <= 0) length = 1;
             var grapheme = s.Slice(at, length);
             int graphemeChars = CountCodePoints(grapheme);
-            if (System.Text.Encoding.UTF8.GetByteCount(grapheme) < 6 && Transform(grapheme) is { } whole)
+            // The whole grapheme is looked up unless its first char (BMP) begins no key.
+            bool mayMatch = char.IsSurrogate((char)c) || (BmpFlags((char)c) & NoMatchAfter) == 0;
+            if (mayMatch && System.Text.Encoding.UTF8.GetByteCount(grapheme) < 6 && Transform(grapheme) is { } whole)
             {
                 modified = true;
                 output.AddUnchanged(text.Chars[pending..charIndex]);
@@ -142,8 +144,9 @@ public sealed class PrecompiledNormalizer : INormalizer
 
     // Flags of BMP chars, one byte each, filled on first use (0: not yet known; racing threads write the same):
     // Known; Before, After: Graphemes.BreaksBefore and BreaksAfter, and not a surrogate; NoKey: looked up alone,
-    // the char has no key.
-    const byte Known = 1, Before = 2, After = 4, NoKey = 8;
+    // the char has no key; NoMatchAfter: no key matches any text starting with the char (not
+    // PrecompiledCharsmap.MayMatchAfter), so a grapheme starting with it has no key either.
+    const byte Known = 1, Before = 2, After = 4, NoKey = 8, NoMatchAfter = 16;
     readonly byte[] _bmpFlags = new byte[0x10000];
 
     /// <summary>
@@ -175,6 +178,8 @@ public sealed class PrecompiledNormalizer : INormalizer
             if (Graphemes.BreaksBefore(c)) flags |= Before;
             if (Graphemes.BreaksAfter(c)) flags |= After;
             if ((c < 0x80 ? _ascii[c] : TransformBmp(c)) is null) flags |= NoKey;
+            Span<byte> utf8 = stackalloc byte[3];
+            if (!Charsmap.MayMatchAfter(utf8[..System.Text.Encoding.UTF8.GetBytes([c], utf8)])) flags |= NoMatchAfter;
         }
         return _bmpFlags[c] = flags;
     }
