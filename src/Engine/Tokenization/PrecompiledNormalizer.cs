@@ -93,6 +93,23 @@ public sealed class PrecompiledNormalizer : INormalizer
                 continue;
             }
 
+            // A run of non-ASCII chars that each begin no key (BMP): whatever graphemes they form, no grapheme of
+            // theirs has a key and neither has any of its chars. It is passed over when a grapheme ends with it:
+            // at the end of the text, or before an ASCII char when its last char breaks after any char (no rule
+            // but GB3, GB9, GB9a and GB9b can join a char to an ASCII char, and those need CR, an Extend, ZWJ or
+            // SpacingMark after it, or Prepend before it).
+            if (!char.IsSurrogate((char)c) && (BmpFlags((char)c) & NoMatchAfter) != 0)
+            {
+                int end = at + 1;
+                while (end < s.Length && s[end] >= 0x80 && !char.IsSurrogate(s[end]) && (BmpFlags(s[end]) & NoMatchAfter) != 0) end++;
+                if (end == s.Length || (s[end] < 0x80 && (BmpFlags(s[end - 1]) & After) != 0))
+                {
+                    charIndex += end - at;
+                    at = end;
+                    continue;
+                }
+            }
+
             int length = StringInfo.GetNextTextElementLength(s[at..]);
             if (length <= 0) length = 1;
             var grapheme = s.Slice(at, length);
