@@ -132,17 +132,20 @@ public sealed class UnigramTokenizer : ITokenizer
         int w = from;
         while (w < to)
         {
-            while (w < to && CharProperties.IsWhitespace(chars[w])) w++;
+            while (w < to && IsWhitespace(chars[w])) w++;
             int start = w;
-            while (w < to && !CharProperties.IsWhitespace(chars[w])) w++;
+            while (w < to && !IsWhitespace(chars[w])) w++;
             if (w > start) TokenizeWord(normalized, start, w, tokens);
         }
     }
 
-    /// <summary><see cref="CharProperties.IsWhitespace"/> of a UTF-16 unit, with the printable ASCII chars (most of
-    /// them, in most texts) answered by one comparison.</summary>
+    /// <summary><see cref="CharProperties.IsWhitespace"/>, inlined for the chars outside [U+0085, U+00A0] and
+    /// [U+1680, U+3000], where it has no other white space than \t to \r and ' ': ASCII, the Latin, Greek,
+    /// Cyrillic, Hebrew, Arabic, Indic and Thai blocks, CJK and Hangul.</summary>
     [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
-    static bool IsWhitespace(char c) => c <= ' ' ? c == ' ' || c - 9u <= 13u - 9u : c >= 0x85 && CharProperties.IsWhitespace(c);
+    static bool IsWhitespace(int c) => c <= ' '
+        ? c == ' ' || (uint)(c - '\t') <= '\r' - '\t'
+        : ((uint)(c - 0x85) <= 0xA0 - 0x85 || (uint)(c - 0x1680) <= 0x3000 - 0x1680) && CharProperties.IsWhitespace(c);
 
     // Whether the replacement char is one UTF-16 unit (the view of an original word is then written in place), and it.
     readonly bool _replacementIsUnit;
