@@ -59,6 +59,7 @@ public sealed class UnigramTokenizer : ITokenizer
         TrimOffsets = trimOffsets;
         TrimKeepsPrefixSpace = trimKeepsPrefixSpace;
         VocabSize = Math.Max(model.Count, addedVocabulary.Tokens.Select(t => t.Id + 1).DefaultIfEmpty(0).Max());
+        _tokenizePiece = TokenizePiece;
         _replacementIsUnit = preTokenizer.Replacement is < 0x10000 and not (>= 0xD800 and <= 0xDFFF);
         _replacementChar = (char)preTokenizer.Replacement;
         PadId = (padToken is null ? null : TokenToId(padToken)) ?? TokenToId("<pad>") ?? 0;
@@ -98,7 +99,7 @@ public sealed class UnigramTokenizer : ITokenizer
     List<Token> Tokenize(string text, List<Token> tokens)
     {
         ArgumentNullException.ThrowIfNull(text);
-        AddedVocabulary.ExtractAndNormalize(text, Normalizer, tokens, (normalized, from, to) => TokenizePiece(normalized, from, to, tokens));
+        AddedVocabulary.ExtractAndNormalize(text, Normalizer, tokens, _tokenizePiece);
         return tokens;
     }
 
@@ -146,6 +147,9 @@ public sealed class UnigramTokenizer : ITokenizer
     static bool IsWhitespace(int c) => c <= ' '
         ? c == ' ' || (uint)(c - '\t') <= '\r' - '\t'
         : ((uint)(c - 0x85) <= 0xA0 - 0x85 || (uint)(c - 0x1680) <= 0x3000 - 0x1680) && CharProperties.IsWhitespace(c);
+
+    // TokenizePiece as a delegate, made once.
+    readonly Action<NormalizedText, int, int, List<Token>> _tokenizePiece;
 
     // Whether the replacement char is one UTF-16 unit (the view of an original word is then written in place), and it.
     readonly bool _replacementIsUnit;
