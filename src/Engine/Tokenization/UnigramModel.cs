@@ -174,12 +174,12 @@ public sealed class UnigramModel
         var nodeScores = _nodeScores;
         var nodeIds = _trie.Values;
         var codes = _trie.Codes;
-        bool hasPairs = false;
+        // Surrogate pairs need care below (a char of two units; no piece may end inside it); most words have none.
+        bool hasPairs = word.IndexOfAnyInRange('\uD800', '\uDBFF') >= 0;
 
         for (int start = 0; start < n;)
         {
-            int width = start + 1 < n && char.IsSurrogatePair(word[start], word[start + 1]) ? 2 : 1;
-            hasPairs |= width == 2;
+            int width = hasPairs && start + 1 < n && char.IsSurrogatePair(word[start], word[start + 1]) ? 2 : 1;
             double tillHere = bestScore[start];
             bool hasSingle = false;
             int node = DoubleArrayTrie.Root;
@@ -194,7 +194,7 @@ public sealed class UnigramModel
                 if ((units[node].Base & DoubleArrayTrie.HasValue) == 0) continue;
                 int target = end + 1;
                 // A piece ending inside a surrogate pair is no path (a lone-surrogate piece cannot split a char).
-                if (target < n && char.IsLowSurrogate(word[target]) && char.IsHighSurrogate(word[end])) continue;
+                if (hasPairs && target < n && char.IsLowSurrogate(word[target]) && char.IsHighSurrogate(word[end])) continue;
                 double candidate = nodeScores[node] + tillHere;
                 if (candidate > bestScore[target])
                 {
