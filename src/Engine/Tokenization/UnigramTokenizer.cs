@@ -229,7 +229,7 @@ public sealed class UnigramTokenizer : ITokenizer
         view = view[..length];
         if (shift == 1) view[0] = replacement;
         word.CopyTo(view[shift..]);
-        view[shift..].Replace(' ', replacement);
+        if (!PreTokenizer.WhitespaceSplit) view[shift..].Replace(' ', replacement); // a split word holds no space
         int start = 0;
         while (true)
         {
