@@ -11,7 +11,8 @@ namespace MixLens.Engine.Tokenization;
 /// no single-char piece may also be taken as unknown at <c>min_score − 10</c>; consecutive unknowns are fused
 /// into one unk token whose string is their surface text. With byte fallback, an unknown run becomes the
 /// <c>&lt;0xXX&gt;</c> pieces of its UTF-8 bytes instead (all with the run's span).
-/// Scores are float64, as in HF. Results are cached per word, packed (<see cref="PackedWords"/>, <see cref="PackedWordCache"/>); instances are safe to use from several threads.
+/// Scores are float64, as in HF. Results are cached per word, packed (<see cref="PackedWords"/>,
+/// <see cref="PackedWordCache"/>); instances are safe to use from several threads.
 /// Source: tokenizers/src/models/unigram/model.rs (<c>encode_optimized</c>, <c>tokenize</c>, <c>K_UNK_PENALTY</c>);
 /// Kudo 2018, "Subword Regularization" §3.
 /// </summary>
