@@ -43,6 +43,8 @@ public sealed class UnigramTokenizerTests : IDisposable
     [InlineData("ｶﾞ", "カ\u3099")]         // a 6-byte grapheme: each char on its own, not ガ
     [InlineData("a\u0302\u0301", "â")]    // a 5-byte grapheme: the shortest key "a\u0302" replaces all of it
     [InlineData("\u00AD\u0085", "\u00AD\u0085")] // soft hyphen and NEL are left as they are
+    [InlineData("नमस्ते, दुनिया!", "नमस्ते, दुनिया!")] // graphemes of several chars none of which begins a key: unchanged
+    [InlineData("\u0915\u094D\u0958", "\u0915\u094D\u0915\u093C")] // QA has a key though the chars before it have none
     public void Precompiled_T5Charsmap_NormalisesPerGrapheme(string text, string expected)
     {
         Assert.Equal(expected, Normalize(text).Text);

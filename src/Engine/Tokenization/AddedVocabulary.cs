@@ -76,12 +76,13 @@ public sealed class AddedVocabulary
     /// <summary>
     /// HF <c>extract_and_normalize</c> for one text: cuts the raw added tokens out, normalises each remaining piece
     /// with <paramref name="normalizer"/>, cuts the normalised added tokens out of it, and hands every other piece
-    /// (a normalised text and its char range) to <paramref name="tokenizePiece"/>, which appends its tokens to
-    /// <paramref name="tokens"/>. Added tokens are appended as they come (their string is the matched text,
-    /// whitespace taken by lstrip/rstrip included), so the tokens stay in text order. The normalised text handed to
-    /// <paramref name="tokenizePiece"/> is this thread's reusable one: valid during that call only.
+    /// (a normalised text, its char range and <paramref name="tokens"/>) to <paramref name="tokenizePiece"/>, which
+    /// appends its tokens there (so that a tokenizer can pass one delegate made once, capturing nothing per call).
+    /// Added tokens are appended as they come (their string is the matched text, whitespace taken by lstrip/rstrip
+    /// included), so the tokens stay in text order. The normalised text handed to <paramref name="tokenizePiece"/>
+    /// is this thread's reusable one: valid during that call only.
     /// </summary>
-    public void ExtractAndNormalize(string text, INormalizer? normalizer, List<Token> tokens, Action<NormalizedText, int, int> tokenizePiece)
+    public void ExtractAndNormalize(string text, INormalizer? normalizer, List<Token> tokens, Action<NormalizedText, int, int, List<Token>> tokenizePiece)
     {
         if (text.Length == 0) return;
         if (!HasRawTokens || !_rawMatcher.MayOccurIn(text))
@@ -102,14 +103,14 @@ public sealed class AddedVocabulary
     }
 
     /// <summary>Normalises text[start..end), cuts the normalised added tokens out of it and tokenises the rest.</summary>
-    void NormalizePiece(string text, int start, int end, INormalizer? normalizer, List<Token> tokens, Action<NormalizedText, int, int> tokenizePiece)
+    void NormalizePiece(string text, int start, int end, INormalizer? normalizer, List<Token> tokens, Action<NormalizedText, int, int, List<Token>> tokenizePiece)
     {
         var normalized = NormalizedText.Reuse(text, start, end); // this piece's alone: tokenised before the next one
         normalizer?.Normalize(normalized);
         if (normalized.Length == 0) return;
         if (!HasNormalizedTokens || !_normalizedMatcher.MayOccurIn(normalized.Chars))
         {
-            tokenizePiece(normalized, 0, normalized.Length);
+            tokenizePiece(normalized, 0, normalized.Length, tokens);
             return;
         }
         var subPieces = new List<Piece>();
@@ -121,7 +122,7 @@ public sealed class AddedVocabulary
                 var (s, e) = normalized.OriginalSpan(sub.Start, sub.End);
                 tokens.Add(new Token(sub.Token.Id, normalized.Substring(sub.Start, sub.End), s, e));
             }
-            else tokenizePiece(normalized, sub.Start, sub.End);
+            else tokenizePiece(normalized, sub.Start, sub.End, tokens);
         }
     }
 

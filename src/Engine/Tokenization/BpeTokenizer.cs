@@ -114,7 +114,7 @@ public sealed class BpeTokenizer : ITokenizer
         var splits = new List<(int Start, int End)>();
         StringBuilder? mapped = null;
         List<(int Start, int End)>? spans = null;
-        AddedVocabulary.ExtractAndNormalize(text, Normalizer, tokens, (normalized, from, to) =>
+        AddedVocabulary.ExtractAndNormalize(text, Normalizer, tokens, (normalized, from, to, _) =>
         {
             var piece = normalized;
             if (AddPrefixSpace && normalized[from] != ' ')

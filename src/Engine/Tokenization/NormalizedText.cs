@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace MixLens.Engine.Tokenization;
@@ -27,6 +28,9 @@ public sealed class NormalizedText
     int _nextLength, _source;
     // True while the chars are exactly the code points of Original[OriginalStart..OriginalEnd), each aligned to itself.
     bool _pristine;
+    // True while the arrays do not hold the text yet (Reuse of a range without surrogate pairs: char i is
+    // Original[OriginalStart + i], spanning one unit); the first member that reads them fills them (Materialize).
+    bool _deferred;
 
     /// <summary>The whole original string.</summary>
     public string Original { get; private set; }
@@ -81,14 +85,58 @@ public sealed class NormalizedText
     /// once the thread's buffers are large enough. Valid until the next call on the same thread, so only for a text
     /// that does not outlive the caller's step (a piece normalised and tokenised at once).
     /// </summary>
+    /// <remarks>A range without surrogate pairs is not copied into the arrays until a member reads them: a
+    /// normaliser that changes nothing and a pre-tokenizer that reads the original string (<see cref="IsPlainOriginal"/>)
+    /// never copy it.</remarks>
     internal static NormalizedText Reuse(string original, int start, int end)
     {
         var text = t_reusable;
-        if (text is null || text._chars.Length < end - start || text._chars.Length > (1 << 20) && end - start < (1 << 16))
-            return t_reusable = new NormalizedText(original, start, end);
+        if (text is null || text._chars.Length > (1 << 20) && end - start < (1 << 16))
+            text = t_reusable = new NormalizedText(original, start, start);
+        text.Original = original;
+        text.OriginalStart = start;
+        text.OriginalEnd = end;
+        text._pristine = true;
+        if (original.AsSpan(start, end - start).IndexOfAnyInRange('\uD800', '\uDBFF') < 0)
+        {
+            text._length = end - start;
+            text._deferred = true;
+            return text;
+        }
+        text._deferred = false;
+        text.EnsureCapacity(end - start);
         text.Fill(original, start, end);
         return text;
     }
+
+    /// <summary>Fills the arrays of a deferred text (<see cref="Reuse"/>).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    void Materialize()
+    {
+        if (_deferred) FillNow();
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        void FillNow()
+        {
+            _deferred = false;
+            EnsureCapacity(_length);
+            Fill(Original, OriginalStart, OriginalEnd);
+        }
+    }
+
+    void EnsureCapacity(int length)
+    {
+        if (_chars.Length >= length) return;
+        int capacity = Math.Max(length, 2 * _chars.Length);
+        _chars = new int[capacity]; _starts = new int[capacity]; _ends = new int[capacity];
+    }
+
+    /// <summary>
+    /// Whether the text is still <c>Original[OriginalStart..OriginalEnd)</c> and holds no surrogate pair, so that
+    /// char i is the UTF-16 unit <c>Original[OriginalStart + i]</c> and spans it alone: it can be read from the
+    /// original string, and its offsets computed, without the arrays.
+    /// </summary>
+    internal bool IsPlainOriginal => _pristine && _length == OriginalEnd - OriginalStart;
 
     /// <summary>
     /// A new text holding chars [from, to) of this one with their alignments (HF's split of a normalised string:
@@ -97,6 +145,7 @@ public sealed class NormalizedText
     /// <exception cref="ArgumentOutOfRangeException">The range is not inside the text.</exception>
     public NormalizedText Slice(int from, int to)
     {
+        Materialize();
         if ((uint)from > (uint)_length || to < from || to > _length)
             throw new ArgumentOutOfRangeException(nameof(from), $"range [{from}, {to}) is outside a text of {_length} chars");
         var (start, end) = OriginalSpan(from, to);
@@ -125,6 +174,7 @@ public sealed class NormalizedText
     public void Prepend(int c)
     {
         if (_length == 0) return;
+        Materialize();
         BeginTransform(0);
         Emit(c, 0);
         Emit(_chars[0], 1);
@@ -136,10 +186,24 @@ public sealed class NormalizedText
     public int Length => _length;
 
     /// <summary>The normalised char (code point) at index i.</summary>
-    public int this[int i] => _chars[i];
+    public int this[int i]
+    {
+        get
+        {
+            Materialize();
+            return _chars[i];
+        }
+    }
 
     /// <summary>The normalised chars.</summary>
-    public ReadOnlySpan<int> Chars => _chars.AsSpan(0, _length);
+    public ReadOnlySpan<int> Chars
+    {
+        get
+        {
+            Materialize();
+            return _chars.AsSpan(0, _length);
+        }
+    }
 
     /// <summary>
     /// Whether the text is still exactly <c>Original[OriginalStart..OriginalEnd)</c> (no edit has changed it), so that
@@ -148,13 +212,31 @@ public sealed class NormalizedText
     internal bool IsPristine => _pristine;
 
     /// <summary>The original start of every normalised char.</summary>
-    internal ReadOnlySpan<int> Starts => _starts.AsSpan(0, _length);
+    internal ReadOnlySpan<int> Starts
+    {
+        get
+        {
+            Materialize();
+            return _starts.AsSpan(0, _length);
+        }
+    }
 
     /// <summary>The original end of every normalised char.</summary>
-    internal ReadOnlySpan<int> Ends => _ends.AsSpan(0, _length);
+    internal ReadOnlySpan<int> Ends
+    {
+        get
+        {
+            Materialize();
+            return _ends.AsSpan(0, _length);
+        }
+    }
 
     /// <summary>The original span of the normalised char at index i.</summary>
-    public (int Start, int End) Alignment(int i) => (_starts[i], _ends[i]);
+    public (int Start, int End) Alignment(int i)
+    {
+        Materialize();
+        return (_starts[i], _ends[i]);
+    }
 
     /// <summary>
     /// Original span of the normalised chars [from, to): the first one's start and the last one's end (HF
@@ -162,6 +244,7 @@ public sealed class NormalizedText
     /// </summary>
     public (int Start, int End) OriginalSpan(int from, int to)
     {
+        Materialize();
         if (to <= from)
         {
             int at = from < _length ? _starts[from] : (_length > 0 ? _ends[_length - 1] : OriginalStart);
@@ -173,6 +256,7 @@ public sealed class NormalizedText
     /// <summary>The normalised text of chars [from, to) as a string.</summary>
     public string Substring(int from, int to)
     {
+        Materialize();
         var sb = new StringBuilder(to - from);
         for (int i = from; i < to; i++) AppendChar(sb, _chars[i]);
         return sb.ToString();
@@ -184,6 +268,7 @@ public sealed class NormalizedText
     /// <summary>Keeps the chars for which <paramref name="keep"/> is true; kept chars keep their spans (HF <c>filter</c>).</summary>
     public void Filter(Func<int, bool> keep)
     {
+        Materialize();
         int n = 0;
         for (int i = 0; i < _length; i++)
         {
@@ -201,6 +286,7 @@ public sealed class NormalizedText
     /// </summary>
     internal void FilterMap<TMap>(ref TMap map) where TMap : struct, ICharMap
     {
+        Materialize();
         int n = 0;
         bool changed = false;
         var chars = _chars;
@@ -235,6 +321,7 @@ public sealed class NormalizedText
     /// <summary>Replaces every char by <paramref name="map"/>(char), spans unchanged (HF <c>map</c>).</summary>
     public void Map(Func<int, int> map)
     {
+        Materialize();
         for (int i = 0; i < _length; i++)
         {
             int c = _chars[i], mapped = map(c);
@@ -247,6 +334,7 @@ public sealed class NormalizedText
     /// <summary>Rust <c>char::to_lowercase</c> on every char; extra chars of one char are inserted after it (HF <c>lowercase</c>).</summary>
     public void Lowercase()
     {
+        Materialize();
         bool ascii = true;
         for (int i = 0; i < _length && ascii; i++) ascii = _chars[i] < 0x80;
         if (ascii)
@@ -272,6 +360,7 @@ public sealed class NormalizedText
     /// </summary>
     public void PadWithSpaces(Func<int, bool> isolate)
     {
+        Materialize();
         int i = 0;
         while (i < _length && !isolate(_chars[i])) i++;
         if (i == _length) return;
@@ -298,6 +387,7 @@ public sealed class NormalizedText
     /// </summary>
     public void Nfd()
     {
+        Materialize();
         // Which chars decompose, and whether marks meet (only then can canonical ordering move anything).
         bool decomposes = false, marksMeet = false, previousMayCombine = false;
         for (int i = 0; i < _length; i++)
@@ -376,6 +466,7 @@ public sealed class NormalizedText
     public void Transform(ReadOnlySpan<int> chars, ReadOnlySpan<int> changes, int initialOffset = 0)
     {
         if (chars.Length != changes.Length) throw new ArgumentException("chars and changes differ in length", nameof(changes));
+        Materialize();
         BeginTransform(initialOffset);
         for (int i = 0; i < chars.Length; i++) Emit(chars[i], changes[i]);
         EndTransform();

@@ -84,6 +84,29 @@ public sealed class PrecompiledCharsmap
         return -1;
     }
 
+    /// <summary>
+    /// Whether a key can be a prefix of some text starting with <paramref name="utf8"/>: false when the trie walk
+    /// over these bytes fails before their end (or meets a NUL, where <see cref="LookupOffset"/> stops), so that
+    /// <see cref="Lookup"/> finds nothing for any such text.
+    /// </summary>
+    public bool MayMatchAfter(ReadOnlySpan<byte> utf8)
+    {
+        long nodePos = 0;
+        uint unit = _array[0];
+        nodePos ^= Offset(unit);
+        foreach (byte c in utf8)
+        {
+            if (c == 0) return false;
+            nodePos ^= c;
+            if ((ulong)nodePos >= (ulong)_array.Length) return false;
+            unit = _array[nodePos];
+            if (Label(unit) != c) return false;
+            nodePos ^= Offset(unit);
+            if (HasLeaf(unit)) return true;
+        }
+        return true;
+    }
+
     /// <summary>Size of the blob of replacements (offsets are below or at it).</summary>
     public int ReplacementsLength => _normalized.Length;
 

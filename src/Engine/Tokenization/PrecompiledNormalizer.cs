@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Text;
 
 namespace MixLens.Engine.Tokenization;
@@ -45,12 +46,12 @@ public sealed class PrecompiledNormalizer : INormalizer
     public void Normalize(NormalizedText text)
     {
         if (text.Length == 0) return;
-        // The text in UTF-16: read from the original string while no edit has changed it.
+        // The text in UTF-16: read from the original string while no edit has changed it (its chars are then read
+        // only where a replacement is made).
         ReadOnlySpan<char> s = text.IsPristine
             ? text.Original.AsSpan(text.OriginalStart, text.OriginalEnd - text.OriginalStart)
             : text.ToString();
         var output = Output.Get(text.Length + 8);
-        var chars = text.Chars;
         bool modified = false;
         int charIndex = 0; // code point index of the grapheme start in text
         int pending = 0;   // chars [pending, charIndex) are unchanged and not yet written to the output
@@ -70,31 +71,55 @@ public sealed class PrecompiledNormalizer : INormalizer
                     continue;
                 }
             }
-            // A BMP char that is a grapheme of its own (by what may follow it and what does follow it) is looked up
-            // alone, from a table (ASCII) or a per-char cache.
-            if (!char.IsSurrogate((char)c) && (at + 1 == s.Length || (!char.IsSurrogate(s[at + 1]) && Graphemes.BreaksBefore(s[at + 1])))
-                && Graphemes.BreaksAfter((char)c))
+            // BMP chars that are graphemes of their own (by what may follow each and what does follow it) are
+            // looked up alone: those without a key, the most common, are passed over by their flags alone.
+            if (SingleChar(s, at) is var flags && flags != 0)
             {
-                if ((c < 0x80 ? _ascii[c] : TransformBmp((char)c)) is { } mapped)
+                do
                 {
-                    modified = true;
-                    output.AddUnchanged(chars[pending..charIndex]);
-                    output.Replace(1, mapped);
-                    pending = charIndex + 1;
+                    if ((flags & NoKey) == 0)
+                    {
+                        modified = true;
+                        output.AddUnchanged(text.Chars[pending..charIndex]);
+                        output.Replace(1, c < 0x80 ? _ascii[c]! : TransformBmp((char)c)!);
+                        pending = charIndex + 1;
+                    }
+                    at++;
+                    charIndex++;
+                    if (at == s.Length) break;
+                    c = s[at];
                 }
-                at++;
-                charIndex++;
+                while (c >= 0x80 && (flags = SingleChar(s, at)) != 0);
                 continue;
+            }
+
+            // A run of non-ASCII chars that each begin no key (BMP): whatever graphemes they form, no grapheme of
+            // theirs has a key and neither has any of its chars. It is passed over when a grapheme ends with it:
+            // at the end of the text, or before an ASCII char when its last char breaks after any char (no rule
+            // but GB3, GB9, GB9a and GB9b can join a char to an ASCII char, and those need CR, an Extend, ZWJ or
+            // SpacingMark after it, or Prepend before it).
+            if (!char.IsSurrogate((char)c) && (BmpFlags((char)c) & NoMatchAfter) != 0)
+            {
+                int end = at + 1;
+                while (end < s.Length && s[end] >= 0x80 && !char.IsSurrogate(s[end]) && (BmpFlags(s[end]) & NoMatchAfter) != 0) end++;
+                if (end == s.Length || (s[end] < 0x80 && (BmpFlags(s[end - 1]) & After) != 0))
+                {
+                    charIndex += end - at;
+                    at = end;
+                    continue;
+                }
             }
 
             int length = StringInfo.GetNextTextElementLength(s[at..]);
             if (length <= 0) length = 1;
             var grapheme = s.Slice(at, length);
             int graphemeChars = CountCodePoints(grapheme);
-            if (System.Text.Encoding.UTF8.GetByteCount(grapheme) < 6 && Transform(grapheme) is { } whole)
+            // The whole grapheme is looked up unless its first char (BMP) begins no key.
+            bool mayMatch = char.IsSurrogate((char)c) || (BmpFlags((char)c) & NoMatchAfter) == 0;
+            if (mayMatch && System.Text.Encoding.UTF8.GetByteCount(grapheme) < 6 && Transform(grapheme) is { } whole)
             {
                 modified = true;
-                output.AddUnchanged(chars[pending..charIndex]);
+                output.AddUnchanged(text.Chars[pending..charIndex]);
                 output.Replace(graphemeChars, whole);
                 pending = charIndex + graphemeChars;
             }
@@ -107,7 +132,7 @@ public sealed class PrecompiledNormalizer : INormalizer
                     if ((width == 1 ? TransformBmp(grapheme[i]) : Transform(grapheme.Slice(i, 2))) is { } replacement)
                     {
                         modified = true;
-                        output.AddUnchanged(chars[pending..(charIndex + k)]);
+                        output.AddUnchanged(text.Chars[pending..(charIndex + k)]);
                         output.Replace(1, replacement);
                         pending = charIndex + k + 1;
                     }
@@ -118,7 +143,7 @@ public sealed class PrecompiledNormalizer : INormalizer
             at += length;
         }
         if (!modified) return;
-        output.AddUnchanged(chars[pending..]);
+        output.AddUnchanged(text.Chars[pending..]);
         text.Transform(output.Chars, output.Changes);
     }
 
@@ -133,6 +158,48 @@ public sealed class PrecompiledNormalizer : INormalizer
 
     // The lookup of every BMP char met alone (NoMatch: no key), filled on first use (racing threads write the same).
     int[]?[]? _bmp;
+
+    // Flags of BMP chars, one byte each, filled on first use (0: not yet known; racing threads write the same):
+    // Known; Before, After: Graphemes.BreaksBefore and BreaksAfter, and not a surrogate; NoKey: looked up alone,
+    // the char has no key; NoMatchAfter: no key matches any text starting with the char (not
+    // PrecompiledCharsmap.MayMatchAfter), so a grapheme starting with it has no key either.
+    const byte Known = 1, Before = 2, After = 4, NoKey = 8, NoMatchAfter = 16;
+    readonly byte[] _bmpFlags = new byte[0x10000];
+
+    /// <summary>
+    /// When the BMP char at <paramref name="at"/> (which starts a grapheme) is a grapheme of its own, its flags
+    /// (with <see cref="NoKey"/> when it keeps itself); otherwise 0. A grapheme of one char: c breaks after
+    /// whatever follows, and what follows (if anything) breaks before whatever precedes it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    byte SingleChar(ReadOnlySpan<char> s, int at)
+    {
+        byte flags = BmpFlags(s[at]);
+        if ((flags & After) == 0) return 0;
+        return at + 1 == s.Length || (BmpFlags(s[at + 1]) & Before) != 0 ? flags : (byte)0;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    byte BmpFlags(char c)
+    {
+        byte flags = _bmpFlags[c];
+        return flags != 0 ? flags : ComputeBmpFlags(c);
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    byte ComputeBmpFlags(char c)
+    {
+        byte flags = Known;
+        if (!char.IsSurrogate(c))
+        {
+            if (Graphemes.BreaksBefore(c)) flags |= Before;
+            if (Graphemes.BreaksAfter(c)) flags |= After;
+            if ((c < 0x80 ? _ascii[c] : TransformBmp(c)) is null) flags |= NoKey;
+            Span<byte> utf8 = stackalloc byte[3];
+            if (!Charsmap.MayMatchAfter(utf8[..System.Text.Encoding.UTF8.GetBytes([c], utf8)])) flags |= NoMatchAfter;
+        }
+        return _bmpFlags[c] = flags;
+    }
 
     /// <summary>The replacement's code points for a grapheme or char (under 6 UTF-8 bytes, or one char), or null
     /// when no key is a prefix of it.</summary>

@@ -11,7 +11,8 @@ namespace MixLens.Engine.Tokenization;
 /// no single-char piece may also be taken as unknown at <c>min_score − 10</c>; consecutive unknowns are fused
 /// into one unk token whose string is their surface text. With byte fallback, an unknown run becomes the
 /// <c>&lt;0xXX&gt;</c> pieces of its UTF-8 bytes instead (all with the run's span).
-/// Scores are float64, as in HF. Results are cached per word (<see cref="WordCache{T}"/>); instances are safe to use from several threads.
+/// Scores are float64, as in HF. Results are cached per word, packed (<see cref="PackedWords"/>,
+/// <see cref="PackedWordCache"/>); instances are safe to use from several threads.
 /// Source: tokenizers/src/models/unigram/model.rs (<c>encode_optimized</c>, <c>tokenize</c>, <c>K_UNK_PENALTY</c>);
 /// Kudo 2018, "Subword Regularization" §3.
 /// </summary>
@@ -20,20 +21,15 @@ public sealed class UnigramModel
     readonly string[] _pieces;
     readonly double[] _scores;
     readonly Dictionary<string, int> _ids;
-    // The pieces in a double-array trie over their UTF-16 code units.
+    // The pieces in a double-array trie over their UTF-16 code units, and the score of the piece ending at each of
+    // its nodes: the Viterbi walk reads the trie's 8-byte units, and a node's score and id only where a piece ends.
+    // (16-byte units holding a children mask and the id, or the score, were slower: the walk is bound by units not in
+    // cache, and larger units put fewer of them there.)
     readonly DoubleArrayTrie _trie;
-    // The trie's units with the score of the piece ending at each node beside them, so that one step of the Viterbi
-    // walk reads one 16-byte unit (base, check and score) instead of a unit, a piece id and a score.
-    readonly WalkUnit[] _walk;
+    readonly double[] _nodeScores;
 
-    struct WalkUnit
-    {
-        public int Base; // with DoubleArrayTrie.HasValue
-        public int Check;
-        public double Score;
-    }
     // The pieces of recent words, by the word's UTF-16 text.
-    readonly WordCache<Piece[]> _cache = new(CacheCapacity);
+    readonly PackedWordCache _cache = new(CacheCapacity);
     const int CacheCapacity = 16_384;
     const double UnknownPenalty = 10.0;
 
@@ -71,12 +67,11 @@ public sealed class UnigramModel
             min = Math.Min(min, score);
         }
         _trie = new DoubleArrayTrie(_ids);
-        var units = _trie.Units;
-        _walk = new WalkUnit[units.Length];
-        for (int i = 0; i < units.Length; i++) _walk[i] = new WalkUnit { Base = units[i].Base, Check = units[i].Check };
-        foreach (var (piece, id) in _ids) _walk[_trie.FindNode(piece)].Score = _scores[id];
+        _nodeScores = new double[_trie.Units.Length];
+        foreach (var (piece, id) in _ids) _nodeScores[_trie.FindNode(piece)] = _scores[id];
         MinScore = min;
         UnkId = unkId;
+        _unkId = unkId ?? -1;
         ByteFallback = byteFallback;
     }
 
@@ -94,7 +89,7 @@ public sealed class UnigramModel
     public Piece[] Tokenize(string word)
     {
         ArgumentNullException.ThrowIfNull(word);
-        return TokenizeUtf16(word.AsSpan());
+        return Unpack(TokenizeUtf16(word.AsSpan()));
     }
 
     /// <summary>
@@ -115,44 +110,77 @@ public sealed class UnigramModel
                 utf16[length++] = (char)(0xDC00 + ((c - 0x10000) & 0x3FF));
             }
         }
-        return TokenizeUtf16(utf16[..length]);
+        return Unpack(TokenizeUtf16(utf16[..length]));
     }
 
-    /// <summary>The tokens of one word given in UTF-16 (cached); <see cref="Piece.Start"/> and <see cref="Piece.End"/>
-    /// count code points.</summary>
-    internal Piece[] TokenizeUtf16(ReadOnlySpan<char> word)
+    /// <summary>The pieces of one word given in UTF-16 (cached), packed with the word (<see cref="PackedWords"/>):
+    /// starts and ends count code points, and <see cref="PieceString"/> gives each piece's string.</summary>
+    internal int[] TokenizeUtf16(ReadOnlySpan<char> word)
     {
         if (_cache.Find(word) is { } cached) return cached;
-        var pieces = Encode(word);
-        _cache.Add(word, pieces);
+        var packed = Encode(word);
+        _cache.Add(packed);
+        return packed;
+    }
+
+    /// <summary>
+    /// The string of piece k of a packed word: the model's piece string, or for the unknown piece the text it
+    /// covers (a new string each time, so that cached words hold no references).
+    /// </summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    internal string PieceString(int[] packed, int k)
+    {
+        int id = packed[PackedWords.First(packed) + 3 * k];
+        return id != _unkId ? _pieces[id] : UnknownString(packed, k);
+    }
+
+    string UnknownString(int[] packed, int k)
+    {
+        int at = PackedWords.First(packed) + 3 * k;
+        var word = PackedWords.Word(packed);
+        int start = packed[at + 1], end = packed[at + 2];
+        if (PackedWords.HasPairs(packed)) (start, end) = (Utf16Index(word, start), Utf16Index(word, end));
+        return word[start..end].ToString();
+    }
+
+    // UnkId, or -1 (no piece id) when there is none.
+    readonly int _unkId;
+
+    Piece[] Unpack(int[] packed)
+    {
+        var pieces = new Piece[PackedWords.Count(packed)];
+        int first = PackedWords.First(packed);
+        for (int k = 0; k < pieces.Length; k++)
+            pieces[k] = new Piece(packed[first + 3 * k], PieceString(packed, k), packed[first + 3 * k + 1], packed[first + 3 * k + 2]);
         return pieces;
     }
 
     /// <summary>
     /// Viterbi over the word's UTF-16 positions (only those at code point boundaries): from each start, the trie
     /// gives the pieces beginning there, shortest first; a piece replaces the best path to its end only when strictly
-    /// better (the first path to reach a position is taken).
+    /// better (the first path to reach a position is taken: every best score starts at minus infinity).
     /// </summary>
-    Piece[] Encode(ReadOnlySpan<char> word)
+    int[] Encode(ReadOnlySpan<char> word)
     {
         int n = word.Length;
-        if (n == 0) return [];
+        if (n == 0) return PackedWords.Create(word, 0, false);
         var lattice = Lattice.Get(n + 1);
         var bestScore = lattice.BestScore.AsSpan(0, n + 1);
         var startsAt = lattice.StartsAt.AsSpan(0, n + 1);
         var bestId = lattice.BestId.AsSpan(0, n + 1);
-        startsAt.Fill(-1);
+        bestScore.Fill(double.NegativeInfinity);
         bestScore[0] = 0;
         double unkScore = MinScore - UnknownPenalty;
-        var units = _walk;
+        var units = _trie.Units;
+        var nodeScores = _nodeScores;
+        var nodeIds = _trie.Values;
         var codes = _trie.Codes;
-        var values = _trie.Values;
-        bool hasPairs = false;
+        // Surrogate pairs need care below (a char of two units; no piece may end inside it); most words have none.
+        bool hasPairs = word.IndexOfAnyInRange('\uD800', '\uDBFF') >= 0;
 
         for (int start = 0; start < n;)
         {
-            int width = start + 1 < n && char.IsSurrogatePair(word[start], word[start + 1]) ? 2 : 1;
-            hasPairs |= width == 2;
+            int width = hasPairs && start + 1 < n && char.IsSurrogatePair(word[start], word[start + 1]) ? 2 : 1;
             double tillHere = bestScore[start];
             bool hasSingle = false;
             int node = DoubleArrayTrie.Root;
@@ -167,13 +195,13 @@ public sealed class UnigramModel
                 if ((units[node].Base & DoubleArrayTrie.HasValue) == 0) continue;
                 int target = end + 1;
                 // A piece ending inside a surrogate pair is no path (a lone-surrogate piece cannot split a char).
-                if (target < n && char.IsLowSurrogate(word[target]) && char.IsHighSurrogate(word[end])) continue;
-                double candidate = units[node].Score + tillHere;
-                if (startsAt[target] < 0 || candidate > bestScore[target])
+                if (hasPairs && target < n && char.IsLowSurrogate(word[target]) && char.IsHighSurrogate(word[end])) continue;
+                double candidate = nodeScores[node] + tillHere;
+                if (candidate > bestScore[target])
                 {
                     bestScore[target] = candidate;
                     startsAt[target] = start;
-                    bestId[target] = ~node; // a trie node (its piece id is looked up once, when backtracking)
+                    bestId[target] = nodeIds[node];
                 }
                 if (target == start + width) hasSingle = true;
             }
@@ -181,7 +209,7 @@ public sealed class UnigramModel
             {
                 int target = start + width;
                 double candidate = unkScore + tillHere;
-                if (startsAt[target] < 0 || candidate > bestScore[target])
+                if (candidate > bestScore[target])
                 {
                     int unk = UnkId ?? throw new TokenizerException($"the Unigram model has no unk_id, but no piece covers the char U+{(width == 2 ? char.ConvertToUtf32(word[start], word[start + 1]) : word[start]):X4}");
                     bestScore[target] = candidate;
@@ -199,7 +227,7 @@ public sealed class UnigramModel
         while (endAt > 0)
         {
             int start = startsAt[endAt];
-            int id = bestId[endAt] < 0 ? values[~bestId[endAt]] : bestId[endAt];
+            int id = bestId[endAt];
             if (UnkId is int u && id == u)
             {
                 if (unkEnd < 0) unkEnd = endAt;
@@ -207,38 +235,38 @@ public sealed class UnigramModel
             else
             {
                 if (unkEnd >= 0) { AddUnknown(word, endAt, unkEnd, result); unkEnd = -1; }
-                result.Add(new Piece(id, _pieces[id], start, endAt));
+                result.Add((id, start, endAt));
             }
             endAt = start;
         }
         if (unkEnd >= 0) AddUnknown(word, 0, unkEnd, result);
 
         // In text order, with UTF-16 positions turned into code point indices.
-        var pieces = new Piece[result.Count];
-        for (int i = 0; i < pieces.Length; i++)
+        var packed = PackedWords.Create(word, result.Count, hasPairs);
+        for (int k = 0; k < result.Count; k++)
         {
-            var p = result[result.Count - 1 - i];
-            pieces[i] = hasPairs ? p with { Start = CodePointIndex(word, p.Start), End = CodePointIndex(word, p.End) } : p;
+            var (id, start, end) = result[result.Count - 1 - k];
+            if (hasPairs) (start, end) = (CodePointIndex(word, start), CodePointIndex(word, end));
+            PackedWords.SetPiece(packed, k, id, start, end);
         }
-        return pieces;
+        return packed;
     }
 
     /// <summary>Adds an unknown run [from, to) (UTF-16 positions): a known piece if its text is one, else its byte
-    /// pieces with byte fallback, else the unk piece with the surface text. Added in reverse order.</summary>
-    void AddUnknown(ReadOnlySpan<char> word, int from, int to, List<Piece> result)
+    /// pieces with byte fallback, else the unk piece (whose string is the surface text). Added in reverse order.</summary>
+    void AddUnknown(ReadOnlySpan<char> word, int from, int to, List<(int Id, int Start, int End)> result)
     {
-        var surfaceSpan = word[from..to];
+        var surface = word[from..to];
         // A run of one char is unknown because no piece is that char; a longer run may spell a piece.
         bool oneChar = to - from == 1 || (to - from == 2 && char.IsSurrogatePair(word[from], word[from + 1]));
-        int known = oneChar ? -1 : _trie.Find(surfaceSpan);
-        if (known >= 0) { result.Add(new Piece(known, _pieces[known], from, to)); return; }
-        string surface = surfaceSpan.ToString();
-        if (ByteFallback && ByteIds(surface) is { } bytes)
+        int known = oneChar ? -1 : _trie.Find(surface);
+        if (known >= 0) { result.Add((known, from, to)); return; }
+        if (ByteFallback && ByteIds(surface.ToString()) is { } bytes)
         {
-            for (int k = bytes.Length - 1; k >= 0; k--) result.Add(new Piece(bytes[k].Id, bytes[k].Value, from, to));
+            for (int k = bytes.Length - 1; k >= 0; k--) result.Add((bytes[k], from, to));
             return;
         }
-        result.Add(new Piece(UnkId!.Value, surface, from, to));
+        result.Add((UnkId!.Value, from, to));
     }
 
     static int CodePointIndex(ReadOnlySpan<char> word, int utf16Index)
@@ -248,15 +276,22 @@ public sealed class UnigramModel
         return n;
     }
 
-    (int Id, string Value)[]? ByteIds(string surface)
+    static int Utf16Index(ReadOnlySpan<char> word, int codePointIndex)
+    {
+        int i = 0;
+        for (int n = 0; n < codePointIndex; n++) i += i + 1 < word.Length && char.IsSurrogatePair(word[i], word[i + 1]) ? 2 : 1;
+        return i;
+    }
+
+    int[]? ByteIds(string surface)
     {
         var bytes = System.Text.Encoding.UTF8.GetBytes(surface);
-        var result = new (int, string)[bytes.Length];
+        var result = new int[bytes.Length];
         for (int k = 0; k < bytes.Length; k++)
         {
             string name = $"<0x{bytes[k]:X2}>";
             if (!_ids.TryGetValue(name, out int id)) return null;
-            result[k] = (id, _pieces[id]);
+            result[k] = id;
         }
         return result;
     }
@@ -267,7 +302,7 @@ public sealed class UnigramModel
         [ThreadStatic] static Lattice? t_instance;
         public double[] BestScore = new double[64];
         public int[] StartsAt = new int[64], BestId = new int[64];
-        public readonly List<Piece> Pieces = new(16);
+        public readonly List<(int Id, int Start, int End)> Pieces = new(16);
 
         public static Lattice Get(int size)
         {

@@ -59,6 +59,9 @@ public sealed class UnigramTokenizer : ITokenizer
         TrimOffsets = trimOffsets;
         TrimKeepsPrefixSpace = trimKeepsPrefixSpace;
         VocabSize = Math.Max(model.Count, addedVocabulary.Tokens.Select(t => t.Id + 1).DefaultIfEmpty(0).Max());
+        _tokenizePiece = TokenizePiece;
+        _replacementIsUnit = preTokenizer.Replacement is < 0x10000 and not (>= 0xD800 and <= 0xDFFF);
+        _replacementChar = (char)preTokenizer.Replacement;
         PadId = (padToken is null ? null : TokenToId(padToken)) ?? TokenToId("<pad>") ?? 0;
         MaskId = (maskToken is null ? null : TokenToId(maskToken)) ?? TokenToId("<mask>");
     }
@@ -96,31 +99,73 @@ public sealed class UnigramTokenizer : ITokenizer
     List<Token> Tokenize(string text, List<Token> tokens)
     {
         ArgumentNullException.ThrowIfNull(text);
-        AddedVocabulary.ExtractAndNormalize(text, Normalizer, tokens, (normalized, from, to) => TokenizePiece(normalized, from, to, tokens));
+        AddedVocabulary.ExtractAndNormalize(text, Normalizer, tokens, _tokenizePiece);
         return tokens;
     }
 
     /// <summary>
     /// Pre-tokenises chars [from, to) of a normalised text as <see cref="PreTokenizer"/> does (whitespace split, the
     /// '▁' mapping, prepending and splitting before each '▁') without building a text per word, and appends the
-    /// tokens of every word.
+    /// tokens of every word. A text that is still its original string, one UTF-16 unit per char
+    /// (<see cref="NormalizedText.IsPlainOriginal"/>), is split there.
     /// </summary>
     void TokenizePiece(NormalizedText normalized, int from, int to, List<Token> tokens)
     {
-        var chars = normalized.Chars;
         if (!PreTokenizer.WhitespaceSplit)
         {
             if (to > from) TokenizeWord(normalized, from, to, tokens);
             return;
         }
-        int i = from;
-        while (i < to)
+        if (normalized.IsPlainOriginal && _replacementIsUnit)
         {
-            while (i < to && CharProperties.IsWhitespace(chars[i])) i++;
-            int start = i;
-            while (i < to && !CharProperties.IsWhitespace(chars[i])) i++;
-            if (i > start) TokenizeWord(normalized, start, i, tokens);
+            int offset = normalized.OriginalStart;
+            var text = normalized.Original.AsSpan(offset, to);
+            for (int i = from; i < to;)
+            {
+                while (i < to && IsWhitespace(text[i])) i++;
+                int start = i;
+                while (i < to && !IsWhitespace(text[i])) i++;
+                if (i > start) TokenizeOriginalWord(text[start..i], offset + start, Prepends(text[start], offset + start) ? 1 : 0, tokens);
+            }
+            return;
         }
+        var chars = normalized.Chars;
+        int w = from;
+        while (w < to)
+        {
+            while (w < to && IsWhitespace(chars[w])) w++;
+            int start = w;
+            while (w < to && !IsWhitespace(chars[w])) w++;
+            if (w > start) TokenizeWord(normalized, start, w, tokens);
+        }
+    }
+
+    /// <summary><see cref="CharProperties.IsWhitespace"/>, inlined for the chars outside [U+0085, U+00A0] and
+    /// [U+1680, U+3000], where it has no other white space than \t to \r and ' ': ASCII, the Latin, Greek,
+    /// Cyrillic, Hebrew, Arabic, Indic and Thai blocks, CJK and Hangul.</summary>
+    [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]
+    static bool IsWhitespace(int c) => c <= ' '
+        ? c == ' ' || (uint)(c - '\t') <= '\r' - '\t'
+        : ((uint)(c - 0x85) <= 0xA0 - 0x85 || (uint)(c - 0x1680) <= 0x3000 - 0x1680) && CharProperties.IsWhitespace(c);
+
+    // TokenizePiece as a delegate, made once.
+    readonly Action<NormalizedText, int, int, List<Token>> _tokenizePiece;
+
+    // Whether the replacement char is one UTF-16 unit (the view of an original word is then written in place), and it.
+    readonly bool _replacementIsUnit;
+    readonly char _replacementChar;
+
+    /// <summary>Whether Metaspace puts the replacement char before a word starting with <paramref name="first"/>
+    /// (a space counts as the replacement) at <paramref name="originalStart"/> of the original text.</summary>
+    bool Prepends(int first, int originalStart)
+    {
+        int replacement = PreTokenizer.Replacement;
+        return PreTokenizer.PrependScheme switch
+        {
+            MetaspacePreTokenizer.Prepend.Always => true,
+            MetaspacePreTokenizer.Prepend.First => originalStart == 0,
+            _ => false,
+        } && (first == ' ' ? replacement : first) != replacement;
     }
 
     /// <summary>
@@ -131,24 +176,16 @@ public sealed class UnigramTokenizer : ITokenizer
     void TokenizeWord(NormalizedText normalized, int from, int to, List<Token> tokens)
     {
         var chars = normalized.Chars;
-        int replacement = PreTokenizer.Replacement;
-        int first = chars[from] == ' ' ? replacement : chars[from];
-        bool prepend = PreTokenizer.PrependScheme switch
-        {
-            MetaspacePreTokenizer.Prepend.Always => true,
-            MetaspacePreTokenizer.Prepend.First => normalized.Alignment(from).Start == 0,
-            _ => false,
-        } && first != replacement;
-        int shift = prepend ? 1 : 0;
-        int length = to - from + shift;
         var starts = normalized.Starts;
         var ends = normalized.Ends;
+        int replacement = PreTokenizer.Replacement;
+        int shift = Prepends(chars[from], starts[from]) ? 1 : 0;
+        int length = to - from + shift;
 
-        if (normalized.IsPristine && replacement < 0x10000 && !char.IsSurrogate((char)replacement) && ends[to - 1] - starts[from] == to - from)
+        if (normalized.IsPristine && _replacementIsUnit && ends[to - 1] - starts[from] == to - from)
         {
-            // An unchanged word without surrogate pairs: its UTF-16 is the original text, copied whole, and view
-            // positions are UTF-16 positions.
-            TokenizeOriginalWord(normalized, from, to, shift, (char)replacement, tokens);
+            // An unchanged word without surrogate pairs: its UTF-16 is the original text.
+            TokenizeOriginalWord(normalized.Original.AsSpan(starts[from], to - from), starts[from], shift, tokens);
             return;
         }
 
@@ -160,12 +197,13 @@ public sealed class UnigramTokenizer : ITokenizer
             int c = v == length ? -1 : v < shift ? replacement : chars[from + v - shift] == ' ' ? replacement : chars[from + v - shift];
             if (v == length || (v > 0 && c == replacement && PreTokenizer.Split))
             {
-                foreach (var piece in Model.TokenizeUtf16(utf16[subwordUnits..used]))
+                var packed = Model.TokenizeUtf16(utf16[subwordUnits..used]);
+                for (int k = 0, at = PackedWords.First(packed); k < PackedWords.Count(packed); k++, at += 3)
                 {
                     // View position p is normalised char from + p - shift; the prepended char (p = 0) is char from.
-                    int a = Math.Max(from + subwordStart + piece.Start - shift, from);
-                    int b = Math.Max(from + subwordStart + piece.End - 1 - shift, from);
-                    tokens.Add(new Token(piece.Id, piece.Value, starts[a], ends[b]));
+                    int a = Math.Max(from + subwordStart + packed[at + 1] - shift, from);
+                    int b = Math.Max(from + subwordStart + packed[at + 2] - 1 - shift, from);
+                    tokens.Add(new Token(packed[at], Model.PieceString(packed, k), starts[a], ends[b]));
                 }
                 if (v == length) break;
                 subwordUnits = used;
@@ -180,30 +218,30 @@ public sealed class UnigramTokenizer : ITokenizer
         }
     }
 
-    /// <summary><see cref="TokenizeWord"/> for chars [from, to) that are exactly the original text, one UTF-16 unit
-    /// each: the view is the (prepended) replacement then the original span, spaces replaced, cut before each
-    /// replacement char with a vectorised search.</summary>
-    void TokenizeOriginalWord(NormalizedText normalized, int from, int to, int shift, char replacement, List<Token> tokens)
+    /// <summary><see cref="TokenizeWord"/> for a word that is exactly original text, one UTF-16 unit per char, at
+    /// <paramref name="offset"/> of the original string: the view is the (prepended) replacement then the word, spaces
+    /// replaced, cut before each replacement char with a vectorised search; token offsets are computed.</summary>
+    void TokenizeOriginalWord(ReadOnlySpan<char> word, int offset, int shift, List<Token> tokens)
     {
-        var starts = normalized.Starts;
-        var ends = normalized.Ends;
-        int length = to - from + shift;
+        char replacement = _replacementChar;
+        int length = word.Length + shift;
         Span<char> view = length <= 256 ? stackalloc char[length] : LongWordBuffer.UnigramView(length);
         view = view[..length];
         if (shift == 1) view[0] = replacement;
-        normalized.Original.AsSpan(starts[from], to - from).CopyTo(view[shift..]);
-        view[shift..].Replace(' ', replacement);
+        word.CopyTo(view[shift..]);
+        if (!PreTokenizer.WhitespaceSplit) view[shift..].Replace(' ', replacement); // a split word holds no space
         int start = 0;
         while (true)
         {
             int next = PreTokenizer.Split && start + 1 < length ? view[(start + 1)..].IndexOf(replacement) : -1;
             int end = next < 0 ? length : start + 1 + next;
-            foreach (var piece in Model.TokenizeUtf16(view[start..end]))
+            var packed = Model.TokenizeUtf16(view[start..end]);
+            for (int k = 0, at = PackedWords.First(packed); k < PackedWords.Count(packed); k++, at += 3)
             {
-                // View position p is normalised char from + p - shift; the prepended char (p = 0) is char from.
-                int a = Math.Max(from + start + piece.Start - shift, from);
-                int b = Math.Max(from + start + piece.End - 1 - shift, from);
-                tokens.Add(new Token(piece.Id, piece.Value, starts[a], ends[b]));
+                // View position p is word char p - shift; the prepended char (p = 0) has the span of char 0.
+                int a = Math.Max(start + packed[at + 1] - shift, 0);
+                int b = Math.Max(start + packed[at + 2] - 1 - shift, 0);
+                tokens.Add(new Token(packed[at], Model.PieceString(packed, k), offset + a, offset + b + 1));
             }
             if (next < 0) break;
             start = end;

@@ -78,7 +78,7 @@ internal sealed class WordCache<T> where T : class
 
     /// <summary>A multiplicative hash of the UTF-16 units, four at a time.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static uint Hash(ReadOnlySpan<char> word)
+    internal static uint Hash(ReadOnlySpan<char> word)
     {
         const ulong Multiplier = 0x9E3779B97F4A7C15;
         ulong h = (ulong)word.Length * Multiplier;

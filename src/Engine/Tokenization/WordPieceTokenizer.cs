@@ -118,7 +118,7 @@ public sealed class WordPieceTokenizer : ITokenizer
         ArgumentNullException.ThrowIfNull(text);
         if (text.Length == 0) return tokens;
 
-        AddedVocabulary.ExtractAndNormalize(text, Normalizer, tokens, (normalized, from, to) =>
+        AddedVocabulary.ExtractAndNormalize(text, Normalizer, tokens, (normalized, from, to, _) =>
         {
             if (!UsesBertPreTokenizer)
             {
