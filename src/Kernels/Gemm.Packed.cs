@@ -393,7 +393,9 @@ public static unsafe partial class Gemm
         byte* _next, _end;
         nint _bytesPerStep;
 
-        public static NextPanelPrefetch For(float* b, int panels, int k, int kc, int p0, int kLen, int jp, int jp0, int jp1, int rowTiles)
+        /// <summary>The prefetch of the panel after panel <paramref name="jp"/> of the K block at <paramref name="p0"/>, in
+        /// <paramref name="steps"/> equal shares (one per <see cref="Step"/> call); inactive when there is none.</summary>
+        public static NextPanelPrefetch For(float* b, int panels, int k, int kc, int p0, int kLen, int jp, int jp0, int jp1, int steps)
         {
             var prefetch = default(NextPanelPrefetch);
             if (!System.Runtime.Intrinsics.X86.Sse.IsSupported) return prefetch;
@@ -405,7 +407,7 @@ public static unsafe partial class Gemm
             nint bytes = (nint)nextLen * PanelWidth * sizeof(float);
             prefetch._next = (byte*)next;
             prefetch._end = (byte*)next + bytes;
-            prefetch._bytesPerStep = (DivUp((int)(bytes / 64), Math.Max(rowTiles, 1))) * 64;
+            prefetch._bytesPerStep = (DivUp((int)(bytes / 64), Math.Max(steps, 1))) * 64;
             return prefetch;
         }
 
