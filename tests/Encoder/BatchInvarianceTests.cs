@@ -54,4 +54,28 @@ public class BatchInvarianceTests
                 for (int j = n; j < padded; j++)
                     Assert.Equal(0f, probs[h, i, j]);
     }
+
+    /// <summary>Long texts run a head's attention in blocks of query rows (<c>SelfAttention.QueryBlockRows</c>); a
+    /// trace of the probabilities needs the whole matrix and gets one block. Rows are independent, so both must agree
+    /// bit for bit, with padding masked and at a length that leaves a short last block.</summary>
+    [Theory]
+    [InlineData("all-MiniLM-L6-v2", 512)]
+    [InlineData("bert-mlm-random", 509)]
+    public void Forward_LongText_QueryRowBlocksEqualOneBlockBitForBit(string model, int n)
+    {
+        var encoder = ModelFixtures.Encoder(model);
+        Assert.True((long)n * n * sizeof(float) > MixLens.Kernels.CacheSizes.L2 / 4,
+            $"n = {n}: its scores fit a quarter of this machine's L2 ({MixLens.Kernels.CacheSizes.L2} bytes), so they would not be split");
+        var rng = new Random(n);
+        var ids = Enumerable.Range(0, n).Select(j => j == 0 ? 101 : j == n - 1 ? 102 : 1000 + rng.Next(20000)).ToArray();
+        var mask = Enumerable.Range(0, n).Select(j => j < n - 3 ? 1 : 0).ToArray();
+        var input = new EncoderInput(ids, new int[n], mask);
+
+        var (blocked, _) = encoder.Forward(input);
+        var (whole, trace) = encoder.Forward(input, TraceRequest.Steps(false, LayerStep.Probs));
+
+        Assert.NotNull(trace[0, LayerStep.Probs]);
+        Assert.True(blocked.Data.AsSpan().SequenceEqual(whole.Data),
+            $"blocked attention differs from one block by up to {Compare.MaxAbsDiff(blocked.Data, whole.Data):G3}");
+    }
 }
