@@ -17,6 +17,12 @@ namespace MixLens.Bench.Kernels;
 /// so each sample also reads the process CPU clock (<see cref="CpuClock"/>): FLOP per CPU-second is the GEMM's rate per
 /// core while it runs (thread-pool fork/join and spinning included), compared with one core's FMA peak per
 /// CPU-second. Run: <c>dotnet run -c Release --project bench -- gemm [--m ROWS]</c>.
+/// <para>On one thread a last column compares each shape with the same micro-kernel on operands that stay in L1
+/// (<see cref="InCacheReference"/>), sample by sample, each GEMM sample right after a reference sample: the share of the
+/// in-cache rate the whole GEMM keeps once its operands come from L2, L3 and DRAM. On a shared virtual machine the
+/// rate of the load-heavy micro-kernel moves by a quarter between phases of a few hundred milliseconds while the
+/// register-only FMA loop does not (bench/RESULTS.md, 2026-12-08), so this ratio is the steadier measure of what the
+/// blocking and prefetching lose.</para>
 /// </summary>
 public static class GemmSuite
 {
@@ -40,7 +46,8 @@ public static class GemmSuite
         double corePeak = peaks[1].PerCoreCpu;
 
         var table = new MarkdownTable("model", "K×N", "threads", "median µs/call (min)", "GFLOP/s (wall)", $"% of {isa} peak (wall)",
-            "GFLOP per CPU-second", $"% of one core's {isa} peak (CPU time)");
+            "GFLOP per CPU-second", $"% of one core's {isa} peak (CPU time)", "% of the in-cache micro-kernel, same moment (1 thread)");
+        var reference = InCacheReference.Create();
         foreach (var (model, k, n) in LinearUnderTest.EncoderShapes)
         {
             var linear = LinearUnderTest.Random(n, k);
@@ -53,8 +60,9 @@ public static class GemmSuite
                 double flop = 2.0 * M * n * k;
                 double gflops = flop / median / 1e3; // µs → GFLOP/s
                 double perCpu = flop / cpuMedian / 1e3;
+                string inCache = parallel ? "" : $"{100 * PairedRatio(() => linear.Forward(x, M, y, false), flop, reference):F0} %";
                 table.Add(model, $"{k}×{n}", threads, $"{median:F0} ({min:F0})", gflops.ToString("F1"), (100 * gflops / peaks[threads].Best).ToString("F0") + " %",
-                    perCpu.ToString("F1"), (100 * perCpu / corePeak).ToString("F0") + " %");
+                    perCpu.ToString("F1"), (100 * perCpu / corePeak).ToString("F0") + " %", inCache);
                 Console.WriteLine($"// {model} {k}×{n} {threads} thread(s): {median:F0} µs, {gflops:F1} GFLOP/s, {perCpu:F1} GFLOP per CPU-second");
             }
         }
@@ -64,6 +72,48 @@ public static class GemmSuite
         Console.WriteLine();
         Console.WriteLine(table);
         return 0;
+    }
+
+    /// <summary>
+    /// The packed GEMM on operands that stay in L1: M = 24 rows (4 tiles of 6) of A [24, 384] (36 KiB, read as
+    /// broadcasts) against one 16-column panel of B [384, 16] (24 KiB), so the rate is the micro-kernel's own, with its
+    /// write-backs and call overhead, and no wait on L2 or memory.
+    /// </summary>
+    sealed class InCacheReference
+    {
+        const int M = 24, K = 384, N = 16;
+        readonly LinearUnderTest _linear = LinearUnderTest.Random(N, K);
+        readonly float[] _x = LinearUnderTest.RandomArray(M * K, 11), _y = new float[M * N];
+        public static InCacheReference Create() => new();
+        public double Flop => 2.0 * M * N * K;
+        public void Call() => _linear.Forward(_x, M, _y, parallel: false);
+    }
+
+    /// <summary>Median over 15 pairs of (GEMM GFLOP/s) / (in-cache reference GFLOP/s), each pair ~20 ms of the
+    /// reference then ~20 ms of the GEMM on the calling thread.</summary>
+    static double PairedRatio(Action call, double flop, InCacheReference reference)
+    {
+        int CallsFor(Action f, double seconds)
+        {
+            var sw = Stopwatch.StartNew();
+            int calls = 0;
+            while (sw.Elapsed.TotalSeconds < 0.05 || calls < 3) { f(); calls++; }
+            return Math.Max(1, (int)(seconds / (sw.Elapsed.TotalSeconds / calls)));
+        }
+        int refCalls = CallsFor(reference.Call, 0.02), gemmCalls = CallsFor(call, 0.02);
+        var ratios = new double[15];
+        var sw = new Stopwatch();
+        for (int r = 0; r < ratios.Length; r++)
+        {
+            sw.Restart();
+            for (int i = 0; i < refCalls; i++) reference.Call();
+            double refRate = refCalls * reference.Flop / sw.Elapsed.TotalSeconds;
+            sw.Restart();
+            for (int i = 0; i < gemmCalls; i++) call();
+            double gemmRate = gemmCalls * flop / sw.Elapsed.TotalSeconds;
+            ratios[r] = gemmRate / refRate;
+        }
+        return Stats.Median(ratios);
     }
 
     /// <summary>Median and minimum wall µs per call, and median process-CPU µs per call, over <see cref="Samples"/> samples.</summary>
