@@ -8,6 +8,7 @@ using MixLens.Bench.Peers;
 //   ort-worker    the ONNX Runtime (C#, Microsoft.ML.OnnxRuntime 1.32.0) child process it drives (not for direct use)
 //   peak          FMA peak per ISA (bench/Peak/PeakCommand.cs)
 //   gemm          GEMM suite on the encoder shapes, % of peak (bench/Kernels/GemmSuite.cs)
+//   ukernel       the micro-kernel on L1-resident operands against the FMA loop, round by round (bench/Kernels/MicroKernelPhases.cs)
 //   quick         quick Stopwatch runs of the GEMM, forward, profile, peak, pool and Value Zeroing (bench/Kernels/QuickBench.cs)
 //   stopwatch     attention flow and Value Zeroing timings (bench/Analysis/StopwatchRunner.cs)
 //   gradients     backward, integrated gradients, attattr, chefer and HTA against the forward (bench/Analysis/GradientStopwatch.cs)
@@ -21,6 +22,7 @@ return args.FirstOrDefault() switch
     "ort-worker" => OrtWorker.Run(args[1..]),
     "peak" => PeakCommand.Run(args[1..]),
     "gemm" => GemmSuite.Run(args[1..]),
+    "ukernel" => MicroKernelPhases.Run(args[1..]),
     "quick" => RunQuick(args),
     "stopwatch" => MixLens.Bench.StopwatchRunner.Run(args[1..]),
     "gradients" => MixLens.Bench.GradientStopwatch.Run(args[1..]),

@@ -79,7 +79,7 @@ public static class GemmSuite
     /// broadcasts) against one 16-column panel of B [384, 16] (24 KiB), so the rate is the micro-kernel's own, with its
     /// write-backs and call overhead, and no wait on L2 or memory.
     /// </summary>
-    sealed class InCacheReference
+    internal sealed class InCacheReference
     {
         const int M = 24, K = 384, N = 16;
         readonly LinearUnderTest _linear = LinearUnderTest.Random(N, K);

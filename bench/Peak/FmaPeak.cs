@@ -104,7 +104,8 @@ public static class FmaPeak
         return (threads * flopPerThread / seconds / 1e9, threads * flopPerThread / cpuSeconds / 1e9);
     }
 
-    static float Run(PeakIsa isa, long iterations) => isa switch
+    /// <summary>One run of <paramref name="isa"/>'s register-only loop on the calling thread (a sum to keep alive).</summary>
+    internal static float Run(PeakIsa isa, long iterations) => isa switch
     {
         PeakIsa.Vector512 => Loop512(iterations),
         PeakIsa.Vector256 => Loop256(iterations),
