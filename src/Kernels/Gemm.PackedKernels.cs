@@ -75,52 +75,101 @@ public static unsafe partial class Gemm
             TOps.Store(c + w, v1);
         }
 
+        /// <summary>C[r, :] = C[r, :] + v (or v, the first partial sums of a call that overwrites C).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void StorePartialRow<TV, TOps>(float* c, TV v0, TV v1, bool accumulate) where TV : struct where TOps : struct, ISimdOps<TV>
+        {
+            int w = TOps.Count;
+            if (accumulate)
+            {
+                v0 = TOps.Add(TOps.Load(c), v0);
+                v1 = TOps.Add(TOps.Load(c + w), v1);
+            }
+            TOps.Store(c, v0);
+            TOps.Store(c + w, v1);
+        }
+
+        /// <summary>One step of p: C[r, :] += A[r, p] · panel[p, :] for the tile's rows (one broadcast, two FMAs per row).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void Step<TV, TOps, TRows>(float* b, float* a0, float* a1, float* a2, float* a3, float* a4, float* a5, int p,
+            ref TV c00, ref TV c01, ref TV c10, ref TV c11, ref TV c20, ref TV c21,
+            ref TV c30, ref TV c31, ref TV c40, ref TV c41, ref TV c50, ref TV c51)
+            where TV : struct where TOps : struct, ISimdOps<TV> where TRows : struct, IConstant
+        {
+            TV b0 = TOps.Load(b), b1 = TOps.Load(b + TOps.Count);
+            if (TRows.Value > 0) { TV v = TOps.Create(a0[p]); c00 = TOps.MultiplyAdd(v, b0, c00); c01 = TOps.MultiplyAdd(v, b1, c01); }
+            if (TRows.Value > 1) { TV v = TOps.Create(a1[p]); c10 = TOps.MultiplyAdd(v, b0, c10); c11 = TOps.MultiplyAdd(v, b1, c11); }
+            if (TRows.Value > 2) { TV v = TOps.Create(a2[p]); c20 = TOps.MultiplyAdd(v, b0, c20); c21 = TOps.MultiplyAdd(v, b1, c21); }
+            if (TRows.Value > 3) { TV v = TOps.Create(a3[p]); c30 = TOps.MultiplyAdd(v, b0, c30); c31 = TOps.MultiplyAdd(v, b1, c31); }
+            if (TRows.Value > 4) { TV v = TOps.Create(a4[p]); c40 = TOps.MultiplyAdd(v, b0, c40); c41 = TOps.MultiplyAdd(v, b1, c41); }
+            if (TRows.Value > 5) { TV v = TOps.Create(a5[p]); c50 = TOps.MultiplyAdd(v, b0, c50); c51 = TOps.MultiplyAdd(v, b1, c51); }
+        }
+
         /// <summary>
-        /// TRows × (2 vectors) of C from a packed panel: for p in [0, k): C[r, :] += A[r, p] · panel[p, :] (one broadcast of
-        /// A[r, p], two FMAs per row), the next panel's prefetch stepped (<see cref="WriteBack.Prefetch"/>) before and the
-        /// sums written back (<see cref="WriteRow"/>) after every <see cref="KSub"/> steps of p, so each
-        /// element of C is a sum of partial sums of at most 64 products (float32 error like the old 16-lane dot products, not
-        /// that of a 1536-term chain); the tile stays in L1 meanwhile. Rows beyond TRows compile away.
+        /// TRows × (2 vectors) of C from a packed panel: for p in [0, k): C[r, :] += A[r, p] · panel[p, :] (<see cref="Step"/>,
+        /// four steps per loop iteration), the next panel's prefetch stepped (<see cref="WriteBack.Prefetch"/>) before and the
+        /// sums written back after every <see cref="KSub"/> steps of p, so each element of C is a sum of partial sums of at
+        /// most 64 products (float32 error like the old 16-lane dot products, not that of a 1536-term chain); the tile
+        /// stays in L1 meanwhile. Partial sums are added into C (<see cref="StorePartialRow"/>); the last 64 steps of the
+        /// last K block go through the epilogue (<see cref="WriteRow"/>). Rows beyond TRows compile away.
+        /// <para>Four steps per iteration and the partial sums' write-back without the epilogue's tests measured, against
+        /// the loop of one step with every write-back through <see cref="WriteRow"/>, alternating round by round in one
+        /// process (Zen 3, Vector256, operands in L1, K = 384): see bench/RESULTS.md, 2026-12-08.</para>
         /// </summary>
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void Tile<TV, TOps, TRows>(float* a, nint lda, float* b, int k, float* c, nint ldc, in WriteBack wb)
             where TV : struct where TOps : struct, ISimdOps<TV> where TRows : struct, IConstant
         {
-            int w = TOps.Count;
             float* a0 = a;
             float* a1 = a0 + lda;
             float* a2 = a1 + lda;
             float* a3 = a2 + lda;
             float* a4 = a3 + lda;
             float* a5 = a4 + lda;
+            bool accumulate = wb.Accumulate;
+            NextPanelPrefetch* prefetch = wb.Prefetch;
+            nint step = PanelWidth;
             for (int p0 = 0; ; p0 += KSub)
             {
                 int pEnd = Math.Min(k, p0 + KSub);
-                if (wb.Prefetch != null) wb.Prefetch->Step();
+                if (prefetch != null) prefetch->Step();
                 TV c00 = TOps.Zero, c01 = TOps.Zero;
                 TV c10 = TOps.Zero, c11 = TOps.Zero;
                 TV c20 = TOps.Zero, c21 = TOps.Zero;
                 TV c30 = TOps.Zero, c31 = TOps.Zero;
                 TV c40 = TOps.Zero, c41 = TOps.Zero;
                 TV c50 = TOps.Zero, c51 = TOps.Zero;
-                for (int p = p0; p < pEnd; p++, b += PanelWidth)
+                int p = p0;
+                for (; p <= pEnd - 4; p += 4, b += 4 * step)
                 {
-                    TV b0 = TOps.Load(b), b1 = TOps.Load(b + w);
-                    if (TRows.Value > 0) { TV v = TOps.Create(a0[p]); c00 = TOps.MultiplyAdd(v, b0, c00); c01 = TOps.MultiplyAdd(v, b1, c01); }
-                    if (TRows.Value > 1) { TV v = TOps.Create(a1[p]); c10 = TOps.MultiplyAdd(v, b0, c10); c11 = TOps.MultiplyAdd(v, b1, c11); }
-                    if (TRows.Value > 2) { TV v = TOps.Create(a2[p]); c20 = TOps.MultiplyAdd(v, b0, c20); c21 = TOps.MultiplyAdd(v, b1, c21); }
-                    if (TRows.Value > 3) { TV v = TOps.Create(a3[p]); c30 = TOps.MultiplyAdd(v, b0, c30); c31 = TOps.MultiplyAdd(v, b1, c31); }
-                    if (TRows.Value > 4) { TV v = TOps.Create(a4[p]); c40 = TOps.MultiplyAdd(v, b0, c40); c41 = TOps.MultiplyAdd(v, b1, c41); }
-                    if (TRows.Value > 5) { TV v = TOps.Create(a5[p]); c50 = TOps.MultiplyAdd(v, b0, c50); c51 = TOps.MultiplyAdd(v, b1, c51); }
+                    Step<TV, TOps, TRows>(b, a0, a1, a2, a3, a4, a5, p, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+                    Step<TV, TOps, TRows>(b + step, a0, a1, a2, a3, a4, a5, p + 1, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+                    Step<TV, TOps, TRows>(b + 2 * step, a0, a1, a2, a3, a4, a5, p + 2, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+                    Step<TV, TOps, TRows>(b + 3 * step, a0, a1, a2, a3, a4, a5, p + 3, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
                 }
-                var step = new WriteBack(wb.Accumulate || p0 > 0, wb.Final && pEnd >= k, wb.Alpha, wb.Bias, wb.Residual, wb.Ldr, wb.Prefetch);
-                if (TRows.Value > 0) WriteRow<TV, TOps>(c + 0 * ldc, 0, c00, c01, step);
-                if (TRows.Value > 1) WriteRow<TV, TOps>(c + 1 * ldc, 1, c10, c11, step);
-                if (TRows.Value > 2) WriteRow<TV, TOps>(c + 2 * ldc, 2, c20, c21, step);
-                if (TRows.Value > 3) WriteRow<TV, TOps>(c + 3 * ldc, 3, c30, c31, step);
-                if (TRows.Value > 4) WriteRow<TV, TOps>(c + 4 * ldc, 4, c40, c41, step);
-                if (TRows.Value > 5) WriteRow<TV, TOps>(c + 5 * ldc, 5, c50, c51, step);
-                if (pEnd >= k) break;
+                for (; p < pEnd; p++, b += step)
+                    Step<TV, TOps, TRows>(b, a0, a1, a2, a3, a4, a5, p, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
+
+                if (pEnd < k || !wb.Final)
+                {
+                    if (TRows.Value > 0) StorePartialRow<TV, TOps>(c + 0 * ldc, c00, c01, accumulate);
+                    if (TRows.Value > 1) StorePartialRow<TV, TOps>(c + 1 * ldc, c10, c11, accumulate);
+                    if (TRows.Value > 2) StorePartialRow<TV, TOps>(c + 2 * ldc, c20, c21, accumulate);
+                    if (TRows.Value > 3) StorePartialRow<TV, TOps>(c + 3 * ldc, c30, c31, accumulate);
+                    if (TRows.Value > 4) StorePartialRow<TV, TOps>(c + 4 * ldc, c40, c41, accumulate);
+                    if (TRows.Value > 5) StorePartialRow<TV, TOps>(c + 5 * ldc, c50, c51, accumulate);
+                    accumulate = true;
+                    if (pEnd >= k) break;
+                    continue;
+                }
+                var last = new WriteBack(accumulate, true, wb.Alpha, wb.Bias, wb.Residual, wb.Ldr);
+                if (TRows.Value > 0) WriteRow<TV, TOps>(c + 0 * ldc, 0, c00, c01, last);
+                if (TRows.Value > 1) WriteRow<TV, TOps>(c + 1 * ldc, 1, c10, c11, last);
+                if (TRows.Value > 2) WriteRow<TV, TOps>(c + 2 * ldc, 2, c20, c21, last);
+                if (TRows.Value > 3) WriteRow<TV, TOps>(c + 3 * ldc, 3, c30, c31, last);
+                if (TRows.Value > 4) WriteRow<TV, TOps>(c + 4 * ldc, 4, c40, c41, last);
+                if (TRows.Value > 5) WriteRow<TV, TOps>(c + 5 * ldc, 5, c50, c51, last);
+                break;
             }
         }
 
