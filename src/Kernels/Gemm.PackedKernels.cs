@@ -91,7 +91,7 @@ public static unsafe partial class Gemm
 
         /// <summary>One step of p: C[r, :] += A[r, p] · panel[p, :] for the tile's rows (one broadcast, two FMAs per row).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
-        static void Step<TV, TOps, TRows>(float* b, float* a0, float* a1, float* a2, float* a3, float* a4, float* a5, int p,
+        static void Step<TV, TOps, TRows>(float* b, float* a0, float* a1, float* a2, float* a3, float* a4, float* a5, nint p,
             ref TV c00, ref TV c01, ref TV c10, ref TV c11, ref TV c20, ref TV c21,
             ref TV c30, ref TV c31, ref TV c40, ref TV c41, ref TV c50, ref TV c51)
             where TV : struct where TOps : struct, ISimdOps<TV> where TRows : struct, IConstant
@@ -140,7 +140,7 @@ public static unsafe partial class Gemm
                 TV c30 = TOps.Zero, c31 = TOps.Zero;
                 TV c40 = TOps.Zero, c41 = TOps.Zero;
                 TV c50 = TOps.Zero, c51 = TOps.Zero;
-                int p = p0;
+                nint p = p0;
                 for (; p <= pEnd - 4; p += 4, b += 4 * step)
                 {
                     Step<TV, TOps, TRows>(b, a0, a1, a2, a3, a4, a5, p, ref c00, ref c01, ref c10, ref c11, ref c20, ref c21, ref c30, ref c31, ref c40, ref c41, ref c50, ref c51);
