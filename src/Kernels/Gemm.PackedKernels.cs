@@ -1,4 +1,5 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics.X86;
 using MixLens.Kernels.Internal;
 
 namespace MixLens.Kernels;
@@ -89,6 +90,27 @@ public static unsafe partial class Gemm
             TOps.Store(c + w, v1);
         }
 
+        /// <summary>
+        /// Asks for the tile's lines of C (rows × 2 vectors, every 64-byte line of each row) before its first 64 steps,
+        /// so that the first write-back does not wait on them: a tile that overwrites C finds them in L3 or memory
+        /// when C is larger than L2 (a 2048-row batch: all-MiniLM-L6-v2's FFN output is 12 MB).
+        /// <para>Measured on Zen 3 (Vector256), with and without it alternating sample by sample in one process, one
+        /// thread: M = 2048 384×384 1.05–1.06×, 384×1536 1.05, 1536×384 1.01–1.03, 768×768 1.02; M = 4096 1.02; M = 128
+        /// level (0.99–1.01).</para>
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        static void PrefetchTileOfC<TV, TOps>(float* c, nint ldc, int rows) where TV : struct where TOps : struct, ISimdOps<TV>
+        {
+            if (!Sse.IsSupported) return;
+            int width = 2 * TOps.Count;
+            for (int r = 0; r < rows; r++)
+            {
+                float* row = c + r * ldc;
+                for (int j = 0; j < width; j += 16) Sse.Prefetch0(row + j);
+                Sse.Prefetch0(row + width - 1);
+            }
+        }
+
         /// <summary>One step of p: C[r, :] += A[r, p] · panel[p, :] for the tile's rows (one broadcast, two FMAs per row).</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         static void Step<TV, TOps, TRows>(float* b, float* a0, float* a1, float* a2, float* a3, float* a4, float* a5, nint p,
@@ -110,7 +132,7 @@ public static unsafe partial class Gemm
         /// four steps per loop iteration), the next panel's prefetch stepped (<see cref="WriteBack.Prefetch"/>) before and the
         /// sums written back after every <see cref="KSub"/> steps of p, so each element of C is a sum of partial sums of at
         /// most 64 products (float32 error like the old 16-lane dot products, not that of a 1536-term chain); the tile
-        /// stays in L1 meanwhile. Partial sums are added into C (<see cref="StorePartialRow"/>); the last 64 steps of the
+        /// stays in L1 meanwhile (its lines asked for first, <see cref="PrefetchTileOfC"/>). Partial sums are added into C (<see cref="StorePartialRow"/>); the last 64 steps of the
         /// last K block go through the epilogue (<see cref="WriteRow"/>). Rows beyond TRows compile away.
         /// <para>Against the loop of one step per iteration with every write-back through <see cref="WriteRow"/> (bit for
         /// bit the same results), alternating round by round in one process on Zen 3 (Vector256): operands in L1,
@@ -129,6 +151,7 @@ public static unsafe partial class Gemm
             float* a5 = a4 + lda;
             bool accumulate = wb.Accumulate;
             NextPanelPrefetch* prefetch = wb.Prefetch;
+            PrefetchTileOfC<TV, TOps>(c, ldc, TRows.Value);
             nint step = PanelWidth;
             for (int p0 = 0; ; p0 += KSub)
             {
