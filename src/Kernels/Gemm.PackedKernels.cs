@@ -128,12 +128,13 @@ public static unsafe partial class Gemm
         }
 
         /// <summary>
-        /// TRows × (2 vectors) of C from a packed panel: for p in [0, k): C[r, :] += A[r, p] · panel[p, :] (<see cref="Step"/>,
-        /// four steps per loop iteration), the next panel's prefetch stepped (<see cref="WriteBack.Prefetch"/>) before and the
-        /// sums written back after every <see cref="KSub"/> steps of p, so each element of C is a sum of partial sums of at
-        /// most 64 products (float32 error like the old 16-lane dot products, not that of a 1536-term chain); the tile
-        /// stays in L1 meanwhile (its lines asked for first, <see cref="PrefetchTileOfC"/>). Partial sums are added into C (<see cref="StorePartialRow"/>); the last 64 steps of the
-        /// last K block go through the epilogue (<see cref="WriteRow"/>). Rows beyond TRows compile away.
+        /// TRows × (2 vectors) of C from a packed panel: for p in [0, k): C[r, :] += A[r, p] · panel[p, :]
+        /// (<see cref="Step"/>, four steps per loop iteration), the next panel's prefetch stepped
+        /// (<see cref="WriteBack.Prefetch"/>) before and the sums written back after every <see cref="KSub"/> steps of p,
+        /// so each element of C is a sum of partial sums of at most 64 products (float32 error like the old 16-lane dot
+        /// products, not that of a 1536-term chain); the tile stays in L1 meanwhile (its lines asked for first,
+        /// <see cref="PrefetchTileOfC"/>). Partial sums are added into C (<see cref="StorePartialRow"/>); the last 64 steps
+        /// of the last K block go through the epilogue (<see cref="WriteRow"/>). Rows beyond TRows compile away.
         /// <para>Against the loop of one step per iteration with every write-back through <see cref="WriteRow"/> (bit for
         /// bit the same results), alternating round by round in one process on Zen 3 (Vector256): operands in L1,
         /// K = 384, 1.07 and 1.13 (medians of 100 rounds); the whole GEMM 1.03–1.08 at M = 128 and 1.03–1.05 at M = 2048
