@@ -93,14 +93,7 @@ public static class GemmSuite
     /// reference then ~20 ms of the GEMM on the calling thread.</summary>
     static double PairedRatio(Action call, double flop, InCacheReference reference)
     {
-        int CallsFor(Action f, double seconds)
-        {
-            var sw = Stopwatch.StartNew();
-            int calls = 0;
-            while (sw.Elapsed.TotalSeconds < 0.05 || calls < 3) { f(); calls++; }
-            return Math.Max(1, (int)(seconds / (sw.Elapsed.TotalSeconds / calls)));
-        }
-        int refCalls = CallsFor(reference.Call, 0.02), gemmCalls = CallsFor(call, 0.02);
+        int refCalls = CallsFor(reference.Call, 0.05, 3, 0.02), gemmCalls = CallsFor(call, 0.05, 3, 0.02);
         var ratios = new double[15];
         var sw = new Stopwatch();
         for (int r = 0; r < ratios.Length; r++)
@@ -116,13 +109,21 @@ public static class GemmSuite
         return Stats.Median(ratios);
     }
 
-    /// <summary>Median and minimum wall µs per call, and median process-CPU µs per call, over <see cref="Samples"/> samples.</summary>
-    static (double Median, double Min, double CpuMedian) Time(Action call)
+    /// <summary>Calls of <paramref name="call"/> that last about <paramref name="seconds"/>, from a warm-up of at least
+    /// <paramref name="warmSeconds"/> and <paramref name="warmCalls"/> calls (tiered JIT reaches its optimised code).</summary>
+    static int CallsFor(Action call, double warmSeconds, int warmCalls, double seconds)
     {
         var sw = Stopwatch.StartNew();
         int calls = 0;
-        while (sw.Elapsed.TotalSeconds < 0.3 || calls < 5) { call(); calls++; }
-        int perSample = Math.Max(1, (int)(0.05 / (sw.Elapsed.TotalSeconds / calls)));
+        while (sw.Elapsed.TotalSeconds < warmSeconds || calls < warmCalls) { call(); calls++; }
+        return Math.Max(1, (int)(seconds / (sw.Elapsed.TotalSeconds / calls)));
+    }
+
+    /// <summary>Median and minimum wall µs per call, and median process-CPU µs per call, over <see cref="Samples"/> samples.</summary>
+    static (double Median, double Min, double CpuMedian) Time(Action call)
+    {
+        int perSample = CallsFor(call, 0.3, 5, 0.05);
+        var sw = new Stopwatch();
         var us = new double[Samples];
         var cpuUs = new double[Samples];
         for (int s = 0; s < Samples; s++)

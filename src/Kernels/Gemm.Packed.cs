@@ -374,9 +374,9 @@ public static unsafe partial class Gemm
     /// Brings the next panel of packed B (the next panel of this task's columns, or the first of the next K block) into
     /// the cache while the current panel runs: a share of its cache lines (PREFETCHT0) before every <c>KSub</c> steps of p
     /// of every tile call, so that the next panel's first tile does not wait on memory line by line, and the requests
-    /// come a few at a time (n = 16, panel 16 × 384: 6 lines per step) instead of a third of the panel at once. A model's weights do not fit in L3 (all-MiniLM-L6-v2:
-    /// 42 MB of Linear weights), so every forward streams them from DRAM, and at few rows (n = 16: 3 row tiles per panel)
-    /// the GEMM waits on that stream more than it computes.
+    /// come a few at a time (n = 16, panel 16 × 384: 6 lines per step) instead of a third of the panel at once. A
+    /// model's weights do not fit in L3 (all-MiniLM-L6-v2: 42 MB of Linear weights), so every forward streams them from
+    /// DRAM, and at few rows (n = 16: 3 row tiles per panel) the GEMM waits on that stream more than it computes.
     /// <para>Measured on Zen 3 (AVX2, 512 KiB L2, other processes paused), one thread, alternating with the prefetch off in
     /// one process: GEMM with B from DRAM (40 weights in rotation) at M = 16, median of 5 rounds, 384×384 1.23×, 384×1536
     /// 1.15–1.31×, 768×768 1.20×, 768×3072 1.11×, 1536×384 0.86–1.20×, 3072×768 0.99×; all-MiniLM-L6-v2 forward, median of
@@ -449,8 +449,7 @@ public static unsafe partial class Gemm
 
         /// <summary>
         /// About four tasks per thread (dynamic scheduling evens out a core slowed by other work; one per thread for few
-        /// rows, <see cref="StreamBoundRowTiles"/>), as blocks of at least
-        /// 2 row tiles × 2 panels: two tasks running side by side then share at most the cache lines at their edges
+        /// rows, <see cref="StreamBoundRowTiles"/>), as blocks of at least 2 row tiles × 2 panels: two tasks running side by side then share at most the cache lines at their edges
         /// (one panel per task, 32 columns = 128 bytes of each row of C, made neighbouring tasks write the same lines
         /// of C at every K step and halved the 2-thread speed). A is cut into as few row chunks as keep a chunk's K
         /// block of A in L2 (at most 16 tiles, 192 rows), and the tasks are made from columns first: each task then

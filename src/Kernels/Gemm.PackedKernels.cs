@@ -16,8 +16,8 @@ public static unsafe partial class Gemm
     ///   Vector128: up to  6 rows ×  8 columns = 12 xmm accumulators + 3 (of 16)
     /// </code>
     /// A panel is as wide as the widest detected path's tile (<see cref="PanelWidth"/>: 32 with AVX-512, else 16); a
-    /// narrower kernel covers it in column steps (Vector256 on a 32-wide panel: 2; Vector128: 2 or 4). Each element of C is one chain of FMAs over p
-    /// in order (K blocks added in order), so a result does not depend on the row count, column step, thread or vector
+    /// narrower kernel covers it in column steps (Vector256 on a 32-wide panel: 2; Vector128: 2 or 4). Each element of
+    /// C is one chain of FMAs over p in order (K blocks added in order), so a result does not depend on the row count, column step, thread or vector
     /// width it was computed with (the scalar path multiplies and adds without fusing).
     /// </summary>
     internal static class PackedKernels
@@ -43,7 +43,8 @@ public static unsafe partial class Gemm
             public readonly nint Ldr = ldr;
         }
 
-        /// <summary>v = (accumulate ? C + acc : acc); on the last block v = alpha·v + bias + residual; C = v.</summary>
+        /// <summary>The write-back of a tile's last 64 steps of its last K block: v = (accumulate ? C + acc : acc),
+        /// then v = alpha·v + bias + residual; C = v. (Earlier partial sums: <see cref="StorePartialRow"/>.)</summary>
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         static void WriteRow<TV, TOps>(float* c, int row, TV v0, TV v1, in WriteBack wb) where TV : struct where TOps : struct, ISimdOps<TV>
         {
@@ -53,24 +54,21 @@ public static unsafe partial class Gemm
                 v0 = TOps.Add(TOps.Load(c), v0);
                 v1 = TOps.Add(TOps.Load(c + w), v1);
             }
-            if (wb.Final)
+            if (wb.Alpha != 1f)
             {
-                if (wb.Alpha != 1f)
-                {
-                    v0 = TOps.Multiply(v0, TOps.Create(wb.Alpha));
-                    v1 = TOps.Multiply(v1, TOps.Create(wb.Alpha));
-                }
-                if (wb.Bias != null)
-                {
-                    v0 = TOps.Add(v0, TOps.Load(wb.Bias));
-                    v1 = TOps.Add(v1, TOps.Load(wb.Bias + w));
-                }
-                if (wb.Residual != null)
-                {
-                    float* r = wb.Residual + row * wb.Ldr;
-                    v0 = TOps.Add(v0, TOps.Load(r));
-                    v1 = TOps.Add(v1, TOps.Load(r + w));
-                }
+                v0 = TOps.Multiply(v0, TOps.Create(wb.Alpha));
+                v1 = TOps.Multiply(v1, TOps.Create(wb.Alpha));
+            }
+            if (wb.Bias != null)
+            {
+                v0 = TOps.Add(v0, TOps.Load(wb.Bias));
+                v1 = TOps.Add(v1, TOps.Load(wb.Bias + w));
+            }
+            if (wb.Residual != null)
+            {
+                float* r = wb.Residual + row * wb.Ldr;
+                v0 = TOps.Add(v0, TOps.Load(r));
+                v1 = TOps.Add(v1, TOps.Load(r + w));
             }
             TOps.Store(c, v0);
             TOps.Store(c + w, v1);

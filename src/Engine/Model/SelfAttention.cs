@@ -10,8 +10,8 @@ namespace MixLens.Engine.Model;
 /// </summary>
 /// <remarks>
 /// One task per (text, head) on <see cref="Parallelism.For"/>: scores, masked softmax and context run back to back on
-/// one thread while the head's scores are in cache (long texts in blocks of query rows, <see cref="QueryBlockRows"/>). Texts are packed, so no work is spent on another text's tokens or
-/// on padding between texts. The scores and the packed Kᵀ_h and V_h live in per-thread scratch that grows to the
+/// one thread while the head's scores are in cache (long texts in blocks of query rows, <see cref="QueryBlockRows"/>).
+/// Texts are packed, so no work is spent on another text's tokens or on padding between texts. The scores and the packed Kᵀ_h and V_h live in per-thread scratch that grows to the
 /// longest text seen and is then reused, so a forward allocates nothing here unless the trace asks for scores or probs.
 /// </remarks>
 internal static partial class SelfAttention
@@ -63,7 +63,7 @@ internal static partial class SelfAttention
             // Query rows in blocks whose scores stay in L2 (rows are independent: each block is the same arithmetic
             // as the whole matrix). The hooks and the tape read a head's whole n×n matrix, so they get one block.
             int block = _hookScores || _hookProbs || _tape is not null ? n : QueryBlockRows(n);
-            var scores = Scratch(ref t_scores, (long)Math.Min(block, n) * n);
+            var scores = Scratch(ref t_scores, (long)block * n);
             var keys = Scratch(ref t_keys, Gemm.PackedSize(n, dh));
             var values = Scratch(ref t_values, Gemm.PackedSize(dh, n));
             Gemm.PackTransposed(_key.AsSpan(offset), d, n, dh, keys);
